@@ -46,7 +46,7 @@ def score(turn: Turn, st: RunState) -> Score:
     with tempfile.TemporaryDirectory(prefix="luban-try-") as tmp:
         copy = Path(tmp) / "ws"
         shutil.copytree(st.ws.root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        scratch = Workspace.open(copy, Path(tmp) / "out")
+        scratch = Workspace.open(copy, Path(tmp) / "out", st.ws.sandbox)
         if tool(checked.arguments, scratch).error:
             return (2, 0, 0)
         return _tests_score(st.gate.run(scratch))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import WorkspaceError
+from .sandbox import Sandbox, Unconfined
 
 
 class PathEscape(ValueError):
@@ -19,16 +20,19 @@ class Workspace:
     root: Path
     # Where tools keep full outputs that were cut for the model (e.g. long bash logs).
     scratch: Path
+    # Commands the agent runs go through it (the file tools enforce the root themselves).
+    sandbox: Sandbox = field(default_factory=Unconfined)
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None) -> Workspace:
+    def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None,
+             sandbox: Sandbox | None = None) -> Workspace:
         path = Path(root).expanduser()
         if not path.is_dir():
             raise WorkspaceError(f"The workspace {path} does not exist or is not a directory.")
         real = path.resolve(strict=True)
         scratch_dir = Path(scratch) if scratch else Path(tempfile.mkdtemp(prefix="luban-out-"))
         scratch_dir.mkdir(parents=True, exist_ok=True)
-        return cls(real, scratch_dir.resolve())
+        return cls(real, scratch_dir.resolve(), sandbox or Unconfined())
 
     def resolve(self, path: str) -> Path:
         """Resolve `path` (relative to the root, or absolute) with symlinks followed; refuse escapes.

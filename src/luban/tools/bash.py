@@ -73,7 +73,7 @@ class Bash:
                 raise ToolError("command is empty; give the shell command to run.")
         except ToolError as error:
             return error.result()
-        run = _run(checked["command"], ws.root, checked["timeout"])
+        run = _run(checked["command"], ws, checked["timeout"])
         return _report(ws, run, checked["timeout"])
 
 
@@ -119,9 +119,10 @@ class _Capture:
             return b"".join(self._chunks)
 
 
-def _run(command: str, cwd: Path, timeout: int) -> _Run:
+def _run(command: str, ws: Workspace, timeout: int) -> _Run:
+    cwd = ws.root
     proc = subprocess.Popen(
-        ["bash", "-c", command],
+        ws.sandbox.wrap(["bash", "-c", command], cwd),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -1,0 +1,50 @@
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from luban.errors import ConfigError
+from luban.sandbox import Bubblewrap, Unconfined, bubblewrap_available, make
+from luban.tools import bash
+from luban.workspace import Workspace
+
+needs_bwrap = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
+
+
+def test_unconfined_passes_argv_through_and_adds_env(tmp_path):
+    assert Unconfined().wrap(["ls", "-l"], tmp_path) == ["ls", "-l"]
+    assert Unconfined({"A": "1"}).wrap(["ls"], tmp_path) == ["env", "A=1", "ls"]
+
+
+def test_bubblewrap_argv_binds_the_root_writable_and_cuts_the_network(tmp_path):
+    argv = Bubblewrap(env={"K": "v"}).wrap(["true"], tmp_path)
+    assert argv == ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                    "--bind", str(tmp_path), str(tmp_path), "--unshare-net", "--setenv", "K", "v",
+                    "--unshare-pid", "--die-with-parent", "--chdir", str(tmp_path), "--", "true"]
+
+
+def test_unknown_sandbox_kind_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="Unknown sandbox 'jail'"):
+        make("jail")
+
+
+@needs_bwrap
+def test_bash_in_bubblewrap_writes_the_workspace_only(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ws_root = tmp_path / "ws"
+    ws_root.mkdir()
+    ws = Workspace.open(ws_root, tmp_path / "out", make("bwrap", env={"CANARY": "c-42"}))
+    result = bash.TOOL({"command": f"echo $CANARY > mine.txt; touch {outside}/x; touch /usr/luban-x"}, ws)
+    assert (ws_root / "mine.txt").read_text() == "c-42\n"
+    assert not (outside / "x").exists()  # /tmp outside the workspace is the sandbox's own
+    assert "touch: cannot touch '/usr/luban-x': Read-only file system" in result.content
+
+
+@needs_bwrap
+def test_bubblewrap_has_no_network(tmp_path):
+    argv = make("bwrap").wrap(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 53), 2)"],
+                              tmp_path)
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "Network is unreachable" in done.stderr
