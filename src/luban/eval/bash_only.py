@@ -214,17 +214,21 @@ def _shell(command: str, ws: Workspace, env: Mapping[str, str], timeout: int) ->
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     except OSError as exc:  # e.g. the sandbox binary is missing: the model sees it, as mini's env reports it
-        return {"output": "", "returncode": -1, "exception_info": f"An error occurred while executing the command: {exc}"}
+        return _failed(exc)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        expired = subprocess.TimeoutExpired(command, timeout)
-        return {"output": _kill(proc), "returncode": -1,
-                "exception_info": f"An error occurred while executing the command: {expired}"}
+        return _failed(subprocess.TimeoutExpired(command, timeout), _kill(proc))
     except BaseException:  # Ctrl-C or a cancelled run: leave no processes behind
         _kill(proc)
         raise
     return {"output": out, "returncode": proc.returncode, "exception_info": ""}
+
+
+def _failed(exc: Exception, output: str = "") -> dict[str, Any]:
+    """What LocalEnvironment reports when running the command raised (mini's wording)."""
+    info = f"An error occurred while executing the command: {exc}"
+    return {"output": output, "returncode": -1, "exception_info": info}
 
 
 def _kill(proc: subprocess.Popen[str]) -> str:
