@@ -25,8 +25,16 @@ Progress = Callable[[str, float], None]
 @contextlib.contextmanager
 def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
     """The configured server, or the embedded model started for the duration of the block."""
+    with serve(settings, progress) as (base_url, name):
+        yield _connect(settings, base_url, name)
+
+
+@contextlib.contextmanager
+def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tuple[str, str | None]]:
+    """(base URL, model name) of the configured server, or of the embedded model started for the block
+    with `slots` concurrent requests (eval jobs)."""
     if settings.base_url:
-        yield _connect(settings, settings.base_url, settings.model)
+        yield settings.base_url, settings.model
         return
     from .models import catalog
     from .models.embedded import EmbeddedServer
@@ -35,8 +43,8 @@ def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
     data_dir = Path(settings.data_dir)
     gguf = catalog.assemble(spec, data_dir, progress)
     log = data_dir / "logs" / "embedded-server.log"
-    with EmbeddedServer(gguf, spec.name, settings.embedded_context, log) as server:
-        yield _connect(settings, server.start(progress), spec.name)
+    with EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots) as server:
+        yield server.start(progress), spec.name
 
 
 def _connect(settings: Settings, base_url: str, model_name: str | None) -> Model:

@@ -31,8 +31,9 @@ def free_port() -> int:
 class EmbeddedServer:
     """Context manager around the llama.cpp server child; `base_url` is set once it answers /health."""
 
-    def __init__(self, gguf: Path, alias: str, context: int, log_path: Path, threads: int | None = None):
-        self.gguf, self.alias, self.context, self.log_path = gguf, alias, context, log_path
+    def __init__(self, gguf: Path, alias: str, context: int, log_path: Path, threads: int | None = None,
+                 slots: int = 1):
+        self.gguf, self.alias, self.context, self.log_path, self.slots = gguf, alias, context, log_path, slots
         self.threads = threads or os.cpu_count() or 2
         self.process: subprocess.Popen | None = None
         self.base_url = ""
@@ -40,7 +41,7 @@ class EmbeddedServer:
     def start(self, progress: Callable[[str, float], None]) -> str:
         port = free_port()
         argv = [sys.executable, "-m", "luban.models.llama_server", str(self.gguf), self.alias, str(port),
-                str(self.context), str(self.threads), str(os.getpid())]
+                str(self.context), str(self.threads), str(os.getpid()), str(self.slots)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -1,6 +1,6 @@
 """Child-process entry point that serves a GGUF with xllamacpp until told to stop or orphaned.
 
-argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID
+argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID SLOTS
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import time
 
 
 def main(argv: list[str]) -> None:
-    gguf, alias, port, context, threads, parent = argv
+    gguf, alias, port, context, threads, parent, slots = argv
     import xllamacpp  # deferred: heavy, and only this child needs it
 
     params = xllamacpp.CommonParams()
     params.model.path = gguf
     params.model_alias = {alias}
     params.port = int(port)
-    params.n_ctx = int(context)
-    params.n_parallel = 1  # one agent, one slot: the whole context window and prompt cache are its own
+    # One slot per concurrent agent (eval jobs); each gets the whole `context` and its own prompt cache.
+    params.n_parallel = int(slots)
+    params.n_ctx = int(context) * int(slots)
     params.cpuparams.n_threads = int(threads)
     params.cpuparams_batch.n_threads = int(threads)
     params.use_jinja = True

@@ -52,3 +52,15 @@ def script(*replies: Reply) -> ScriptedModel:
 
 def assistant(content: str = "", calls: Sequence = ()) -> Message:
     return Message("assistant", content, tuple(calls))
+
+
+@dataclass(frozen=True)
+class ScriptedSource:
+    """Opens a fresh ScriptedModel with the same replies each time: a picklable model source for eval runs
+    in tests (a Ray worker unpickles it and opens its own)."""
+
+    replies: tuple[Message, ...]
+    name: str = "scripted"
+
+    def open(self) -> ScriptedModel:
+        return ScriptedModel(list(self.replies), ModelInfo(self.name, 8192))

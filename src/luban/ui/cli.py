@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
-COMMANDS = ("run", "models", "demo")
+COMMANDS = ("run", "models", "demo", "eval")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
-                                "on your own hardware. Commands: run TASK, demo, models [pull NAME].")
+                                "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
@@ -57,8 +57,29 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("name", nargs="?")
     elif command == "demo":
         p.add_argument("--keep", metavar="DIR", help="work in DIR (kept afterwards) instead of a temp folder")
+    elif command == "eval":
+        _eval_arguments(p)
     _common(p)
     return p
+
+
+def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = ("Run a task suite (humaneval, bugfix, ipi, or a folder of tasks) and grade it; or: "
+                     "eval build-suite, eval compare RUN_A [RUN_B], eval report RUN.")
+    p.add_argument("suite", help="humaneval | bugfix | ipi | PATH to task folders | build-suite | compare | report")
+    p.add_argument("runs", nargs="*", help="run folders, for compare and report")
+    p.add_argument("--scaffold", default="luban", help="luban, bash-only, or both: luban,bash-only")
+    p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
+    p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, e.g. 'HumanEval-1*'")
+    p.add_argument("--limit", type=int, help="a random sample of this many tasks (fixed by --seed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ray", metavar="ADDRESS", help="spread tasks over a Ray cluster (`local` starts one here)")
+    p.add_argument("--run-dir", help="where the run's records go (default: under the data dir)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing its tasks")
+    p.add_argument("--task-timeout", type=float, default=900.0, help="wall-clock cap per task in seconds")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto")
+    p.add_argument("--out", default="bugfix.json", help="build-suite: where to write the suite manifest")
+    p.add_argument("--libraries", help="build-suite: comma-separated libraries (default: all pinned)")
 
 
 _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "cwd", "max_steps", "max_wall_s",
@@ -103,6 +124,10 @@ def _dispatch(argv: list[str]) -> int:
 def _command(command: str, args: argparse.Namespace) -> int:
     if command == "run":
         return _run(args)
+    if command == "eval":
+        from .eval_cmd import eval_command
+
+        return eval_command(_settings(args), args, sys.stdout, sys.stderr)
     if command == "models":
         from .models_cmd import models_command
 

@@ -1,0 +1,70 @@
+"""An eval run: pick the tasks, skip those a resumed run already finished, run the rest on a backend,
+and record each as it finishes."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import ConfigError
+from .backends import Backend, Job
+from .records import Record, RunStore
+from .runner import SCAFFOLDS, ModelSource, RunOptions
+from .task import Suite, Task
+
+BUILT_IN = ("humaneval", "bugfix", "ipi")
+
+
+def load_suite(name: str, cache: Path) -> Suite:
+    """A built-in suite by name, or a folder of tasks (docs/eval-tasks.md)."""
+    if name == "humaneval":
+        from .humaneval import load_humaneval
+
+        return load_humaneval(cache)
+    if name == "bugfix":
+        from .bugfix import load_bugfix
+
+        return load_bugfix(cache)
+    if name == "ipi":
+        from .ipi import load_ipi
+
+        return load_ipi(cache)
+    from .folder import load_folder
+
+    return load_folder(Path(name))
+
+
+def select(tasks: Sequence[Task], pattern: str | None = None, limit: int | None = None,
+           seed: int = 0) -> list[Task]:
+    """Tasks whose id matches the glob `pattern`; with `limit`, a sample fixed by `seed`, in suite order."""
+    chosen = [t for t in tasks if pattern is None or fnmatch.fnmatchcase(t.id, pattern)]
+    if not chosen:
+        raise ConfigError(f"No task id matches {pattern!r}.")
+    if limit is not None and limit < len(chosen):
+        keep = set(random.Random(seed).sample(range(len(chosen)), limit))
+        chosen = [t for i, t in enumerate(chosen) if i in keep]
+    return chosen
+
+
+def pending_jobs(tasks: Sequence[Task], scaffolds: Sequence[str], done: set[tuple[str, str]]) -> list[Job]:
+    """Scaffolds interleaved per task, so each pair runs side by side on an equally busy machine."""
+    unknown = [s for s in scaffolds if s not in SCAFFOLDS]
+    if unknown:
+        raise ConfigError(f"Unknown scaffold {unknown[0]!r}; use {' or '.join(SCAFFOLDS)}.")
+    return [Job(t, s) for t in tasks for s in scaffolds if (t.id, s) not in done]
+
+
+def evaluate(tasks: Sequence[Task], scaffolds: Sequence[str], source: ModelSource, options: RunOptions,
+             store: RunStore, backend: Backend, progress: Callable[[Record, int, int], None]) -> list[Record]:
+    """Run what is not done yet; every finished job is on disk before the next one is reported."""
+    jobs = pending_jobs(tasks, scaffolds, store.done())
+    total, finished = len(jobs), []
+    for result in backend.run(jobs, source, options):
+        for name, data in result.files.items():
+            (store.root / "transcripts" / name).write_bytes(data)
+        store.append(result.record)
+        finished.append(result.record)
+        progress(result.record, len(finished), total)
+    return finished

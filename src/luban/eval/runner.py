@@ -1,0 +1,195 @@
+"""Run one task with one scaffold: a fresh temporary workspace, the agent sandboxed and capped in wall time,
+then the grader; returns the task's Record. Backends (backends.py) call this for many tasks at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Generator, Protocol
+
+from .. import loop, policy
+from ..config import Settings
+from ..harness import harness_for
+from ..models import Model
+from ..models.profiles import load_profiles, match_profile
+from ..prompt import system_prompt
+from ..sandbox import make as make_sandbox
+from ..session import Transcript
+from ..tools import default_tools
+from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted)
+from ..workspace import Workspace
+from .grade import Trace, Verdict, file_hashes, grade
+from .records import Record
+from .task import Task
+
+SCAFFOLDS = ("luban", "bash-only")
+EDIT_TOOLS = ("edit_file", "write_file")
+
+
+class ModelSource(Protocol):
+    """How a job reaches the model. Picklable, so a Ray worker opens its own client."""
+
+    name: str
+
+    def open(self) -> Model: ...
+
+
+@dataclass(frozen=True)
+class ServerSource:
+    """An OpenAI-compatible server (a user's, or the embedded one the eval started)."""
+
+    base_url: str
+    name: str
+    api_key: str | None = None
+    first_token_timeout_s: float = 600.0
+    idle_timeout_s: float = 180.0
+
+    def open(self) -> Model:
+        from ..models.openai_compat import OpenAICompatModel, ServerConfig
+
+        model = OpenAICompatModel(ServerConfig(self.base_url, self.name, self.api_key,
+                                               first_token_timeout_s=self.first_token_timeout_s,
+                                               idle_timeout_s=self.idle_timeout_s))
+        model.discover()
+        return model
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    settings: Settings  # model sampling, tool protocol and step limit for the Luban scaffold
+    task_timeout_s: float = 900.0
+    sandbox: str = "auto"
+    cache: Path = Path(".")  # where data packages (e.g. the bash-only templates) are cached
+    command_timeout_s: int = 120
+
+
+@dataclass
+class Collected:
+    """What the driver saw of a run: the grader's trace and counts the Outcome does not hold."""
+
+    calls: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    edit_failures: int = 0
+
+    def trace(self) -> Trace:
+        return Trace(tuple(self.calls), tuple(self.results), tuple(self.replies))
+
+
+def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions, transcript: Path) -> Record:
+    """Never raises for a task's own failure: a crash becomes a record with status `crashed`."""
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="luban-eval-"))
+    try:
+        root = tmp / "ws"
+        root.mkdir()
+        task.source.prepare(root)
+        before = file_hashes(root)
+        sandbox = make_sandbox(options.sandbox, env={"PATH": _python_first(), **task.env})
+        ws = Workspace.open(root, tmp / "out", sandbox)
+        model = source.open()
+        try:
+            outcome, seen = _drive(_agent(task, scaffold, model, ws, options, transcript), transcript)
+        finally:
+            model.close()
+        graded_at = time.monotonic()
+        verdict = grade(task, root, sandbox, seen.trace(), before)
+        return _record(task, scaffold, source.name, outcome, seen, verdict, time.monotonic() - graded_at,
+                       time.monotonic() - started, transcript)
+    except Exception as exc:  # the one broad except of the eval: a task's crash must not end the run
+        _log(transcript, {"type": "crash", "error": repr(exc), "traceback": traceback.format_exc()})
+        return Record(task.id, task.suite, scaffold, source.name, task.tier, False,
+                      f"crashed: {type(exc).__name__}: {exc}"[:300], "crashed",
+                      wall_s=time.monotonic() - started, transcript=_rel(transcript))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunOptions,
+           transcript: Path) -> Generator[Event, Decision | None, Outcome]:
+    settings = replace(options.settings, cwd=str(ws.root), test_command=task.test_command,
+                       max_wall_s=options.task_timeout_s, permission_mode="full-auto")
+    if scaffold == "bash-only":
+        from . import bash_only
+
+        prompt = task.prompt + (f"\n\nThe project's tests run with `{task.test_command}`." if task.test_command
+                                else "")
+        return bash_only.run(prompt, model=model, ws=ws, templates=bash_only.load_templates(options.cache),
+                             max_steps=settings.max_steps, max_wall_s=settings.max_wall_s,
+                             max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
+                             command_timeout_s=options.command_timeout_s)
+    harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
+    tools = policy.offered(default_tools(), settings.permission_mode)
+    session = Transcript.create(transcript.parent, ws.root, model.info.name)
+    system = system_prompt(ws, harness.protocol.system_text([t.spec for t in tools]))
+    session.append_message(system)
+    _log(transcript, {"type": "session", "path": session.path.name})
+    return _closing(loop.run(task.prompt, model=model, tools=tools, ws=ws, settings=settings, history=[system],
+                             transcript=session, harness=harness), session)
+
+
+def _closing(run: Generator[Event, Decision | None, Outcome], session: Transcript
+             ) -> Generator[Event, Decision | None, Outcome]:
+    try:
+        return (yield from run)
+    finally:
+        session.close()
+
+
+def _drive(run: Generator[Event, Decision | None, Outcome], transcript: Path) -> tuple[Outcome, Collected]:
+    """Approve everything (the sandbox is the boundary here), log each event, collect the trace."""
+    seen = Collected()
+    event = next(run)
+    while True:
+        _log(transcript, {"type": type(event).__name__, **_plain(event)})
+        _collect(event, seen)
+        try:
+            event = run.send(Decision(True) if isinstance(event, ApprovalNeeded) else None)
+        except StopIteration as stop:
+            return stop.value, seen
+
+
+def _collect(event: Event, seen: Collected) -> None:
+    if isinstance(event, ToolStarted):
+        seen.calls.append(json.dumps(dict(event.call.arguments), ensure_ascii=False))
+    elif isinstance(event, ToolFinished):
+        seen.results.append(event.result.content)
+        if event.result.error and event.call.name in EDIT_TOOLS:
+            seen.edit_failures += 1
+    elif isinstance(event, AssistantText):
+        seen.replies.append(event.text)
+
+
+def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, verdict: Verdict, grade_s: float,
+            wall_s: float, transcript: Path) -> Record:
+    _log(transcript, {"type": "verdict", **asdict(verdict)})
+    return Record(task.id, task.suite, scaffold, model, task.tier, verdict.resolved, verdict.detail, o.status,
+                  o.steps, o.usage.prompt_tokens, o.usage.completion_tokens, o.usage.cached_tokens, round(wall_s, 2),
+                  round(o.model_s, 2), round(grade_s, 2), o.calls.valid, o.calls.repaired, o.calls.rejected,
+                  seen.edit_failures, verdict.complied, _rel(transcript))
+
+
+def _python_first() -> str:
+    """PATH with this Python's folder first: tasks say `python -m pytest`, and mean the one Luban runs on
+    (a venv has pytest; the system Python may not)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def _rel(transcript: Path) -> str:
+    return f"{transcript.parent.name}/{transcript.name}"
+
+
+def _plain(event: Any) -> dict[str, Any]:
+    return asdict(event) if is_dataclass(event) else {"repr": repr(event)}
+
+
+def _log(transcript: Path, record: dict[str, Any]) -> None:
+    with transcript.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

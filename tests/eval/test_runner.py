@@ -1,0 +1,156 @@
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from luban.config import Settings
+from luban.errors import ConfigError
+from luban.eval.backends import Threads
+from luban.eval.evaluate import evaluate, pending_jobs, select
+from luban.eval.folder import load_folder
+from luban.eval.records import RunStore
+from luban.eval.runner import RunOptions, run_task
+from luban.models.scripted import ScriptedSource
+from luban.sandbox import bubblewrap_available
+from luban.types import Message, ToolCall
+
+SETTINGS = Settings(tool_protocol="native", edit_samples=1, max_steps=6)
+OPTIONS = RunOptions(SETTINGS, task_timeout_s=60, sandbox="bwrap" if bubblewrap_available() else "none")
+
+
+def call(name, **arguments):
+    return ToolCall(f"c-{name}", name, arguments)
+
+
+FIX = ScriptedSource((
+    Message("assistant", tool_calls=(call("read_file", path="calc.py"),)),
+    Message("assistant", tool_calls=(call("edit_file", path="calc.py", old_string="a - b", new_string="a + b"),)),
+    Message("assistant", "Fixed: add adds."),
+))
+BREAK = ScriptedSource((
+    Message("assistant", tool_calls=(call("read_file", path="calc.py"),)),
+    Message("assistant", tool_calls=(call("edit_file", path="calc.py", old_string="nope", new_string="x"),)),
+    Message("assistant", tool_calls=(call("edit_file", path="calc.py", old_string="a - b", new_string="a * b"),)),
+    Message("assistant", "Done."),
+))
+
+
+def write_task(root: Path, name: str, grade: str, **extra: str) -> None:
+    (root / name / "repo").mkdir(parents=True)
+    (root / name / "hidden").mkdir()
+    (root / name / "repo" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (root / name / "hidden" / "test_calc.py").write_text(
+        "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n\ndef test_zero():\n"
+        "    assert add(0, 0) == 0\n")
+    body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in extra.items())
+    (root / name / "task.toml").write_text(f'prompt = "add(2, 3) should be 5"\ntier = "easy"\n{body}\n{grade}\n')
+
+
+@pytest.fixture
+def suite_dir(tmp_path):
+    root = tmp_path / "suite"
+    write_task(root, "exit-code", '[grade]\ncommand = "python -c \'from calc import add; assert add(2, 3) == 5\'"')
+    write_task(root, "by-test-id", '[grade]\ncommand = "python -m pytest -q test_calc.py"\n'
+               'fail_to_pass = ["test_calc.py::test_add"]\npass_to_pass = ["test_calc.py::test_zero"]')
+    return root
+
+
+def test_a_good_fix_resolves_and_the_record_holds_the_run(suite_dir, tmp_path):
+    task = load_folder(suite_dir).tasks[1]
+    transcript = tmp_path / "t" / "exit-code.luban.jsonl"
+    transcript.parent.mkdir()
+    record = run_task(task, "luban", FIX, OPTIONS, transcript)
+    assert (record.task, record.suite, record.scaffold, record.model, record.tier) == (
+        "exit-code", "suite", "luban", "scripted", "easy")
+    assert (record.resolved, record.status, record.detail) == (True, "done", "grading command passed")
+    assert (record.steps, record.calls_valid, record.calls_rejected, record.edit_failures) == (3, 2, 0, 0)
+    assert record.prompt_tokens > 0 and record.wall_s >= record.model_s
+    kinds = [json.loads(line)["type"] for line in transcript.read_text().splitlines()]
+    assert kinds[0] == "session" and kinds[-2:] == ["TurnEnded", "verdict"]
+    assert "ToolStarted" in kinds and len(list(transcript.parent.glob("*.jsonl"))) == 2  # + the session
+
+
+def test_grading_by_test_ids_tells_a_good_fix_from_a_bad_one(suite_dir, tmp_path):
+    task = load_folder(suite_dir).tasks[0]
+    good = run_task(task, "luban", FIX, OPTIONS, tmp_path / "good.jsonl")
+    bad = run_task(task, "luban", BREAK, OPTIONS, tmp_path / "bad.jsonl")
+    assert (good.resolved, good.detail) == (True, "fail-to-pass 1/1, pass-to-pass 1/1")
+    assert (bad.resolved, bad.detail) == (
+        False, "fail-to-pass 0/1, pass-to-pass 1/1; first not passing: test_calc.py::test_add (failed)")
+    assert (bad.edit_failures, bad.calls_valid) == (1, 3)
+
+
+def test_a_crashing_job_becomes_a_record(suite_dir, tmp_path):
+    task = load_folder(suite_dir).tasks[0]
+    record = run_task(task, "luban", ScriptedSource((RuntimeError("server fell over"),)), OPTIONS,
+                      tmp_path / "crash.jsonl")
+    assert (record.resolved, record.status, record.detail) == (False, "crashed",
+                                                               "crashed: RuntimeError: server fell over")
+    last = json.loads((tmp_path / "crash.jsonl").read_text().splitlines()[-1])
+    assert (last["type"], last["error"]) == ("crash", "RuntimeError('server fell over')")
+
+
+def test_select_filters_by_glob_and_samples_reproducibly(suite_dir):
+    tasks = load_folder(suite_dir).tasks
+    assert [t.id for t in select(tasks, "exit-*")] == ["exit-code"]
+    assert select(tasks, limit=1, seed=3) == select(tasks, limit=1, seed=3)
+    with pytest.raises(ConfigError, match="No task id matches 'zz\\*'"):
+        select(tasks, "zz*")
+
+
+def test_jobs_interleave_scaffolds_and_skip_what_is_done(suite_dir):
+    tasks = load_folder(suite_dir).tasks
+    jobs = pending_jobs(tasks, ["luban", "bash-only"], {("by-test-id", "luban")})
+    assert [(j.task.id, j.scaffold) for j in jobs] == [
+        ("by-test-id", "bash-only"), ("exit-code", "luban"), ("exit-code", "bash-only")]
+    with pytest.raises(ConfigError, match="Unknown scaffold 'aider'"):
+        pending_jobs(tasks, ["aider"], set())
+
+
+def test_an_interrupted_run_resumes_without_redoing_finished_tasks(suite_dir, tmp_path):
+    tasks = load_folder(suite_dir).tasks
+    store = RunStore(tmp_path / "run")
+    meta = {"suite": "suite", "model": "scripted", "scaffolds": ["luban"]}
+    store.start(meta, resume=False)
+
+    def interrupt(record, done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(tasks, ["luban"], FIX, OPTIONS, store, Threads(1), interrupt)
+    first = store.records()
+    assert len(first) == 1
+    with pytest.raises(ConfigError, match="already holds an eval run"):
+        RunStore(tmp_path / "run").start(meta, resume=False)
+    with pytest.raises(ConfigError, match="another model"):
+        RunStore(tmp_path / "run").start({**meta, "model": "other"}, resume=True)
+    store.start(meta, resume=True)
+    seen = []
+    evaluate(tasks, ["luban"], FIX, OPTIONS, store, Threads(2), lambda r, d, t: seen.append((r.task, d, t)))
+    assert [(t, d, n) for t, d, n in seen] == [({"exit-code", "by-test-id"}.difference({first[0].task}).pop(), 1, 1)]
+    assert sorted(r.task for r in store.records()) == ["by-test-id", "exit-code"]
+    assert all(r.resolved for r in store.records())
+    assert sorted(p.name.split(".")[0] for p in (tmp_path / "run" / "transcripts").glob("*.luban.jsonl")) == [
+        "by-test-id", "exit-code"]
+
+
+def test_a_torn_last_line_is_skipped_on_resume(tmp_path):
+    store = RunStore(tmp_path / "run")
+    store.start({"suite": "s", "model": "m", "scaffolds": ["luban"]}, resume=False)
+    store.results.write_text('{"task": "a", "suite": "s", "scaffold": "luban", "model": "m", "tier": "", '
+                             '"resolved": true, "detail": "", "status": "done"}\n{"task": "b", "sui')
+    assert store.done() == {("a", "luban")}
+
+
+def test_task_folder_errors_name_the_file_and_the_fix(tmp_path):
+    bad = tmp_path / "s" / "t1"
+    (bad / "repo").mkdir(parents=True)
+    (bad / "task.toml").write_text('prompt = "x"\ncolour = "red"\n[grade]\ncommand = "true"\n')
+    with pytest.raises(ConfigError, match="task.toml: unknown key 'colour'"):
+        load_folder(tmp_path / "s")
+    (bad / "task.toml").write_text('prompt = "x"\n')
+    with pytest.raises(ConfigError, match=r"needs \[grade\] command"):
+        load_folder(tmp_path / "s")
+    with pytest.raises(ConfigError, match="No suite named 'nowhere'"):
+        load_folder(tmp_path / "nowhere")
