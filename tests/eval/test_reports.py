@@ -1,0 +1,63 @@
+import io
+import json
+
+import pytest
+
+from luban.errors import ConfigError
+from luban.eval.compare import compare, sides
+from luban.eval.records import Record, RunStore
+from luban.eval.report import md_table, summarize, summary_rows, tier_rows
+from luban.ui.eval_cmd import write_reports
+
+
+def rec(task, scaffold, resolved, tier="easy", **kw):
+    base = dict(steps=4, prompt_tokens=1000, completion_tokens=100, cached_tokens=800, wall_s=40.0, model_s=30.0)
+    return Record(task, "s", scaffold, "m", tier, resolved, "d", "done" if resolved else "max_steps", **{**base, **kw})
+
+
+RECORDS = [rec("t1", "luban", True), rec("t1", "bash-only", False, steps=10, wall_s=80.0),
+           rec("t2", "luban", False, tier="hard", calls_rejected=2),
+           rec("t2", "bash-only", False, tier="hard", edit_failures=1)]
+
+
+def test_summary_counts_rates_medians_and_stops():
+    s = summarize(RECORDS, "luban")
+    assert (s.tasks, s.resolved, s.rate, s.median_steps, s.median_wall_s, s.median_harness_s) == (
+        2, 1, 0.5, 4, 40.0, 10.0)
+    assert (s.prompt_tokens, s.cache_share, s.calls_rejected, s.stops) == (2000, 0.8, 2, {"done": 1, "max_steps": 1})
+
+
+def test_tables_put_luban_first_and_split_tiers():
+    assert md_table(tier_rows(RECORDS)) == ("| tier | luban | bash-only |\n|---|---|---|\n"
+                                            "| easy | 1/1 | 0/1 |\n| hard | 0/1 | 0/1 |")
+    assert [row[:3] for row in summary_rows(RECORDS)[1:]] == [("luban", "1/2", "50%"), ("bash-only", "0/2", "0%")]
+
+
+def test_compare_two_scaffolds_of_one_run_with_ratios():
+    text = compare(*sides(("run1", RECORDS), None))
+    assert text.startswith("2 tasks in common.\n\n| metric | run1 luban | run1 bash-only | B/A |")
+    assert "| resolved % | 50 | 0 | 0.00 |" in text
+    assert "| median wall s | 40 | 60 | 1.50 |" in text
+    assert text.endswith("Resolved only by B: none\nResolved only by A: t1\n")
+
+
+def test_compare_needs_shared_tasks():
+    with pytest.raises(ConfigError, match="share no finished task"):
+        compare(*sides(("a", RECORDS[:1]), ("b", [rec("t9", "luban", True)])))
+
+
+def test_reports_are_written_into_the_run_folder(tmp_path):
+    store = RunStore(tmp_path / "run")
+    store.start({"suite": "s", "model": "m", "scaffolds": ["luban", "bash-only"], "command": "luban eval s"}, False)
+    for r in RECORDS:
+        store.append(r)
+    out = io.StringIO()
+    write_reports(store.root, out)
+    data = json.loads((store.root / "report.json").read_text())
+    assert [(s["scaffold"], s["resolved"], s["tasks"]) for s in data["summary"]] == [("luban", 1, 2),
+                                                                                     ("bash-only", 0, 2)]
+    assert data["tiers"]["hard"] == {"luban": {"resolved": 0, "tasks": 1}, "bash-only": {"resolved": 0, "tasks": 1}}
+    assert (store.root / "report.md").read_text().startswith("# Eval: s on m\n\nCommand: `luban eval s`")
+    page = (store.root / "report.html").read_text()
+    assert page.count("<img alt='plot' src='data:image/png;base64,") == 3
+    assert out.getvalue().startswith("| scaffold | resolved |")
