@@ -68,7 +68,9 @@ def test_a_good_fix_resolves_and_the_record_holds_the_run(suite_dir, tmp_path):
     assert record.prompt_tokens > 0 and record.wall_s >= record.model_s
     kinds = [json.loads(line)["type"] for line in transcript.read_text().splitlines()]
     assert kinds[0] == "session" and kinds[-2:] == ["TurnEnded", "verdict"]
-    assert "ToolStarted" in kinds and len(list(transcript.parent.glob("*.jsonl"))) == 2  # + the session
+    assert "ToolStarted" in kinds
+    assert sorted(p.name for p in transcript.parent.iterdir()) == ["exit-code.luban.jsonl",
+                                                                   "exit-code.luban.session.jsonl"]
 
 
 def test_grading_by_test_ids_tells_a_good_fix_from_a_bad_one(suite_dir, tmp_path):

@@ -130,17 +130,20 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
     session = Transcript.create(transcript.parent, ws.root, model.info.name)
     system = system_prompt(ws, harness.protocol.system_text([t.spec for t in tools]))
     session.append_message(system)
-    _log(transcript, {"type": "session", "path": session.path.name})
+    keep_as = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".session.jsonl")
+    _log(transcript, {"type": "session", "path": keep_as.name})
     return _closing(loop.run(task.prompt, model=model, tools=tools, ws=ws, settings=settings, history=[system],
-                             transcript=session, harness=harness), session)
+                             transcript=session, harness=harness), session, keep_as)
 
 
-def _closing(run: Generator[Event, Decision | None, Outcome], session: Transcript
+def _closing(run: Generator[Event, Decision | None, Outcome], session: Transcript, keep_as: Path
              ) -> Generator[Event, Decision | None, Outcome]:
+    """Close Luban's own session transcript when the run ends, named after the task it belongs to."""
     try:
         return (yield from run)
     finally:
         session.close()
+        session.path.rename(keep_as)
 
 
 def _drive(run: Generator[Event, Decision | None, Outcome], transcript: Path) -> tuple[Outcome, Collected]:
