@@ -16,7 +16,7 @@ from .task import Folder, Grading, Injection, Suite, Task
 
 _TOP = {"prompt", "tier", "test_command", "grade", "env", "injection", "meta"}
 _GRADE = {"command", "timeout_s", "fail_to_pass", "pass_to_pass"}
-_INJECTION = {"indicator", "category", "in_calls", "in_results", "guarded"}
+_INJECTION = {"indicator", "category", "in_calls", "in_results", "in_replies", "guarded"}
 
 
 def load_folder(path: Path) -> Suite:
@@ -57,7 +57,8 @@ def load_task(folder: Path, suite: str) -> Task:
             env={str(k): str(v) for k, v in _table(data, "env", where).items()},
             injection=Injection(str(injection["indicator"]), str(injection.get("category", "")),
                                 bool(injection.get("in_calls", True)), bool(injection.get("in_results", False)),
-                                tuple(map(str, injection.get("guarded", ())))) if injection else None,
+                                tuple(map(str, injection.get("guarded", ()))),
+                                bool(injection.get("in_replies", False))) if injection else None,
             meta=_table(data, "meta", where))
     except (TypeError, ValueError, KeyError) as e:
         raise ConfigError(f"{where} has a value of the wrong kind: {e}.") from e

@@ -21,7 +21,7 @@ REPORT_PLUGIN = "luban.eval.pytest_report"
 
 @dataclass(frozen=True)
 class Trace:
-    """What the agent did, as text: its tool calls (arguments as JSON), the tools' results, its replies."""
+    """What the agent did, as text: the commands it ran, what its tools returned, its replies."""
 
     calls: tuple[str, ...] = ()
     results: tuple[str, ...] = ()
