@@ -97,7 +97,8 @@ def test_select_filters_by_glob_and_samples_reproducibly(suite_dir):
     tasks = load_folder(suite_dir).tasks
     assert [t.id for t in select(tasks, "exit-*")] == ["exit-code"]
     assert select(tasks, limit=1, seed=3) == select(tasks, limit=1, seed=3)
-    with pytest.raises(ConfigError, match="No task id matches 'zz\\*'"):
+    assert [t.id for t in select(tasks, tier="easy")] == ["by-test-id", "exit-code"]
+    with pytest.raises(ConfigError, match="No task matches id 'zz\\*' and tier 'any' \\(tiers: easy\\)"):
         select(tasks, "zz*")
 
 

@@ -36,12 +36,15 @@ def load_suite(name: str, cache: Path) -> Suite:
     return load_folder(Path(name))
 
 
-def select(tasks: Sequence[Task], pattern: str | None = None, limit: int | None = None,
-           seed: int = 0) -> list[Task]:
-    """Tasks whose id matches the glob `pattern`; with `limit`, a sample fixed by `seed`, in suite order."""
-    chosen = [t for t in tasks if pattern is None or fnmatch.fnmatchcase(t.id, pattern)]
+def select(tasks: Sequence[Task], pattern: str | None = None, limit: int | None = None, seed: int = 0,
+           tier: str | None = None) -> list[Task]:
+    """Tasks whose id matches the glob `pattern` (and of `tier`); with `limit`, a sample fixed by `seed`,
+    in suite order."""
+    chosen = [t for t in tasks if (pattern is None or fnmatch.fnmatchcase(t.id, pattern))
+              and (tier is None or t.tier == tier)]
     if not chosen:
-        raise ConfigError(f"No task id matches {pattern!r}.")
+        tiers = ", ".join(sorted({t.tier for t in tasks if t.tier})) or "none"
+        raise ConfigError(f"No task matches id {pattern or '*'!r} and tier {tier or 'any'!r} (tiers: {tiers}).")
     if limit is not None and limit < len(chosen):
         keep = set(random.Random(seed).sample(range(len(chosen)), limit))
         chosen = [t for i, t in enumerate(chosen) if i in keep]

@@ -30,7 +30,7 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
 
     scaffolds = tuple(s.strip() for s in args.scaffold.split(",") if s.strip())
     suite = load_suite(args.suite, cache_dir(settings))
-    tasks = select(suite.tasks, args.tasks, args.limit, args.seed)
+    tasks = select(suite.tasks, args.tasks, args.limit, args.seed, args.tier)
     model_label = settings.model if settings.base_url else settings.embedded_model
     run_dir = Path(args.resume or args.run_dir or _default_run_dir(settings, suite.name, model_label))
     store = RunStore(run_dir)
