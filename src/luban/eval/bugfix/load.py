@@ -1,0 +1,62 @@
+"""Loading the bugfix suite from its manifest: each task's workspace is the pinned library's pristine tree
+(fetched and unpacked once into a cache) with the task's edits applied; hidden test files come at grading."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..task import Grading, Suite, Task, _write_all
+from .mutate import Edit
+from .pins import Pin, pin_from_json
+
+DESCRIPTION = ("Repo-level bug fixing in pinned pure-Python libraries: single-site mutations and reverted "
+               "upstream fixes, graded by the library's own tests.")
+
+
+@dataclass(frozen=True)
+class BugfixSource:
+    """A pinned library's tree with edits applied; `hidden` test files are laid over it to grade."""
+
+    pin: Pin
+    cache: Path
+    edits: tuple[Edit, ...]
+    hidden: Mapping[str, str] = field(default_factory=dict)
+    removed: tuple[str, ...] = ()
+
+    def prepare(self, dest: Path) -> None:
+        self.pin.prepare(self.cache, dest)
+        for edit in self.edits:
+            edit.apply(dest)
+        for rel in self.removed:
+            (dest / rel).unlink(missing_ok=True)
+
+    def reveal(self, dest: Path) -> None:
+        _write_all(dest, self.hidden)
+
+
+def default_manifest() -> Path:
+    return Path(str(resources.files("luban.eval") / "data" / "bugfix.json"))
+
+
+def load_bugfix(cache: Path, manifest: Path | None = None) -> Suite:
+    """The bugfix suite; sdists are downloaded into `cache` when a task's workspace is first prepared."""
+    data = json.loads((manifest or default_manifest()).read_text(encoding="utf-8"))
+    pins = {p["sdist"]["name"]: pin_from_json(p) for p in data["pins"]}
+    tasks = [to_task(t, pins[t["library"]], cache) for t in data["tasks"]]
+    return Suite("bugfix", tasks, DESCRIPTION)
+
+
+def to_task(entry: Mapping[str, Any], pin: Pin, cache: Path) -> Task:
+    source = BugfixSource(pin, cache, tuple(Edit(**e) for e in entry["edits"]), dict(entry.get("hidden", {})),
+                          tuple(entry.get("removed", ())))
+    grading = Grading(pin.test_command, timeout_s=pin.timeout_s * 3,
+                      fail_to_pass=tuple(entry["fail_to_pass"]), pass_to_pass=tuple(entry["pass_to_pass"]))
+    meta = {"library": entry["library"], "version": entry["version"], "kind": entry["kind"],
+            "mutation": entry.get("mutation", ""), "function": entry.get("function", ""),
+            "line": entry.get("line", 0)}
+    return Task(id=entry["id"], suite="bugfix", prompt=entry["statement"], source=source, grading=grading,
+                tier=entry["tier"], test_command=pin.test_command, meta=meta)
