@@ -46,10 +46,10 @@ class Edit:
     def apply(self, root: Path) -> None:
         path = root / self.file
         # newline="" keeps line endings exactly as they are.
-        text = read_exact(path) if path.exists() else ""
+        changed = self.apply_to(read_exact(path) if path.exists() else "")  # before opening it for writing
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(self.apply_to(text))
+            f.write(changed)
 
 
 @dataclass(frozen=True)

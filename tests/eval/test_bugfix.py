@@ -1,0 +1,126 @@
+"""The bugfix suite: exact mutations, building and validating tasks on one small library (inflection),
+statements that do not give the tests away, and grading through luban.eval.grade."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from luban.eval.bugfix import Limits, build_suite, load_bugfix
+from luban.eval.bugfix.mutate import Edit, EditMismatch, Mutation, mutations, read_exact
+from luban.eval.bugfix.pins import pin_named
+from luban.eval.bugfix.statement import mentions_tests
+from luban.eval.bugfix.validate import python_env
+from luban.eval.grade import grade
+from luban.sandbox import make
+
+SOURCE = 'def f(a, b):\n    """Doc 1."""\n    if a and not b:\n        return a - b < 2\n    return xs[1:n]\n'
+
+
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One download of the inflection sdist for the whole session."""
+    return tmp_path_factory.mktemp("bugfix-cache")
+
+
+@pytest.fixture(scope="session")
+def built(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("bugfix-out") / "bugfix.json"
+    report = build_suite(out, cache, libraries=["inflection"], seed=0, progress=lambda _: None,
+                         limits=Limits(target=3, max_candidates=12), sandbox="none")
+    return out, report
+
+
+def test_mutations_of_a_small_function_are_exact_edits(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    found = [(m.kind, m.edit.offset, m.edit.old, m.edit.new) for m in mutations(tmp_path, "m.py")]
+    assert found == [
+        ("condition removed", 37, "a and not b", "a"),
+        ("condition removed", 37, "a and not b", "not b"),
+        ("and/or swap", 39, "and", "or"),
+        ("not removed", 43, "not ", ""),
+        ("return value changed", 65, "a - b < 2", "None"),
+        ("swapped operands", 65, "a - b", "b - a"),
+        ("operator flip", 67, "-", "+"),
+        ("comparison flip", 71, "<", "<="),
+        ("constant changed", 73, "2", "3"),
+        ("return value changed", 86, "xs[1:n]", "None"),
+        ("constant changed", 89, "1", "0"),
+        ("off by one", 91, "n", "n + 1"),
+        ("off by one", 91, "n", "n - 1"),
+    ]
+
+
+def test_edit_changes_only_its_span_and_keeps_line_endings(tmp_path: Path) -> None:
+    original = "# café ✓\r\ndef g(x):\r\n    return x + 1  # é\r\n"
+    (tmp_path / "g.py").write_bytes(original.encode("utf-8"))
+    [flip] = [m for m in mutations(tmp_path, "g.py") if m.kind == "operator flip"]
+    assert flip == Mutation(Edit("g.py", original.index("+"), "+", "-"), "operator flip", 3, "g")
+    flip.edit.apply(tmp_path)
+    assert (tmp_path / "g.py").read_bytes() == original.replace("x + 1", "x - 1").encode("utf-8")
+    flip.edit.revert().apply(tmp_path)
+    assert (tmp_path / "g.py").read_bytes() == original.encode("utf-8")
+
+
+def test_an_edit_that_does_not_match_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    with pytest.raises(EditMismatch):
+        Edit("m.py", 38, "and", "or").apply(tmp_path)
+    assert read_exact(tmp_path / "m.py") == SOURCE
+
+
+def test_test_command_imports_the_workspace_copy() -> None:
+    assert pin_named("semver").test_command == (
+        "PYTHONPATH=src PYTHONDONTWRITEBYTECODE=1 python -m pytest -q -p no:cacheprovider -o addopts= tests")
+    assert pin_named("funcy").test_command == (
+        "PYTHONPATH=.:_deps PYTHONDONTWRITEBYTECODE=1 python -m pytest -q -p no:cacheprovider tests")
+
+
+def test_building_one_library_keeps_validated_distinct_tasks(built: tuple[Path, object]) -> None:
+    out, report = built
+    manifest = json.loads(out.read_text())
+    tasks = manifest["tasks"]
+    assert report.tasks == len(tasks) == 3
+    assert report.by_library == {"inflection": 3} and report.dropped == {}
+    assert [p["sdist"]["name"] for p in manifest["pins"]] == ["inflection"]
+    # Deduplicated: no two tasks break the same set of tests.
+    assert len({frozenset(t["fail_to_pass"]) for t in tasks}) == 3
+    for task in tasks:
+        assert task["fail_to_pass"] and not set(task["fail_to_pass"]) & set(task["pass_to_pass"])
+        assert task["tier"] in ("easy", "medium", "hard") and task["kind"] == "mutation"
+        [edit] = task["edits"]
+        assert edit["file"] == "inflection/__init__.py" and edit["old"] != edit["new"]
+
+
+def test_statements_do_not_name_the_tests(built: tuple[Path, object]) -> None:
+    out, _ = built
+    for task in json.loads(out.read_text())["tasks"]:
+        ids = set(task["fail_to_pass"]) | set(task["pass_to_pass"])
+        assert not mentions_tests(task["statement"], ids)
+        assert "test_inflection" not in task["statement"]
+        assert "inflection" in task["statement"]
+
+
+def test_reverting_the_bug_grades_resolved_and_leaving_it_does_not(built: tuple[Path, object], cache: Path,
+                                                                    tmp_path: Path) -> None:
+    out, _ = built
+    suite = load_bugfix(cache, out)
+    task = suite.tasks[0]
+    assert suite.name == "bugfix" and task.meta["library"] == "inflection"
+    # The grader's report file lives in the real /tmp, which a bwrap sandbox hides: grade unconfined here.
+    sandbox = make("none", env=python_env())
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    for root in (bad, good):
+        root.mkdir()
+        task.source.prepare(root)
+    for edit in task.source.edits:
+        edit.revert().apply(good)
+    assert read_exact(good / "inflection/__init__.py") == read_exact(
+        pin_named("inflection").sdist.unpack(cache) / "inflection/__init__.py")
+    kept = grade(task, bad, sandbox)
+    fixed = grade(task, good, sandbox)
+    assert (kept.resolved, fixed.resolved) == (False, True)
+    assert {kept.tests[t] for t in task.grading.fail_to_pass} == {"failed"}
+    assert set(fixed.tests.values()) == {"passed"}
