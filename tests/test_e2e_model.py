@@ -46,3 +46,25 @@ def test_real_model_reads_a_file_and_answers_from_it(tmp_path):
     assert final["usage"]["cache_read_input_tokens"] > 0  # later turns reuse the server's KV cache
     assert (repo / "notes.txt").read_text().count("PERSIMMON") == 1  # plan mode: nothing written
 
+
+
+def test_real_model_eval_run_on_a_task_folder_with_two_jobs(tmp_path):
+    task = tmp_path / "suite" / "make-answer"
+    (task / "repo").mkdir(parents=True)
+    (task / "repo" / "README.md").write_text("An empty project.\n")
+    (task / "task.toml").write_text(
+        'prompt = "Create a file named answer.txt that contains exactly the word PERSIMMON."\n'
+        '[grade]\ncommand = "grep -qx PERSIMMON answer.txt"\n')
+    run = tmp_path / "run"
+    done = luban(["eval", str(tmp_path / "suite"), "--embedded-model", MODEL, "--jobs", "2", "--max-steps", "4",
+                  "--scaffold", "luban,bash-only", "--run-dir", str(run)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = {r["scaffold"]: r for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+    assert sorted(records) == ["bash-only", "luban"]
+    luban_run = records["luban"]
+    assert (luban_run["resolved"], luban_run["status"], luban_run["model"]) == (True, "done", MODEL)
+    assert luban_run["prompt_tokens"] > 0 and 0 < luban_run["model_s"] <= luban_run["wall_s"]
+    assert records["bash-only"]["steps"] >= 1 and records["bash-only"]["prompt_tokens"] > 0
+    assert sorted(p.name for p in run.iterdir()) == ["report.html", "report.json", "report.md", "results.jsonl",
+                                                     "run.json", "transcripts"]
+    assert done.stdout.startswith("| scaffold | resolved |")
