@@ -132,3 +132,15 @@ def test_help_imports_neither_httpx_nor_the_engine():
     modules = imported_modules("-m", "luban.ui.cli", "--help")
     assert "luban" in modules
     assert modules & {"httpx", "xllamacpp"} == set()
+
+
+def test_eval_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
+    from luban.ui.cli import main
+
+    env_free = ["--cwd", str(tmp_path)]
+    assert main(["eval", str(tmp_path / "nowhere"), *env_free]) == 2
+    assert capsys.readouterr().err == f"luban: No suite named 'nowhere' and no task folder at {tmp_path / 'nowhere'}.\n"
+    assert main(["eval", "compare", str(tmp_path), *env_free]) == 2
+    assert capsys.readouterr().err == f"luban: {tmp_path} is not an eval run folder (no run.json).\n"
+    assert main(["eval", "compare", *env_free]) == 2
+    assert "needs one or two run folders" in capsys.readouterr().err
