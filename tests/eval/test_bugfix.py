@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from luban.eval.bugfix import Limits, build_suite, load_bugfix
+from luban.eval.bugfix.build import merge_manifests
 from luban.eval.bugfix.mutate import Edit, EditMismatch, Mutation, mutations, read_exact
 from luban.eval.bugfix.pins import pin_named
+from luban.eval.bugfix.releases import Hunk, ReleaseDiff, diff_releases
 from luban.eval.bugfix.statement import mentions_tests
 from luban.eval.bugfix.validate import python_env
 from luban.eval.grade import grade
@@ -29,7 +31,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     out = tmp_path_factory.mktemp("bugfix-out") / "bugfix.json"
     report = build_suite(out, cache, libraries=["inflection"], seed=0, progress=lambda _: None,
-                         limits=Limits(target=3, max_candidates=12), sandbox="none")
+                         limits=Limits(target=3, max_candidates=12), sandbox="none", kinds=("mutation",))
     return out, report
 
 
@@ -124,3 +126,35 @@ def test_reverting_the_bug_grades_resolved_and_leaving_it_does_not(built: tuple[
     assert (kept.resolved, fixed.resolved) == (False, True)
     assert {kept.tests[t] for t in task.grading.fail_to_pass} == {"failed"}
     assert set(fixed.tests.values()) == {"passed"}
+
+
+def test_merging_a_manifest_with_itself_changes_nothing(built: tuple[Path, object], tmp_path: Path) -> None:
+    out, report = built
+    merged = merge_manifests([out, out], tmp_path / "merged.json")
+    assert (merged.tasks, merged.by_library, merged.by_tier) == (report.tasks, report.by_library, report.by_tier)
+
+
+def test_a_release_diff_reverts_code_hunks_one_by_one_and_hides_the_new_tests(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    files = {
+        "inflection/__init__.py": ("def f(x):\n    return x\n\n\ndef g():\n    return 1\n",
+                                   "def f(x):\n    return x or 0\n\n\ndef g():\n    return 2\n"),
+        "test_inflection.py": ("def test_f():\n    pass\n", "def test_f():\n    assert True\n"),
+        "test_extra.py": (None, "def test_new():\n    pass\n"),
+        "CHANGELOG.md": ("# 0.5.0\n", "# 0.5.1\nFixed f.\n# 0.5.0\n"),
+        "README.rst": ("old\n", "new\n"),
+    }
+    for rel, (a, b) in files.items():
+        for top, text in ((old, a), (new, b)):
+            if text is not None:
+                (top / rel).parent.mkdir(parents=True, exist_ok=True)
+                (top / rel).write_text(text)
+    diff = diff_releases(pin_named("inflection"), old, new)
+    lib = "inflection/__init__.py"
+    assert diff == ReleaseDiff(
+        hunks=(Hunk(Edit(lib, 39, "    return 2\n", "    return 1\n"), 6, "g"),
+               Hunk(Edit(lib, 10, "    return x or 0\n", "    return x\n"), 2, "f")),
+        setup=(Edit("CHANGELOG.md", 0, "# 0.5.1\nFixed f.\n", ""),
+               Edit("test_inflection.py", 14, "    assert True\n", "    pass\n")),
+        hidden={"test_extra.py": "def test_new():\n    pass\n", "test_inflection.py": files["test_inflection.py"][1]},
+        removed=("test_extra.py",))

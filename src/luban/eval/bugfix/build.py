@@ -18,13 +18,13 @@ from typing import Any, Callable, Mapping, Sequence
 from ...sandbox import make
 from .mutate import Mutation, mutations
 from .pins import PINS, Pin, pin_named
-from .statement import concrete, evaluate, find_repro, from_crash, mentions_tests
-from .validate import Baseline, Bench, Judgement, applied, baseline, judge, run_tests
+from .releases import release_tasks
+from .tasks import PASS_TO_PASS_SAMPLE, make_task
+from .validate import Baseline, Bench, baseline, judge, run_tests
 
 MANIFEST_VERSION = 1
-PASS_TO_PASS_SAMPLE = 25  # pass-to-pass: every test in the files that break, plus this many others
+KINDS = ("mutation", "release revert")
 PER_FUNCTION = 2  # at most this many tasks from one function, so a library's tasks spread out
-HARD_KINDS = {"condition removed", "and/or swap", "off by one", "swapped operands"}
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,26 @@ class BuildReport:
     by_library: Mapping[str, int]
     by_kind: Mapping[str, int]
     by_tier: Mapping[str, int]
-    tried: Mapping[str, int]  # candidates judged, per library
+    tried: Mapping[str, int]  # mutation candidates judged, per library (a rebuild with these reproduces)
     dropped: Mapping[str, str]  # library -> why it has no tasks
     seconds: float
 
 
+@dataclass
+class _Library:
+    """What one library contributed to the manifest."""
+
+    pin: Pin
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    pins: list[Pin] = field(default_factory=list)
+    releases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tried: int = 0
+    why: str = ""
+
+
 def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = None, seed: int = 0,
                 progress: Callable[[str], None] = print, limits: Limits = Limits(), workers: int = 1,
-                sandbox: str = "auto") -> BuildReport:
+                sandbox: str = "auto", kinds: Sequence[str] = KINDS) -> BuildReport:
     """Build and validate tasks for `libraries` (default: all pinned) and write the manifest to `out`."""
     start = time.monotonic()
     pins = [pin_named(n) for n in libraries] if libraries else list(PINS)
@@ -60,30 +72,64 @@ def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = Non
         with lock:
             progress(line)
 
-    def one(pin: Pin) -> tuple[Pin, list[dict[str, Any]], int, str]:
+    def one(pin: Pin) -> _Library:
+        found = _Library(pin)
         try:
-            tasks, tried = build_library(pin, cache, bench, seed, limits, say)
-            return pin, tasks, tried, "" if tasks else "no candidate broke a test"
+            if "mutation" in kinds:
+                found.tasks, found.tried = build_library(pin, cache, bench, seed, limits, say)
+            if "release revert" in kinds:
+                released = release_tasks(pin, cache, bench, seed, say)
+                found.tasks += released.tasks
+                found.pins, found.releases = released.pins, released.payloads
         except Exception as exc:  # one library failing must not lose the others' work
-            say(f"{pin.name}: dropped ({type(exc).__name__}: {str(exc)[:300]})")
-            return pin, [], 0, f"{type(exc).__name__}: {str(exc)[:300]}"
+            found.why = f"{type(exc).__name__}: {str(exc)[:300]}"
+            say(f"{pin.name}: dropped ({found.why})")
+        found.why = found.why or ("" if found.tasks else "no candidate broke a test")
+        return found
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, pins))
-    tasks = [t for _, ts, _, _ in results for t in ts]
-    write_manifest(out, [p for p, ts, _, _ in results if ts], tasks, seed)
+    manifest = {"version": MANIFEST_VERSION, "seed": seed, "pass_to_pass": P2P_NOTE,
+                "pins": [p.to_json() for r in results if r.tasks for p in (r.pin, *r.pins)],
+                "tried": {r.pin.name: r.tried for r in results if "mutation" in kinds},
+                "releases": {k: v for r in results for k, v in r.releases.items()},
+                "tasks": [t for r in results for t in r.tasks]}
+    write_manifest(out, manifest)
+    return report(manifest, {r.pin.name: r.why for r in results if not r.tasks}, time.monotonic() - start)
+
+
+P2P_NOTE = (f"every passing test in the files of the fail-to-pass tests, plus a seeded sample of "
+            f"{PASS_TO_PASS_SAMPLE} others; the grading command runs the whole suite")
+
+
+def report(manifest: Mapping[str, Any], dropped: Mapping[str, str], seconds: float) -> BuildReport:
+    tasks = manifest["tasks"]
     return BuildReport(len(tasks), dict(Counter(t["library"] for t in tasks)), dict(Counter(t["kind"] for t in tasks)),
-                       dict(Counter(t["tier"] for t in tasks)), {p.name: n for p, _, n, _ in results},
-                       {p.name: why for p, ts, _, why in results if not ts}, time.monotonic() - start)
+                       dict(Counter(t["tier"] for t in tasks)), dict(manifest.get("tried", {})), dict(dropped),
+                       seconds)
 
 
-def write_manifest(out: Path, pins: Sequence[Pin], tasks: Sequence[Mapping[str, Any]], seed: int) -> None:
-    manifest = {"version": MANIFEST_VERSION, "seed": seed,
-                "pass_to_pass": f"every passing test in the files of the fail-to-pass tests, plus a seeded "
-                                f"sample of {PASS_TO_PASS_SAMPLE} others; the grading command runs the whole suite",
-                "pins": [p.to_json() for p in pins], "tasks": list(tasks)}
+def write_manifest(out: Path, manifest: Mapping[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def merge_manifests(parts: Sequence[Path], out: Path) -> BuildReport:
+    """One manifest from several builds (e.g. one per kind, or a rerun of some libraries); a later part's
+    task, pin or release with the same id/key replaces an earlier one."""
+    merged: dict[str, Any] = {"version": MANIFEST_VERSION, "seed": None, "pass_to_pass": P2P_NOTE,
+                              "pins": {}, "tried": {}, "releases": {}, "tasks": {}}
+    for part in parts:
+        data = json.loads(part.read_text(encoding="utf-8"))
+        merged["seed"] = data["seed"]
+        merged["pins"].update({(p["sdist"]["name"], p["sdist"]["version"]): p for p in data["pins"]})
+        merged["tried"].update(data.get("tried", {}))
+        merged["releases"].update(data.get("releases", {}))
+        merged["tasks"].update({t["id"]: t for t in data["tasks"]})
+    merged["pins"] = sorted(merged["pins"].values(), key=lambda p: (p["sdist"]["name"], p["sdist"]["version"]))
+    merged["tasks"] = sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"]))
+    write_manifest(out, merged)
+    return report(merged, {}, 0.0)
 
 
 def build_library(pin: Pin, cache: Path, bench: Bench, seed: int, limits: Limits,
@@ -153,74 +199,3 @@ def candidates(pin: Pin, root: Path, seed: int) -> list[Mutation]:
     return order
 
 
-def make_task(pin: Pin, root: Path, pristine: Path, bench: Bench, base: Baseline, mutation: Mutation,
-              verdict: Judgement, seed: int) -> dict[str, Any]:
-    f2p = list(verdict.broken)
-    p2p = pass_to_pass(base, f2p, seed)
-    failure = verdict.run.failures.get(f2p[0], {}) if verdict.run else {}
-    statement, repro = write_statement(pin, root, pristine, bench, mutation, failure, set(f2p) | set(p2p))
-    edit = mutation.edit
-    return {"id": f"{pin.name}-{_digest(edit.file, edit.offset, edit.old, edit.new)}", "library": pin.name,
-            "version": pin.sdist.version, "kind": "mutation", "mutation": mutation.kind,
-            "tier": tier_of(mutation, f2p, failure, repro), "function": mutation.function, "line": mutation.line,
-            "edits": [vars(edit)], "hidden": {}, "removed": [], "fail_to_pass": f2p, "pass_to_pass": p2p,
-            "statement": statement}
-
-
-def pass_to_pass(base: Baseline, f2p: Sequence[str], seed: int) -> list[str]:
-    files = {t.split("::")[0] for t in f2p}
-    same = sorted(t for t in base.stable if t.split("::")[0] in files and t not in f2p)
-    others = sorted(t for t in base.stable if t.split("::")[0] not in files)
-    sample = random.Random(f"{seed}:{','.join(f2p)}").sample(others, min(PASS_TO_PASS_SAMPLE, len(others)))
-    return sorted(same + sample)
-
-
-def write_statement(pin: Pin, root: Path, pristine: Path, bench: Bench, mutation: Mutation,
-                    failure: Mapping[str, Any], tests: set[str]) -> tuple[str, bool]:
-    """(statement, whether it has a concrete reproduction)."""
-    package = Path(pin.package).name
-    repro = find_repro(failure, package) if failure else None
-    if repro is not None:
-        with applied(root, [mutation.edit]):
-            broken = evaluate(pin, root, bench, repro)
-        good = evaluate(pin, pristine, bench, repro)
-        text = concrete(pin, repro, broken, good) if broken and good else ""
-        if text and not mentions_tests(text, tests):
-            return text, True
-    names = {t.split("::")[-1].split("[")[0] for t in tests}
-    text = from_crash(pin, failure, public_name(pin, mutation, failure), names)
-    return text, False
-
-
-def public_name(pin: Pin, mutation: Mutation, failure: Mapping[str, Any]) -> str:
-    """The public function a user would see misbehave: the mutated one if public, else one it was called
-    through, else the module."""
-    module = _module(pin, mutation.edit.file)
-    if not any(part.startswith("_") for part in mutation.function.split(".")):
-        return f"`{module}.{mutation.function}`"
-    for path, _, name in reversed(failure.get("frames", [])):
-        rel = path.split(f"/{Path(pin.package).name}/", 1)
-        if len(rel) == 2 and not name.startswith("_") and "test" not in path.rsplit("/", 1)[-1]:
-            return f"`{_module(pin, pin.package + '/' + rel[1])}.{name}`"
-    return f"the `{module}` module"
-
-
-def _module(pin: Pin, rel: str) -> str:
-    path = Path(rel).relative_to(pin.import_root) if pin.import_root != "." else Path(rel)
-    parts = list(path.with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def tier_of(mutation: Mutation, f2p: Sequence[str], failure: Mapping[str, Any], repro: bool) -> str:
-    """easy / medium / hard from: how many tests break, whether the traceback reaches the broken function,
-    how subtle the kind of mutation is, and whether the statement has a concrete reproduction."""
-    name = mutation.function.split(".")[-1]
-    in_traceback = any(path.endswith(mutation.edit.file) and fn == name for path, _, fn in failure.get("frames", []))
-    score = (len(f2p) > 3) + (not in_traceback) + (mutation.kind in HARD_KINDS) + (not repro)
-    return "easy" if score <= 1 else "medium" if score == 2 else "hard"
-
-
-def _digest(*parts: Any) -> str:
-    import hashlib
-
-    return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:8]

@@ -45,18 +45,23 @@ def default_manifest() -> Path:
 def load_bugfix(cache: Path, manifest: Path | None = None) -> Suite:
     """The bugfix suite; sdists are downloaded into `cache` when a task's workspace is first prepared."""
     data = json.loads((manifest or default_manifest()).read_text(encoding="utf-8"))
-    pins = {p["sdist"]["name"]: pin_from_json(p) for p in data["pins"]}
-    tasks = [to_task(t, pins[t["library"]], cache) for t in data["tasks"]]
+    pins = {(p["sdist"]["name"], p["sdist"]["version"]): pin_from_json(p) for p in data["pins"]}
+    releases = data.get("releases", {})
+    tasks = [to_task(t, pins[t["library"], t["version"]], cache, releases.get(t.get("release", ""), {}))
+             for t in data["tasks"]]
     return Suite("bugfix", tasks, DESCRIPTION)
 
 
-def to_task(entry: Mapping[str, Any], pin: Pin, cache: Path) -> Task:
-    source = BugfixSource(pin, cache, tuple(Edit(**e) for e in entry["edits"]), dict(entry.get("hidden", {})),
-                          tuple(entry.get("removed", ())))
+def to_task(entry: Mapping[str, Any], pin: Pin, cache: Path, release: Mapping[str, Any]) -> Task:
+    """A Task from its manifest entry; a release revert adds its release's shared setup and hidden files."""
+    edits = (*entry["edits"], *release.get("setup", ()))
+    source = BugfixSource(pin, cache, tuple(Edit(**e) for e in edits),
+                          {**release.get("hidden", {}), **entry.get("hidden", {})},
+                          (*release.get("removed", ()), *entry.get("removed", ())))
     grading = Grading(pin.test_command, timeout_s=pin.timeout_s * 3,
                       fail_to_pass=tuple(entry["fail_to_pass"]), pass_to_pass=tuple(entry["pass_to_pass"]))
     meta = {"library": entry["library"], "version": entry["version"], "kind": entry["kind"],
             "mutation": entry.get("mutation", ""), "function": entry.get("function", ""),
-            "line": entry.get("line", 0)}
+            "line": entry.get("line", 0), "release": entry.get("release", "")}
     return Task(id=entry["id"], suite="bugfix", prompt=entry["statement"], source=source, grading=grading,
                 tier=entry["tier"], test_command=pin.test_command, meta=meta)

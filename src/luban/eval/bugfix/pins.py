@@ -130,12 +130,12 @@ def _sd(name: str, version: str, file_name: str, sha256: str) -> Sdist:
 
 
 WHATEVER = Dep(_sd("whatever", "0.7", "whatever-0.7.tar.gz",
-                   "82d9ab46297c41e2fd4947684f666d4f06c632edd458caf4468417da51c84581"), "whatever-0.7/whatever.py")
+                   "82d9ab46297c41e2fd4947684f666d4f06c632edd458caf4468417da51c84581"), "whatever.py")
 FREEZEGUN = Dep(_sd("freezegun", "1.5.5", "freezegun-1.5.5.tar.gz",
-                    "ac7742a6cc6c25a2c35e9292dfd554b897b517d2dec26891a2e8debf205cb94a"), "freezegun-1.5.5/freezegun")
+                    "ac7742a6cc6c25a2c35e9292dfd554b897b517d2dec26891a2e8debf205cb94a"), "freezegun")
 SIMPLEJSON = Dep(_sd("simplejson", "4.3.0", "simplejson-4.3.0.tar.gz",
                      "ffe34ab51a0d37e6d1c661a5672df00d2d5e18804e38eac07abffb83fa5ec3d7"),
-                 "simplejson-4.3.0/simplejson")
+                 "simplejson")
 NO_ADDOPTS = ("-o", "addopts=")  # parse and semver add coverage options that need pytest-cov
 
 # Versions: the newest sdist whose tests pass with pytest alone (plus the deps above) on Python 3.11.
