@@ -19,7 +19,7 @@ from ...sandbox import make
 from .mutate import Mutation, mutations
 from .pins import PINS, Pin, pin_named
 from .releases import release_tasks
-from .tasks import PASS_TO_PASS_SAMPLE, make_task
+from .tasks import PASS_TO_PASS_SAMPLE, make_task, tier_of
 from .validate import Baseline, Bench, baseline, judge, run_tests
 
 MANIFEST_VERSION = 1
@@ -127,7 +127,8 @@ def merge_manifests(parts: Sequence[Path], out: Path) -> BuildReport:
         merged["releases"].update(data.get("releases", {}))
         merged["tasks"].update({t["id"]: t for t in data["tasks"]})
     merged["pins"] = sorted(merged["pins"].values(), key=lambda p: (p["sdist"]["name"], p["sdist"]["version"]))
-    merged["tasks"] = sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"]))
+    tasks = sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"]))
+    merged["tasks"] = [{**t, "tier": tier_of(t)} for t in tasks]  # parts built before a tier change agree
     write_manifest(out, merged)
     return report(merged, {}, 0.0)
 

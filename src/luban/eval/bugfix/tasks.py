@@ -23,14 +23,15 @@ def make_task(pin: Pin, root: Path, pristine: Path, bench: Bench, base: Baseline
     f2p = list(verdict.broken)
     p2p = pass_to_pass(base, f2p, seed)
     failure = verdict.run.failures.get(f2p[0], {}) if verdict.run else {}
-    statement, repro = write_statement(pin, root, pristine, bench, mutation, failure, set(f2p) | set(p2p))
+    statement, _ = write_statement(pin, root, pristine, bench, mutation, failure, set(f2p) | set(p2p))
     edit = mutation.edit
     task = {"id": f"{pin.name}-{digest(edit.file, edit.offset, edit.old, edit.new)}",
             "library": pin.name, "version": pin.sdist.version, "kind": "mutation", "mutation": mutation.kind,
-            "tier": tier_of(mutation, f2p, failure, repro), "function": mutation.function, "line": mutation.line,
+            "tier": "", "function": mutation.function, "line": mutation.line,
             "edits": [vars(edit)], "hidden": {}, "removed": [], "fail_to_pass": f2p, "pass_to_pass": p2p,
             "statement": statement}
-    return {**task, **extra}
+    task = {**task, **extra}
+    return {**task, "tier": tier_of(task)}
 
 
 def pass_to_pass(base: Baseline, f2p: Sequence[str], seed: int) -> list[str]:
@@ -77,12 +78,20 @@ def _module(pin: Pin, rel: str) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def tier_of(mutation: Mutation, f2p: Sequence[str], failure: Mapping[str, Any], repro: bool) -> str:
-    """easy / medium / hard from: how many tests break, whether the traceback reaches the broken function,
-    how subtle the kind of mutation is, and whether the statement has a concrete reproduction."""
-    name = mutation.function.split(".")[-1]
-    in_traceback = any(path.endswith(mutation.edit.file) and fn == name for path, _, fn in failure.get("frames", []))
-    score = (len(f2p) > 3) + (not in_traceback) + (mutation.kind in HARD_KINDS) + (not repro)
+def tier_of(task: Mapping[str, Any]) -> str:
+    """easy / medium / hard from the task itself, so any manifest can be re-tiered the same way: a reverted
+    release is hard; a mutation scores 0 with a concrete reproduction in its statement, 1 when the statement
+    names the broken function, else 2; plus 1 for a subtle kind and 1 when a single test breaks."""
+    if task["kind"] == "release revert":
+        return "hard"
+    statement, function = task["statement"], task.get("function", "")
+    if "Reproduction:" in statement:
+        score = 0
+    elif function and f".{function}`" in statement.splitlines()[0]:
+        score = 1
+    else:
+        score = 2
+    score += (task.get("mutation") in HARD_KINDS) + (len(task["fail_to_pass"]) == 1)
     return "easy" if score <= 1 else "medium" if score == 2 else "hard"
 
 
