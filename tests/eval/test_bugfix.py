@@ -14,6 +14,7 @@ from luban.eval.bugfix.mutate import Edit, EditMismatch, Mutation, mutations, re
 from luban.eval.bugfix.pins import pin_named
 from luban.eval.bugfix.releases import Hunk, ReleaseDiff, diff_releases
 from luban.eval.bugfix.statement import mentions_tests
+from luban.eval.bugfix.tasks import tier_of
 from luban.eval.bugfix.validate import python_env
 from luban.eval.grade import grade
 from luban.sandbox import make
@@ -158,3 +159,15 @@ def test_a_release_diff_reverts_code_hunks_one_by_one_and_hides_the_new_tests(tm
                Edit("test_inflection.py", 14, "    assert True\n", "    pass\n")),
         hidden={"test_extra.py": "def test_new():\n    pass\n", "test_inflection.py": files["test_inflection.py"][1]},
         removed=("test_extra.py",))
+
+
+def test_tiers_follow_the_statement_the_kind_and_the_failing_tests() -> None:
+    repro = "## `f(1)` gives the wrong result\n\nReproduction:\n..."
+    named = "## `pkg.mod.f` misbehaves\n\nThe failure looks like this: ..."
+    vague = "## the `pkg.mod` module misbehaves\n\n..."
+    def task(statement: str, kind: str = "operator flip", broken: int = 2, how: str = "mutation") -> dict:
+        return {"kind": how, "mutation": kind, "statement": statement, "function": "f",
+                "fail_to_pass": [f"t::{i}" for i in range(broken)]}
+    assert [tier_of(task(repro)), tier_of(task(repro, "off by one")), tier_of(task(repro, "off by one", 1)),
+            tier_of(task(named)), tier_of(task(named, broken=1)), tier_of(task(vague)),
+            tier_of(task(repro, how="release revert"))] == ["easy", "easy", "medium", "easy", "medium", "medium", "hard"]
