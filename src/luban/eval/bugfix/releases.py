@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import random
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from .tasks import digest, make_task
 from .validate import Bench, baseline, judge
 
 CHANGELOG_PREFIXES = ("CHANGE", "HISTORY", "NEWS", "RELEASE")
+MAX_HUNKS = 30  # reverted hunks tried per release
+MAX_PER_RELEASE = 8  # tasks kept per release
 
 
 def release_sdist(name: str, version: str, cache: Path) -> Sdist:
@@ -203,7 +206,11 @@ def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench
         pin.prepare(cache, pristine)
         base = baseline(pin, root, bench)
         tasks, seen = [], set()
-        for hunk in diff.hunks:
+        # A big release has hundreds of hunks: a seeded sample keeps one release from crowding out the rest.
+        hunks = random.Random(f"{seed}:{key}").sample(diff.hunks, min(MAX_HUNKS, len(diff.hunks)))
+        for hunk in hunks:
+            if len(tasks) >= MAX_PER_RELEASE:
+                break
             verdict = judge(pin, root, bench, base, [hunk.edit])
             if not verdict.kept or frozenset(verdict.broken) in seen:
                 continue
@@ -217,5 +224,5 @@ def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench
                                    kind="release revert", tier="hard", release=key))
             say(f"{pin.name}: + {tasks[-1]['id']} [hard] release revert {pin.sdist.version} "
                 f"{edit.file}:{hunk.line} breaks {len(verdict.broken)}")
-    say(f"{pin.name} {pin.sdist.version}: {len(tasks)} of {len(diff.hunks)} reverted hunks kept")
+    say(f"{key}: kept {len(tasks)} of {len(hunks)} reverted hunks tried ({len(diff.hunks)} in the release)")
     return tasks
