@@ -19,7 +19,7 @@ from ...sandbox import make
 from .mutate import Mutation, mutations
 from .pins import PINS, Pin, pin_named
 from .releases import release_tasks
-from .tasks import PASS_TO_PASS_SAMPLE, make_task, tier_of
+from .tasks import PASS_TO_PASS_MAX, PASS_TO_PASS_SAMPLE, finish, make_task
 from .validate import Baseline, Bench, baseline, judge, run_tests
 
 MANIFEST_VERSION = 1
@@ -99,7 +99,8 @@ def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = Non
 
 
 P2P_NOTE = (f"every passing test in the files of the fail-to-pass tests, plus a seeded sample of "
-            f"{PASS_TO_PASS_SAMPLE} others; the grading command runs the whole suite")
+            f"{PASS_TO_PASS_SAMPLE} others, capped to a seeded sample of {PASS_TO_PASS_MAX}; the grading command "
+            f"runs the whole suite")
 
 
 def report(manifest: Mapping[str, Any], dropped: Mapping[str, str], seconds: float) -> BuildReport:
@@ -128,7 +129,7 @@ def merge_manifests(parts: Sequence[Path], out: Path) -> BuildReport:
         merged["tasks"].update({t["id"]: t for t in data["tasks"]})
     merged["pins"] = sorted(merged["pins"].values(), key=lambda p: (p["sdist"]["name"], p["sdist"]["version"]))
     tasks = sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"]))
-    merged["tasks"] = [{**t, "tier": tier_of(t)} for t in tasks]  # parts built before a tier change agree
+    merged["tasks"] = [finish(t) for t in tasks]
     write_manifest(out, merged)
     return report(merged, {}, 0.0)
 

@@ -183,6 +183,11 @@ def _scrub(text: str, hidden_names: set[str]) -> str:
     return "\n".join(keep).strip()
 
 
+def tidy(statement: str) -> str:
+    """Drop what differs from run to run (object addresses), so a rebuild writes the same statement."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", statement)
+
+
 def _short(text: str, limit: int = 120) -> str:
     one = " ".join(text.split())
     return one if len(one) <= limit else one[:limit - 1] + "…"

@@ -10,10 +10,11 @@ from typing import Any, Mapping, Sequence
 
 from .mutate import Mutation
 from .pins import Pin
-from .statement import concrete, evaluate, find_repro, from_crash, mentions_tests
+from .statement import concrete, evaluate, find_repro, from_crash, mentions_tests, tidy
 from .validate import Baseline, Bench, Judgement, applied
 
-PASS_TO_PASS_SAMPLE = 25  # pass-to-pass: every test in the files that break, plus this many others
+PASS_TO_PASS_SAMPLE = 25  # pass-to-pass: every test in the files that break, plus this many others,
+PASS_TO_PASS_MAX = 150  # then a seeded sample of at most this many, to keep the manifest small
 HARD_KINDS = {"condition removed", "and/or swap", "off by one", "swapped operands"}
 
 
@@ -31,6 +32,16 @@ def make_task(pin: Pin, root: Path, pristine: Path, bench: Bench, base: Baseline
             "edits": [vars(edit)], "hidden": {}, "removed": [], "fail_to_pass": f2p, "pass_to_pass": p2p,
             "statement": statement}
     task = {**task, **extra}
+    return finish(task)
+
+
+def finish(task: Mapping[str, Any]) -> dict[str, Any]:
+    """The derived fields of a task entry: a capped pass-to-pass list, a tidy statement, the tier. Applied
+    again when manifests are merged, so parts built by earlier code agree."""
+    p2p = list(task["pass_to_pass"])
+    if len(p2p) > PASS_TO_PASS_MAX:
+        p2p = sorted(random.Random(task["id"]).sample(p2p, PASS_TO_PASS_MAX))
+    task = {**task, "pass_to_pass": p2p, "statement": tidy(task["statement"])}
     return {**task, "tier": tier_of(task)}
 
 
