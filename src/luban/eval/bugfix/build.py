@@ -32,6 +32,7 @@ class Limits:
     target: int = 20  # tasks per library
     budget_s: float = 300.0  # wall time per library for trying candidates
     max_candidates: int | None = None
+    release_budget_s: float = 240.0  # wall time per library for reverted release hunks
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = Non
             if "mutation" in kinds:
                 found.tasks, found.tried = build_library(pin, cache, bench, seed, limits, say)
             if "release revert" in kinds:
-                released = release_tasks(pin, cache, bench, seed, say)
+                released = release_tasks(pin, cache, bench, seed, say, limits.release_budget_s)
                 found.tasks += released.tasks
                 found.pins, found.releases = released.pins, released.payloads
         except Exception as exc:  # one library failing must not lose the others' work
@@ -87,15 +88,28 @@ def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = Non
         found.why = found.why or ("" if found.tasks else "no candidate broke a test")
         return found
 
+    done: list[_Library] = []
+
+    def one_and_save(pin: Pin) -> _Library:
+        found = one(pin)
+        with lock:  # written after every library, so an interrupted build keeps what it validated
+            done.append(found)
+            write_manifest(out, _manifest(sorted(done, key=lambda r: r.pin.name), seed, kinds))
+        return found
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(one, pins))
-    manifest = {"version": MANIFEST_VERSION, "seed": seed, "pass_to_pass": P2P_NOTE,
-                "pins": [p.to_json() for r in results if r.tasks for p in (r.pin, *r.pins)],
-                "tried": {r.pin.name: r.tried for r in results if "mutation" in kinds},
-                "releases": {k: v for r in results for k, v in r.releases.items()},
-                "tasks": [t for r in results for t in r.tasks]}
+        results = list(pool.map(one_and_save, pins))
+    manifest = _manifest(results, seed, kinds)
     write_manifest(out, manifest)
     return report(manifest, {r.pin.name: r.why for r in results if not r.tasks}, time.monotonic() - start)
+
+
+def _manifest(results: Sequence[_Library], seed: int, kinds: Sequence[str]) -> dict[str, Any]:
+    return {"version": MANIFEST_VERSION, "seed": seed, "pass_to_pass": P2P_NOTE,
+            "pins": [p.to_json() for r in results if r.tasks for p in (r.pin, *r.pins)],
+            "tried": {r.pin.name: r.tried for r in results if "mutation" in kinds},
+            "releases": {k: v for r in results for k, v in r.releases.items()},
+            "tasks": [t for r in results for t in r.tasks]}
 
 
 P2P_NOTE = (f"every passing test in the files of the fail-to-pass tests, plus a seeded sample of "

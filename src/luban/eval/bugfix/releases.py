@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -169,10 +170,13 @@ class ReleaseFound:
     payloads: dict[str, dict[str, Any]]  # release key -> what its tasks share (setup edits, hidden files)
 
 
-def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[[str], None]) -> ReleaseFound:
-    """Tasks from each adjacent pair of recent releases of the pinned library."""
+def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[[str], None],
+                  budget_s: float = 240.0) -> ReleaseFound:
+    """Tasks from each adjacent pair of recent releases of the pinned library, newest first, until the
+    time budget is spent (a library with a slow suite gets fewer)."""
     versions = RELEASES.get(pin.name, ())
     found = ReleaseFound([], [], {})
+    deadline = time.monotonic() + budget_s
     for new_version, old_version in zip(versions, versions[1:]):
         try:
             new_pin = pin if new_version == pin.sdist.version else release_pin(
@@ -180,7 +184,7 @@ def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[
             old = release_sdist(pin.name, old_version, cache).unpack(cache)
             key = f"{pin.name} {old_version} -> {new_version}"
             diff = diff_releases(new_pin, old, new_pin.sdist.unpack(cache))
-            tasks = _pair_tasks(new_pin, diff, key, cache, bench, seed, say)
+            tasks = _pair_tasks(new_pin, diff, key, cache, bench, seed, say, deadline)
         except (PackageUnavailable, RuntimeError, OSError) as exc:
             say(f"{pin.name} {old_version} -> {new_version}: skipped ({str(exc).splitlines()[0][:200]})")
             continue
@@ -194,7 +198,7 @@ def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[
 
 
 def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench, seed: int,
-                say: Callable[[str], None]) -> list[dict[str, Any]]:
+                say: Callable[[str], None], deadline: float) -> list[dict[str, Any]]:
     if not diff.hidden or not diff.hunks:
         say(f"{pin.name} {pin.sdist.version}: the release changed no tests or no library code")
         return []
@@ -209,7 +213,7 @@ def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench
         # A big release has hundreds of hunks: a seeded sample keeps one release from crowding out the rest.
         hunks = random.Random(f"{seed}:{key}").sample(diff.hunks, min(MAX_HUNKS, len(diff.hunks)))
         for hunk in hunks:
-            if len(tasks) >= MAX_PER_RELEASE:
+            if len(tasks) >= MAX_PER_RELEASE or time.monotonic() > deadline:
                 break
             verdict = judge(pin, root, bench, base, [hunk.edit])
             if not verdict.kept or frozenset(verdict.broken) in seen:
