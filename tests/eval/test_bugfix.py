@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from luban.eval.bugfix import Limits, build_suite, load_bugfix
-from luban.eval.bugfix.build import merge_manifests
+from luban.eval.bugfix.build import dedupe, merge_manifests
 from luban.eval.bugfix.mutate import Edit, EditMismatch, Mutation, mutations, read_exact
 from luban.eval.bugfix.pins import pin_named
 from luban.eval.bugfix.releases import Hunk, ReleaseDiff, diff_releases
@@ -170,3 +170,22 @@ def test_tiers_follow_the_statement_the_kind_and_the_failing_tests() -> None:
     assert [tier_of(task(repro)), tier_of(task(repro, "off by one")), tier_of(task(repro, "off by one", 1)),
             tier_of(task(named)), tier_of(task(named, broken=1)), tier_of(task(vague)),
             tier_of(task(repro, how="release revert"))] == ["easy", "easy", "medium", "easy", "medium", "medium", "hard"]
+
+
+def test_dedupe_keeps_one_task_per_broken_set_preferring_a_real_bug() -> None:
+    def task(id: str, kind: str, broken: list[str], version: str = "1.0") -> dict:
+        return {"id": id, "library": "lib", "version": version, "kind": kind, "fail_to_pass": broken}
+    tasks = [task("m1", "mutation", ["a", "b"]), task("m2", "mutation", ["b", "a"]), task("m3", "mutation", ["a"]),
+             task("r1", "release revert", ["a"]), task("r2", "release revert", ["a"], "0.9")]
+    assert [t["id"] for t in dedupe(tasks)] == ["m1", "r1", "r2"]
+
+
+def test_the_packaged_suite_loads_without_fetching_anything(tmp_path: Path) -> None:
+    suite = load_bugfix(tmp_path)
+    assert suite.name == "bugfix" and len(suite.tasks) >= 200
+    assert not list(tmp_path.iterdir())  # sdists are fetched when a workspace is prepared, not before
+    kinds = {t.meta["kind"] for t in suite.tasks}
+    assert kinds == {"mutation", "release revert"}
+    for task in suite.tasks:
+        assert task.grading.fail_to_pass and task.tier in ("easy", "medium", "hard")
+        assert task.test_command == task.grading.command and "python -m pytest" in task.test_command

@@ -109,7 +109,17 @@ def _manifest(results: Sequence[_Library], seed: int, kinds: Sequence[str]) -> d
             "pins": [p.to_json() for r in results if r.tasks for p in (r.pin, *r.pins)],
             "tried": {r.pin.name: r.tried for r in results if "mutation" in kinds},
             "releases": {k: v for r in results for k, v in r.releases.items()},
-            "tasks": [t for r in results for t in r.tasks]}
+            "tasks": dedupe([t for r in results for t in r.tasks])}
+
+
+def dedupe(tasks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One task per library version and set of broken tests; a reverted release (a real bug) wins over a
+    mutation that breaks the same tests."""
+    kept: dict[tuple[str, str, frozenset[str]], Mapping[str, Any]] = {}
+    for task in sorted(tasks, key=lambda t: t["kind"] != "release revert"):
+        kept.setdefault((task["library"], task["version"], frozenset(task["fail_to_pass"])), task)
+    chosen = {id(t) for t in kept.values()}
+    return [t for t in tasks if id(t) in chosen]
 
 
 P2P_NOTE = (f"every passing test in the files of the fail-to-pass tests, plus a seeded sample of "
@@ -142,7 +152,7 @@ def merge_manifests(parts: Sequence[Path], out: Path) -> BuildReport:
         merged["releases"].update(data.get("releases", {}))
         merged["tasks"].update({t["id"]: t for t in data["tasks"]})
     merged["pins"] = sorted(merged["pins"].values(), key=lambda p: (p["sdist"]["name"], p["sdist"]["version"]))
-    tasks = sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"]))
+    tasks = dedupe(sorted(merged["tasks"].values(), key=lambda t: (t["library"], t["kind"], t["id"])))
     merged["tasks"] = [finish(t) for t in tasks]
     write_manifest(out, merged)
     return report(merged, {}, 0.0)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, Mapping
 
 from ..task import Grading, Suite, Task, _write_all
 from .mutate import Edit
-from .pins import Pin, pin_from_json
+from .pins import Pin, Sdist, pin_from_json
 
 DESCRIPTION = ("Repo-level bug fixing in pinned pure-Python libraries: single-site mutations and reverted "
                "upstream fixes, graded by the library's own tests.")
@@ -19,23 +20,37 @@ DESCRIPTION = ("Repo-level bug fixing in pinned pure-Python libraries: single-si
 
 @dataclass(frozen=True)
 class BugfixSource:
-    """A pinned library's tree with edits applied; `hidden` test files are laid over it to grade."""
+    """A pinned library's tree with edits applied. For a reverted release, `restore` files come from the
+    `old` sdist and `removed` ones are deleted at the start; at grading, the `reveal` files are copied back
+    from the pinned tree and `hidden` (inline texts) written."""
 
     pin: Pin
     cache: Path
     edits: tuple[Edit, ...]
     hidden: Mapping[str, str] = field(default_factory=dict)
     removed: tuple[str, ...] = ()
+    old: Sdist | None = None
+    restore: tuple[str, ...] = ()
+    reveal_files: tuple[str, ...] = ()
 
     def prepare(self, dest: Path) -> None:
         self.pin.prepare(self.cache, dest)
         for edit in self.edits:
             edit.apply(dest)
+        if self.old is not None:
+            _copy(self.old.unpack(self.cache), dest, self.restore)
         for rel in self.removed:
             (dest / rel).unlink(missing_ok=True)
 
     def reveal(self, dest: Path) -> None:
+        _copy(self.pin.sdist.unpack(self.cache), dest, self.reveal_files)
         _write_all(dest, self.hidden)
+
+
+def _copy(tree: Path, dest: Path, files: tuple[str, ...]) -> None:
+    for rel in files:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tree / rel, dest / rel)
 
 
 def default_manifest() -> Path:
@@ -53,11 +68,11 @@ def load_bugfix(cache: Path, manifest: Path | None = None) -> Suite:
 
 
 def to_task(entry: Mapping[str, Any], pin: Pin, cache: Path, release: Mapping[str, Any]) -> Task:
-    """A Task from its manifest entry; a release revert adds its release's shared setup and hidden files."""
-    edits = (*entry["edits"], *release.get("setup", ()))
-    source = BugfixSource(pin, cache, tuple(Edit(**e) for e in edits),
-                          {**release.get("hidden", {}), **entry.get("hidden", {})},
-                          (*release.get("removed", ()), *entry.get("removed", ())))
+    """A Task from its manifest entry; a release revert adds what its release's tasks share."""
+    old = Sdist(**release["old"]) if release else None
+    source = BugfixSource(pin, cache, tuple(Edit(**e) for e in entry["edits"]), dict(entry.get("hidden", {})),
+                          (*release.get("removed", ()), *entry.get("removed", ())), old,
+                          tuple(release.get("restore", ())), tuple(release.get("hidden", ())))
     grading = Grading(pin.test_command, timeout_s=pin.timeout_s * 3,
                       fail_to_pass=tuple(entry["fail_to_pass"]), pass_to_pass=tuple(entry["pass_to_pass"]))
     meta = {"library": entry["library"], "version": entry["version"], "kind": entry["kind"],

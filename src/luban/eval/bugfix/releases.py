@@ -167,7 +167,7 @@ RELEASES: Mapping[str, tuple[str, ...]] = {
 class ReleaseFound:
     tasks: list[dict[str, Any]]
     pins: list[Pin]  # the newer releases the tasks start from, other than the pinned version
-    payloads: dict[str, dict[str, Any]]  # release key -> what its tasks share (setup edits, hidden files)
+    payloads: dict[str, dict[str, Any]]  # release key -> what its tasks share: see `payload`
 
 
 def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[[str], None],
@@ -181,7 +181,8 @@ def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[
         try:
             new_pin = pin if new_version == pin.sdist.version else release_pin(
                 pin, release_sdist(pin.name, new_version, cache))
-            old = release_sdist(pin.name, old_version, cache).unpack(cache)
+            old_sdist = release_sdist(pin.name, old_version, cache)
+            old = old_sdist.unpack(cache)
             key = f"{pin.name} {old_version} -> {new_version}"
             diff = diff_releases(new_pin, old, new_pin.sdist.unpack(cache))
             tasks = _pair_tasks(new_pin, diff, key, cache, bench, seed, say, deadline)
@@ -190,11 +191,18 @@ def release_tasks(pin: Pin, cache: Path, bench: Bench, seed: int, say: Callable[
             continue
         if tasks:
             found.tasks.extend(tasks)
-            found.payloads[key] = {"setup": [vars(e) for e in diff.setup], "hidden": dict(diff.hidden),
-                                   "removed": list(diff.removed)}
+            found.payloads[key] = payload(old_sdist, diff)
             if new_pin is not pin:
                 found.pins.append(new_pin)
     return found
+
+
+def payload(old: Sdist, diff: ReleaseDiff) -> dict[str, Any]:
+    """What a release's tasks share, by reference rather than by content (the manifest stays small): files
+    copied from the older sdist at the start, test files copied from the newer (pinned) tree to grade, and
+    test files the newer release added, absent at the start."""
+    return {"old": vars(old), "restore": sorted({e.file for e in diff.setup}), "hidden": sorted(diff.hidden),
+            "removed": list(diff.removed)}
 
 
 def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench, seed: int,

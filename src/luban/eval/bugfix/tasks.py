@@ -14,7 +14,7 @@ from .statement import concrete, evaluate, find_repro, from_crash, mentions_test
 from .validate import Baseline, Bench, Judgement, applied
 
 PASS_TO_PASS_SAMPLE = 25  # pass-to-pass: every test in the files that break, plus this many others,
-PASS_TO_PASS_MAX = 150  # then a seeded sample of at most this many, to keep the manifest small
+PASS_TO_PASS_MAX = 60  # then a seeded sample of at most this many, to keep the manifest small
 HARD_KINDS = {"condition removed", "and/or swap", "off by one", "swapped operands"}
 
 
