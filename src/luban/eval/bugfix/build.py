@@ -1,6 +1,6 @@
-"""Building the bugfix suite: for each pinned library, try seeded single-site mutations against its own
-test suite, keep those that break some tests and leave the rest passing, dedupe them by the set of tests
-they break, write a statement and a tier for each, and save everything as one JSON manifest."""
+"""Building the bugfix suite: for each pinned library, try seeded single-site mutations (and reverted
+release hunks, see releases.py) against its own test suite, keep those that break some tests and leave the
+rest passing, dedupe them by the set of tests they break, and save everything as one JSON manifest."""
 
 from __future__ import annotations
 
