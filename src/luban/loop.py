@@ -15,13 +15,13 @@ from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, worth_sampli
 from .config import Settings
 from .errors import LubanError
 from .harness import Harness
-from .models import Model
+from .models import Model, drain
 from .models.protocol import Turn, view
 from .models.reasoning import split_reasoning
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
+from .types import (AssistantText, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
                     TurnEnded)
 from .workspace import Workspace
 
@@ -132,11 +132,7 @@ def _request(st: RunState) -> Request:
 
 
 def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
-    completion = None
-    for item in st.model.complete(request):
-        if isinstance(item, Completion):
-            completion = item
-    assert completion is not None, "a Model must end its stream with a Completion"
+    completion = drain(st.model, request)
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))

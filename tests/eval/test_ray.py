@@ -3,12 +3,12 @@ import pytest
 from luban.eval.backends import Job, RayCluster
 from luban.eval.folder import load_folder
 
-from .test_runner import FIX, OPTIONS, suite_dir  # noqa: F401 - the fixture is used by name
+from .fixtures import FIX, OPTIONS
 
 ray = pytest.importorskip("ray")
 
 
-def test_the_ray_backend_runs_jobs_on_a_local_instance(suite_dir):  # noqa: F811
+def test_the_ray_backend_runs_jobs_on_a_local_instance(suite_dir):
     tasks = load_folder(suite_dir).tasks
     try:
         finished = list(RayCluster("local", jobs=2).run([Job(t, "luban") for t in tasks], FIX, OPTIONS))

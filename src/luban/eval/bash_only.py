@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Generator, Mapping
 
 from ..errors import LubanError
-from ..models import Model
+from ..models import Model, drain
 from ..types import (AssistantText, CallStats, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome,
                      Request, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
@@ -166,11 +166,7 @@ def _query(st: _State) -> Generator[Event, Decision | None, Completion]:
     """One plain chat request (mini's text-based model sends no tools); a step is a model call, as in mini."""
     st.steps += 1
     request = Request(tuple(st.messages), (), st.limits.temperature, st.limits.max_reply_tokens)
-    completion = None
-    for item in st.model.complete(request):
-        if isinstance(item, Completion):
-            completion = item
-    assert completion is not None, "a Model must end its stream with a Completion"
+    completion = drain(st.model, request)
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield ModelReplied(completion.usage, completion.wall_s)

@@ -12,14 +12,18 @@ from typing import Any
 _outcomes: dict[str, str] = {}
 
 
-def pytest_runtest_logreport(report: Any) -> None:
-    # A test fails if any phase fails; it passed only if its call phase passed.
+def record(outcomes: dict[str, str], report: Any) -> None:
+    """A test fails if any phase (setup, call, teardown) fails; it passed only if its call phase passed."""
     if report.failed:
-        _outcomes[report.nodeid] = "failed"
-    elif report.skipped and report.nodeid not in _outcomes:
-        _outcomes[report.nodeid] = "skipped"
-    elif report.when == "call" and report.passed and _outcomes.get(report.nodeid) != "failed":
-        _outcomes[report.nodeid] = "passed"
+        outcomes[report.nodeid] = "failed"
+    elif report.skipped and report.nodeid not in outcomes:
+        outcomes[report.nodeid] = "skipped"
+    elif report.when == "call" and report.passed and outcomes.get(report.nodeid) != "failed":
+        outcomes[report.nodeid] = "passed"
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    record(_outcomes, report)
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:

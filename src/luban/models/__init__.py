@@ -24,3 +24,13 @@ class Model(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def drain(model: Model, request: Request) -> Completion:
+    """Run a request to its end and return the Completion that closes the stream."""
+    completion = None
+    for item in model.complete(request):
+        if isinstance(item, Completion):
+            completion = item
+    assert completion is not None, "a Model must end its stream with a Completion"
+    return completion

@@ -14,7 +14,6 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Mapping
 
 from ..types import Effect, ToolResult, ToolSpec

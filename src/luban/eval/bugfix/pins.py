@@ -3,16 +3,13 @@ them once into a cache, and the test command that runs a library's own suite fro
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
-import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..packages import PackageUnavailable
+from ..packages import download
 
 # Pure-Python test dependencies are copied into the workspace here, so a workspace is self-contained.
 DEPS_DIR = "_deps"
@@ -29,21 +26,7 @@ class Sdist:
 
     def fetch(self, cache: Path) -> Path:
         """The verified sdist file, downloaded into `cache/sdists` the first time."""
-        folder = cache / "sdists"
-        path = folder / self.file_name
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                                   "-d", str(folder), f"{self.name}=={self.version}"],
-                                  capture_output=True, text=True)
-            if done.returncode != 0 or not path.exists():
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise PackageUnavailable(f"Could not download {self.name}=={self.version}: {tail}")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != self.sha256:
-            path.unlink()
-            raise PackageUnavailable(f"{self.file_name} has sha256 {digest}, expected {self.sha256}; removed it.")
-        return path
+        return download(self.name, self.version, self.file_name, self.sha256, cache / "sdists", binary=False)
 
     def unpack(self, cache: Path) -> Path:
         """The sdist's top folder, unpacked once under `cache/trees` (a finished unpack is marked, so a

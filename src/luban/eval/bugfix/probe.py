@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ..pytest_report import record
+
 _outcomes: dict[str, str] = {}
 _failures: dict[str, dict[str, Any]] = {}
 
@@ -51,13 +53,7 @@ def _literal_params(item: Any) -> dict[str, str]:
 
 
 def pytest_runtest_logreport(report: Any) -> None:
-    # Same rule as luban.eval.pytest_report: a failing phase fails the test; only a passing call passes it.
-    if report.failed:
-        _outcomes[report.nodeid] = "failed"
-    elif report.skipped and report.nodeid not in _outcomes:
-        _outcomes[report.nodeid] = "skipped"
-    elif report.when == "call" and report.passed and _outcomes.get(report.nodeid) != "failed":
-        _outcomes[report.nodeid] = "passed"
+    record(_outcomes, report)
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
