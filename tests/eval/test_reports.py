@@ -61,3 +61,10 @@ def test_reports_are_written_into_the_run_folder(tmp_path):
     page = (store.root / "report.html").read_text()
     assert page.count("<img alt='plot' src='data:image/png;base64,") == 3
     assert out.getvalue().startswith("| scaffold | resolved |")
+
+
+def test_tasks_are_listed_in_natural_order():
+    from luban.eval.report import task_rows
+
+    rows = task_rows([rec("HumanEval-10", "luban", True), rec("HumanEval-9", "luban", False)])
+    assert [row[0] for row in rows[1:]] == ["HumanEval-9", "HumanEval-10"]

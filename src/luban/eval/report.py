@@ -5,6 +5,7 @@ Figures are medians per task (these machines are noisy) and totals; resolve rate
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -108,7 +109,7 @@ def task_rows(records: Sequence[Record]) -> Rows:
     names = scaffolds_of(records)
     rows = [("task", "tier", *names)]
     by_key = {r.key: r for r in records}
-    for task in sorted({r.task for r in records}):
+    for task in sorted({r.task for r in records}, key=natural):
         cells = []
         for s in names:
             r = by_key.get((task, s))
@@ -127,6 +128,11 @@ def _rate(records: Sequence[Record], scaffold: str, tier: str) -> dict[str, int]
 def _rate_text(records: Sequence[Record], scaffold: str, tier: str) -> str:
     r = _rate(records, scaffold, tier)
     return f"{r['resolved']}/{r['tasks']}" if r["tasks"] else ""
+
+
+def natural(text: str) -> list[Any]:
+    """Sort key that puts HumanEval-9 before HumanEval-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def _median(values: Iterable[float]) -> float:
