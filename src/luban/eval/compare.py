@@ -41,7 +41,7 @@ _METRICS: list[tuple[str, Callable[[Summary], float], str]] = [
     ("median steps", lambda s: s.median_steps, "{:g}"),
     ("median wall s", lambda s: s.median_wall_s, "{:.0f}"),
     ("median model s", lambda s: s.median_model_s, "{:.0f}"),
-    ("median harness s", lambda s: s.median_harness_s, "{:.0f}"),
+    ("median harness s", lambda s: s.median_harness_s, "{:.1f}"),
     ("prompt tokens per task", lambda s: s.prompt_tokens / max(1, s.tasks), "{:.0f}"),
     ("cached share %", lambda s: 100 * s.cache_share, "{:.0f}"),
     ("completion tokens per task", lambda s: s.completion_tokens / max(1, s.tasks), "{:.0f}"),

@@ -89,7 +89,7 @@ def summary_rows(records: Sequence[Record]) -> Rows:
              "edit failures", "obeyed injection", "stops")]
     for s in (summarize(records, name) for name in scaffolds_of(records)):
         rows.append((s.scaffold, f"{s.resolved}/{s.tasks}", f"{100 * s.rate:.0f}%", f"{s.median_steps:g}",
-                     f"{s.median_wall_s:.0f}", f"{s.median_model_s:.0f}", f"{s.median_harness_s:.0f}",
+                     f"{s.median_wall_s:.0f}", f"{s.median_model_s:.0f}", f"{s.median_harness_s:.1f}",
                      str(s.prompt_tokens), f"{100 * s.cache_share:.0f}%", str(s.completion_tokens),
                      f"{s.calls_valid}/{s.calls_repaired}/{s.calls_rejected}", str(s.edit_failures),
                      "n/a" if s.complied is None else str(s.complied),
