@@ -157,3 +157,16 @@ def test_after_a_refused_finish_the_next_reply_can_only_edit(tmp_path):
     tools = [[b["properties"]["tool"]["const"] for b in r.response_format["json_schema"]["schema"]["anyOf"]]
              for r in model.requests]
     assert tools == [["read_file", "edit_file", "finish"], ["edit_file"], ["read_file", "edit_file", "finish"]]
+
+
+def test_an_edit_the_guards_refuse_is_not_sampled(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
+    unread = turn("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
+    model = script(unread, turn("read_file", path="calc.py"), unread, unread, unread, turn("finish", answer="ok"))
+    events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
+                          settings=Settings(permission_mode="full-auto", edit_samples=3))
+    # One request for the refused edit (no samples), one read, then the edit with its two samples.
+    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.0, 0.8, 0.8, 0.0]
+    assert model.requests[1].messages[-1].content.startswith("Result of edit_file:\nError: Read calc.py")
+    assert outcome.status == "done"

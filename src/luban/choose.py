@@ -27,11 +27,15 @@ Score = tuple[int, int, int]
 
 
 def worth_sampling(turn: Turn, st: RunState) -> bool:
-    """One call that writes, a test gate to judge it, and a tree small enough to copy."""
+    """One call that writes and that the guards allow, a test gate to judge it, and a tree small enough to
+    copy. Sampling alternatives to an edit the guards will refuse (a file not read yet) only costs minutes."""
     if not st.gate or st.settings.edit_samples < 2 or len(turn.calls) != 1:
         return False
-    tool = st.tools.get(turn.calls[0].name)
-    return tool is not None and tool.effect == "write" and len(repository_files(st.ws.root)) <= MAX_COPY_FILES
+    call = turn.calls[0]
+    tool = st.tools.get(call.name)
+    if tool is None or tool.effect != "write" or st.guards.refuse(call, tool.effect, st.ws):
+        return False
+    return len(repository_files(st.ws.root)) <= MAX_COPY_FILES
 
 
 def score(turn: Turn, st: RunState) -> Score:
