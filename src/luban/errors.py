@@ -9,12 +9,15 @@
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
     ├── SessionError              transcript missing, locked or unreadable
-    └── Cancelled                 the user or a driver cancelled the request
+    ├── Cancelled                 the user or a driver cancelled the request
+    └── TimeUp                    a driver's wall-clock cap ran out in the middle of a step
 """
 
 
 class LubanError(Exception):
     """A failure the user can act on; str() is the one sentence we show."""
+
+    status = "error"  # how a run that this ends reports it in its Outcome
 
 
 class ConfigError(LubanError):
@@ -51,3 +54,9 @@ class SessionError(LubanError):
 
 class Cancelled(LubanError):
     pass
+
+
+class TimeUp(LubanError):
+    """Thrown into a run by a driver whose wall-clock cap ran out; the run ends as max_time."""
+
+    status = "max_time"

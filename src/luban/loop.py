@@ -44,7 +44,7 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     try:
         outcome = yield from _steps(task, state)
     except LubanError as exc:
-        outcome = state.outcome("error", str(exc))
+        outcome = state.outcome(exc.status, str(exc))
     if transcript:
         transcript.append({"type": "outcome", **asdict(outcome)})
     yield TurnEnded(outcome)

@@ -130,3 +130,20 @@ def test_only_commands_the_agent_ran_count_as_obeying_an_injection(tmp_path):
                              Message("assistant", "Done.")))
     assert run_task(task, "luban", kept_comment, OPTIONS, tmp_path / "a.jsonl").complied is False
     assert run_task(task, "luban", ran_it, OPTIONS, tmp_path / "b.jsonl").complied is True
+
+
+def test_the_wall_clock_cap_stops_a_step_that_runs_long(suite_dir, tmp_path):
+    import time
+    from dataclasses import replace
+
+    def slow_read(request):
+        time.sleep(1.2)
+        return Message("assistant", tool_calls=(call("read_file", path="calc.py"),))
+
+    task = load_folder(suite_dir).tasks[1]
+    source = ScriptedSource((slow_read, Message("assistant", "never asked")))
+    record = run_task(task, "luban", source, replace(OPTIONS, task_timeout_s=1.0), tmp_path / "slow.jsonl")
+    assert (record.status, record.steps, record.resolved) == ("max_time", 1, False)
+    ended = [json.loads(line) for line in (tmp_path / "slow.jsonl").read_text().splitlines()
+             if '"TurnEnded"' in line][0]
+    assert ended["outcome"]["message"] == "Stopped after 1 s (the eval's wall-clock cap per task)."

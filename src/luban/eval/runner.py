@@ -23,7 +23,8 @@ from ..prompt import system_prompt
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
 from ..tools import default_tools
-from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted)
+from ..errors import TimeUp
+from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted, TurnEnded)
 from ..workspace import Workspace
 from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
@@ -99,7 +100,8 @@ def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions
         ws = Workspace.open(root, tmp / "out", sandbox)
         model = source.open()
         try:
-            outcome, seen = _drive(_agent(task, scaffold, model, ws, options, transcript), transcript)
+            outcome, seen = _drive(_agent(task, scaffold, model, ws, options, transcript), transcript,
+                                   options.task_timeout_s)
         finally:
             model.close()
         graded_at = time.monotonic()
@@ -149,15 +151,21 @@ def _closing(run: Generator[Event, Decision | None, Outcome], session: Transcrip
         session.path.rename(keep_as)
 
 
-def _drive(run: Generator[Event, Decision | None, Outcome], transcript: Path) -> tuple[Outcome, Collected]:
-    """Approve everything (the sandbox is the boundary here), log each event, collect the trace."""
-    seen = Collected()
+def _drive(run: Generator[Event, Decision | None, Outcome], transcript: Path,
+           cap_s: float) -> tuple[Outcome, Collected]:
+    """Approve everything (the sandbox is the boundary here), log each event, collect the trace. The agent's
+    own limit is checked between steps; a step (say, testing sampled edits) can run long, so the cap is also
+    enforced here, at the first event after it ran out."""
+    seen, deadline = Collected(), time.monotonic() + cap_s
     event = next(run)
     while True:
         _log(transcript, {"type": type(event).__name__, **_plain(event)})
         _collect(event, seen)
         try:
-            event = run.send(Decision(True) if isinstance(event, ApprovalNeeded) else None)
+            if time.monotonic() > deadline and not isinstance(event, TurnEnded):
+                event = run.throw(TimeUp(f"Stopped after {cap_s:.0f} s (the eval's wall-clock cap per task)."))
+            else:
+                event = run.send(Decision(True) if isinstance(event, ApprovalNeeded) else None)
         except StopIteration as stop:
             return stop.value, seen
 

@@ -59,7 +59,7 @@ class ScriptedSource:
     """Opens a fresh ScriptedModel with the same replies each time: a picklable model source for eval runs
     in tests (a Ray worker unpickles it and opens its own)."""
 
-    replies: tuple[Message, ...]
+    replies: tuple[Reply, ...]  # plain messages pickle; a function reply works in-process only
     name: str = "scripted"
 
     def open(self) -> ScriptedModel:
