@@ -47,3 +47,10 @@ def test_bubblewrap_has_no_network(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True)
     assert done.returncode != 0
     assert "Network is unreachable" in done.stderr
+
+
+def test_readable_folders_under_tmp_are_bound_before_the_writable_workspace(tmp_path):
+    argv = Bubblewrap(readable=(tmp_path / "venv",)).wrap(["true"], tmp_path / "ws")
+    binds = argv[argv.index("/tmp") + 1: argv.index("--unshare-net")]
+    assert binds == ["--ro-bind", str(tmp_path / "venv"), str(tmp_path / "venv"),
+                     "--bind", str(tmp_path / "ws"), str(tmp_path / "ws")]

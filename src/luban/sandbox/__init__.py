@@ -7,6 +7,7 @@ a writable workspace, a private /tmp, no network and their own process namespace
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
@@ -34,21 +35,34 @@ class Unconfined:
 
 @dataclass(frozen=True)
 class Bubblewrap:
-    """Writable: the workspace root and `writable`. Everything else read-only; /tmp private; no network."""
+    """Writable: the workspace root and `writable`. Everything else read-only; /tmp private (but `readable`
+    folders under it, such as a venv, stay visible); no network."""
 
     writable: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     network: bool = False
+    readable: tuple[Path, ...] = ()
 
     def wrap(self, argv: Sequence[str], root: Path) -> list[str]:
         args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        for path in (root, *self.writable):  # after the /tmp tmpfs, so a workspace under /tmp stays visible
+        # After the /tmp tmpfs, so what lives under /tmp stays visible; writable last, so it wins when nested.
+        for path in self.readable:
+            args += ["--ro-bind", str(path), str(path)]
+        for path in (root, *self.writable):
             args += ["--bind", str(path), str(path)]
         if not self.network:
             args.append("--unshare-net")
         for key, value in self.env.items():
             args += ["--setenv", key, value]
         return [*args, "--unshare-pid", "--die-with-parent", "--chdir", str(root), "--", *argv]
+
+
+def _own_install() -> tuple[Path, ...]:
+    """The Python Luban runs on and Luban's own source, when they live under /tmp (say, a CI checkout):
+    commands in the sandbox run that Python, and the eval grader loads a pytest plugin from Luban."""
+    source = Path(__file__).resolve().parents[2]  # src/ of a checkout, or site-packages
+    places = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), source}
+    return tuple(sorted(p for p in places if p.is_relative_to("/tmp")))
 
 
 def bubblewrap_available() -> bool:
@@ -63,7 +77,7 @@ def make(kind: str, writable: Sequence[Path] = (), env: Mapping[str, str] | None
     if kind == "bwrap":
         if not bubblewrap_available():
             raise ConfigError("The bwrap sandbox needs bubblewrap: install it (apt-get install bubblewrap).")
-        return Bubblewrap(tuple(Path(p) for p in writable), env)
+        return Bubblewrap(tuple(Path(p) for p in writable), env, readable=_own_install())
     if kind == "none":
         return Unconfined(env)
     raise ConfigError(f"Unknown sandbox {kind!r}; use auto, bwrap or none.")
