@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -20,7 +19,7 @@ from .mutate import Mutation, mutations
 from .pins import PINS, Pin, pin_named
 from .releases import release_tasks
 from .tasks import PASS_TO_PASS_MAX, PASS_TO_PASS_SAMPLE, finish, make_task
-from .validate import Baseline, Bench, baseline, judge, run_tests
+from .validate import Baseline, Bench, judge, run_tests, work_trees
 
 MANIFEST_VERSION = 1
 KINDS = ("mutation", "release revert")
@@ -161,13 +160,7 @@ def merge_manifests(parts: Sequence[Path], out: Path) -> BuildReport:
 def build_library(pin: Pin, cache: Path, bench: Bench, seed: int, limits: Limits,
                   say: Callable[[str], None]) -> tuple[list[dict[str, Any]], int]:
     """Validated, deduplicated mutation tasks for one library, and how many candidates were judged."""
-    with tempfile.TemporaryDirectory(prefix=f"luban-bugfix-{pin.name}-") as tmp:
-        root, pristine = Path(tmp) / "repo", Path(tmp) / "pristine"
-        root.mkdir()
-        pristine.mkdir()
-        pin.prepare(cache, root)
-        pin.prepare(cache, pristine)
-        base = baseline(pin, root, bench)
+    with work_trees(pin, cache, bench, "luban-bugfix") as (root, pristine, base):
         say(f"{pin.name}: {len(base.stable)} stable tests, suite {base.seconds:.1f} s")
         tasks, tried = _search(pin, root, pristine, bench, base, seed, limits, say)
         final = run_tests(pin, root, bench, base.seconds * 5 + 30)

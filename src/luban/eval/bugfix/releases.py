@@ -10,7 +10,6 @@ import hashlib
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..packages import PackageUnavailable
 from .mutate import Edit, Mutation, read_exact
 from .pins import Pin, Sdist
 from .tasks import digest, make_task
-from .validate import Bench, baseline, judge
+from .validate import Bench, judge, work_trees
 
 CHANGELOG_PREFIXES = ("CHANGE", "HISTORY", "NEWS", "RELEASE")
 MAX_HUNKS = 30  # reverted hunks tried per release
@@ -210,13 +209,7 @@ def _pair_tasks(pin: Pin, diff: ReleaseDiff, key: str, cache: Path, bench: Bench
     if not diff.hidden or not diff.hunks:
         say(f"{pin.name} {pin.sdist.version}: the release changed no tests or no library code")
         return []
-    with tempfile.TemporaryDirectory(prefix=f"luban-release-{pin.name}-") as tmp:
-        root, pristine = Path(tmp) / "repo", Path(tmp) / "pristine"
-        root.mkdir()
-        pristine.mkdir()
-        pin.prepare(cache, root)
-        pin.prepare(cache, pristine)
-        base = baseline(pin, root, bench)
+    with work_trees(pin, cache, bench, "luban-release") as (root, pristine, base):
         tasks, seen = [], set()
         # A big release has hundreds of hunks: a seeded sample keeps one release from crowding out the rest.
         hunks = random.Random(f"{seed}:{key}").sample(diff.hunks, min(MAX_HUNKS, len(diff.hunks)))

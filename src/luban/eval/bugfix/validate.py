@@ -87,6 +87,18 @@ def baseline(pin: Pin, root: Path, bench: Bench) -> Baseline:
                     max(first.seconds, second.seconds))
 
 
+@contextmanager
+def work_trees(pin: Pin, cache: Path, bench: Bench, prefix: str) -> Iterator[tuple[Path, Path, Baseline]]:
+    """Two fresh copies of the pristine library (one to try bugs in, one kept clean to compare against) and
+    the baseline of its test suite; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-{pin.name}-") as tmp:
+        root, pristine = Path(tmp) / "repo", Path(tmp) / "pristine"
+        for tree in (root, pristine):
+            tree.mkdir()
+            pin.prepare(cache, tree)
+        yield root, pristine, baseline(pin, root, bench)
+
+
 def judge(pin: Pin, root: Path, bench: Bench, base: Baseline, edits: Sequence[Edit]) -> Judgement:
     """Apply `edits`, run the suite, undo them (the tree is byte-identical again) and judge the bug."""
     with applied(root, edits):
