@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
-COMMANDS = ("run", "models", "demo", "eval")
+COMMANDS = ("run", "models", "demo", "eval", "init")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
-                                "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE.")
+                                "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, init.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _sub_parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"luban {command}")
+    if command == "init":  # no model flags: drafting AGENTS.md runs no model
+        p.description = "Draft an AGENTS.md for the workspace from its manifests, build files and linter configs."
+        p.add_argument("--force", action="store_true", help="replace an AGENTS.md that exists")
+        p.add_argument("--cwd", help="the workspace (default: the current directory)")
+        return p
     if command == "run":
         p.add_argument("task")
         p.add_argument("-c", "--continue", dest="continue_last", action="store_true")
@@ -129,6 +134,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .eval_cmd import eval_command
 
         return eval_command(_settings(args), args, sys.stdout, sys.stderr)
+    if command == "init":
+        from .init_cmd import init_command
+
+        return init_command(_settings(args).cwd, args.force, sys.stdout)
     if command == "models":
         from .models_cmd import models_command
 
