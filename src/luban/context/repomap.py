@@ -1,0 +1,299 @@
+"""The repo map: an outline of the definitions that matter most to the files in play, fitted to a token budget.
+
+Files are ranked by PageRank over "uses a name that file defines", restarted at the files in play; each
+definition is then scored by the rank flowing into it, and the best ones are rendered per file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .tags import Definition, FileTags, extract, language_for
+from .tokens import estimate
+
+SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", "venv"})
+# Bigger files are generated or vendored (minified bundles, amalgamations) and parse slowly for little.
+MAX_FILE_BYTES = 1_000_000
+CACHE_FILE = "repomap-tags.json"
+CACHE_VERSION = 1
+DAMPING = 0.85
+# Names many files define (`get`, `run`, `__init__`) say little about which of them a use means.
+COMMON_DEFINERS = 5
+# A file's definitions share a little of the file's own rank, so files nobody references (entry points,
+# the files in play) still show their outline, in order of importance.
+OWN_SHARE = 0.1
+# Most of the restart mass goes to the files in play; the rest is spread over every file, so that past the
+# neighbourhood of the files in play the map still follows the repo's overall structure, not the alphabet.
+IN_PLAY_RESTART = 0.9
+# A name links files only within a family whose sources can call each other.
+FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
+
+
+def repo_map(
+    root: Path,
+    *,
+    in_play: Sequence[str] = (),
+    budget_tokens: int = 1024,
+    cache_dir: Path | None = None,
+    files: Sequence[str] | None = None,
+) -> str:
+    """The outline of `root`'s most relevant definitions to `in_play`, at most `budget_tokens` long."""
+    root = Path(root)
+    candidates = _candidates(root, files)
+    tags = load_tags(root, candidates, cache_dir)
+    if not tags:
+        return ""
+    play = [rel for rel in dict.fromkeys(_relative(root, p) for p in in_play) if rel in tags]
+    return _fit(_ranked(tags, play), tags, budget_tokens)
+
+
+def _relative(root: Path, path: str) -> str:
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            p = p.relative_to(root)
+        except ValueError:
+            return path
+    return p.as_posix().removeprefix("./")
+
+
+def _candidates(root: Path, files: Sequence[str] | None) -> dict[str, tuple[int, int]]:
+    """Repo-relative paths of the source files to map, sorted, each with its (mtime_ns, size)."""
+    if files is None:
+        files = _walk(root)
+    found: dict[str, tuple[int, int]] = {}
+    for rel in sorted({_relative(root, f) for f in files}):
+        if language_for(rel) is None:
+            continue
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        if st.st_size <= MAX_FILE_BYTES and os.path.isfile(root / rel):
+            found[rel] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _walk(root: Path) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
+        base = Path(dirpath).relative_to(root)
+        out.extend((base / name).as_posix() for name in filenames if not name.startswith("."))
+    return out
+
+
+# --- tags, cached per file by (mtime_ns, size) ---------------------------------------------------------
+
+
+def load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None) -> dict[str, FileTags]:
+    """The tags of each candidate that could be read, from the cache where its mtime and size still match."""
+    cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
+    cached = _read_cache(cache_path, root) if cache_path is not None else {}
+    tags: dict[str, FileTags] = {}
+    entries: dict[str, dict] = {}
+    for rel, (mtime_ns, size) in candidates.items():
+        entry = cached.get(rel)
+        found = _decode(entry) if entry and entry.get("mtime_ns") == mtime_ns and entry.get("size") == size else None
+        if found is None:
+            found = _parse(root / rel)
+            if found is None:
+                continue  # unreadable now; maybe not next time, so not cached
+            entry = _encode(found, mtime_ns, size)
+        tags[rel] = found
+        entries[rel] = entry
+    if cache_path is not None and entries != cached:
+        _write_cache(cache_path, root, entries)
+    return {rel: t for rel, t in tags.items() if t.definitions or t.references}
+
+
+def _parse(path: Path) -> FileTags | None:
+    """The file's tags; empty for a binary or non-UTF-8 file, None when it cannot be read."""
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if b"\0" in source:
+            raise ValueError("binary")
+        source.decode("utf-8")
+    except ValueError:
+        return FileTags()
+    return extract(source, language_for(path.name))
+
+
+def _read_cache(path: Path, root: Path) -> dict[str, dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("root") != str(root.resolve()):
+        return {}
+    files = data.get("files")
+    return {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
+
+
+def _write_cache(path: Path, root: Path, entries: dict[str, dict]) -> None:
+    # Written whole to a temporary file and renamed: a crash or a concurrent reader never sees half a file.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "root": str(root.resolve()), "files": entries}), "utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        # The cache only saves time: a read-only or missing disk must not stop the map.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _encode(tags: FileTags, mtime_ns: int, size: int) -> dict:
+    return {
+        "mtime_ns": mtime_ns,
+        "size": size,
+        "defs": [[d.name, d.line, d.depth, d.parent, d.signature] for d in tags.definitions],
+        "refs": [list(r) for r in tags.references],
+    }
+
+
+def _decode(entry: dict) -> FileTags | None:
+    """An entry's tags, or None when it is not what `_encode` writes (an old or damaged cache)."""
+    try:
+        defs = []
+        for name, line, depth, parent, signature in entry["defs"]:
+            if not (parent is None or (type(parent) is int and 0 <= parent < len(defs))):
+                return None
+            defs.append(Definition(_str(name), _int(line), _int(depth), parent, _str(signature)))
+        refs = tuple((_str(name), _int(count)) for name, count in entry["refs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return FileTags(tuple(defs), refs)
+
+
+def _str(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _int(value) -> int:
+    if type(value) is not int:
+        raise TypeError(value)
+    return value
+
+
+# --- ranking -------------------------------------------------------------------------------------------
+
+
+def _ranked(tags: dict[str, FileTags], in_play: list[str]) -> list[tuple[str, int]]:
+    """Every definition as (path, index), best first; ties go to the path, then the line."""
+    files = list(tags)  # sorted by path, so every sum below adds in the same order on every run
+    family = [_family(f) for f in files]
+    definers: dict[tuple[str, str], list[int]] = {}
+    for i, f in enumerate(files):
+        for name in dict.fromkeys(d.name for d in tags[f].definitions):
+            definers.setdefault((family[i], name), []).append(i)
+    mentioned: set[str] = set()
+    for f in in_play:
+        mentioned.update(d.name for d in tags[f].definitions)
+        mentioned.update(name for name, _ in tags[f].references)
+    edges = _edges(files, family, tags, definers, mentioned)
+    rank, flow = pagerank(edges, definers, _restart(files, in_play))
+    scored = []
+    for i, f in enumerate(files):
+        defs = tags[f].definitions
+        own = OWN_SHARE * rank[i] / max(1, len(defs))
+        scored.extend((-(flow.get((family[i], d.name), 0.0) + own), f, d.line, j) for j, d in enumerate(defs))
+    return [(f, j) for _, f, _, j in sorted(scored)]
+
+
+def _family(path: str) -> str:
+    language = language_for(path) or ""
+    return FAMILY.get(language, language)
+
+
+def _restart(files: list[str], in_play: list[str]) -> list[float]:
+    if not in_play:
+        return [1.0 / len(files)] * len(files)
+    play = set(in_play)
+    spread = (1 - IN_PLAY_RESTART) / len(files)
+    return [spread + (IN_PLAY_RESTART / len(play) if f in play else 0.0) for f in files]
+
+
+def _edges(files: list[str], family: list[str], tags: dict[str, FileTags], definers: dict, mentioned: set[str]):
+    """Per file, its (key, share) pairs: the share of its rank that flows to each file defining the key's name."""
+    out = []
+    for i, f in enumerate(files):
+        weights = []
+        for name, count in tags[f].references:
+            key = (family[i], name)
+            if key in definers:
+                w = math.sqrt(count) * (10.0 if name in mentioned else 1.0)
+                w *= 0.1 if name.startswith("_") else 1.0
+                w *= 0.1 if len(definers[key]) > COMMON_DEFINERS else 1.0
+                weights.append((key, w))
+        total = sum(w * len(definers[key]) for key, w in weights)
+        out.append([(key, w / total) for key, w in weights])
+    return out
+
+
+def pagerank(
+    edges: list[list], definers: dict, restart: list[float], iterations: int = 50
+) -> tuple[list[float], dict]:
+    """Power iteration over files linked through names: a file's rank flows, split by `edges`, into a name and
+    on to every file defining it. Returns the ranks and each name's final inflow (per defining file)."""
+    rank = list(restart)
+    for _ in range(iterations):
+        flow: dict = {}
+        dangling = 0.0
+        for src, pairs in enumerate(edges):
+            if not pairs:
+                dangling += rank[src]  # a file that uses nothing hands its rank back as a restart
+            for name, share in pairs:
+                flow[name] = flow.get(name, 0.0) + rank[src] * share
+        new = [(1 - DAMPING + DAMPING * dangling) * r for r in restart]
+        for name, mass in flow.items():
+            for dst in definers[name]:
+                new[dst] += DAMPING * mass
+        delta = sum(abs(a - b) for a, b in zip(new, rank))
+        rank = new
+        if delta < 1e-9:
+            break
+    return rank, {name: DAMPING * mass for name, mass in flow.items()}
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def _fit(ranked: list[tuple[str, int]], tags: dict[str, FileTags], budget_tokens: int) -> str:
+    """The longest prefix of `ranked` whose rendering fits the budget (rendering grows with the prefix)."""
+    # Every definition adds a line of at least four characters, more than a token, so `budget_tokens` bounds it.
+    lo, hi = 0, min(len(ranked), max(0, budget_tokens))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if estimate(render(ranked[:mid], tags)) <= budget_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return render(ranked[:lo], tags)
+
+
+def render(chosen: list[tuple[str, int]], tags: dict[str, FileTags]) -> str:
+    """Files in order of their best definition; in each, the chosen definitions and their enclosing ones
+    (a method needs its class) in source order, indented by nesting."""
+    by_file: dict[str, set[int]] = {}
+    for f, i in chosen:
+        shown = by_file.setdefault(f, set())
+        defs = tags[f].definitions
+        while i is not None and i not in shown:
+            shown.add(i)
+            i = defs[i].parent
+    lines = []
+    for f, shown in by_file.items():
+        lines.append(f"{f}:")
+        lines.extend("  " * (d.depth + 1) + d.signature for d in (tags[f].definitions[i] for i in sorted(shown)))
+    return "".join(line + "\n" for line in lines)

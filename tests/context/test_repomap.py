@@ -1,0 +1,218 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from luban.context.repomap import CACHE_FILE, pagerank, repo_map
+from luban.context.tags import LANGUAGES
+from luban.context.tokens import estimate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "repomap"
+REPO = FIXTURE / "repo"
+
+
+def headers(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.startswith(" ")]
+
+
+def outline(text: str) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith(" "):
+            files[current].append(line)
+        else:
+            current = line
+            files[current] = []
+    return files
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the fixture repo that a test may change."""
+    return Path(shutil.copytree(REPO, tmp_path / "repo"))
+
+
+def test_whole_map_of_the_polyglot_fixture_matches_the_golden_file():
+    assert repo_map(REPO, budget_tokens=4096) == (FIXTURE / "expected.txt").read_text()
+
+
+def test_the_fixture_covers_every_language_family():
+    languages = {LANGUAGES[p.suffix] for p in REPO.rglob("*") if p.suffix in LANGUAGES}
+    assert languages == {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"}
+
+
+def test_without_files_in_play_the_most_used_definitions_lead():
+    assert headers(repo_map(REPO, budget_tokens=200)) == [
+        "web/util.js:",
+        "native/vec.h:",
+        "engine/src/geometry.rs:",
+        "shop/pricing.py:",
+        "svc/store.go:",
+        "native/matrix.cpp:",
+        "native/matrix.hpp:",
+        "web/api.ts:",
+    ]
+
+
+def test_a_file_in_play_puts_what_it_uses_first_then_itself():
+    text = repo_map(REPO, budget_tokens=200, in_play=["shop/cart.py"])
+    assert text.startswith(
+        "shop/pricing.py:\n"
+        "  class Price\n"
+        "    def __init__(self, amount: float)\n"
+        "    def cents(self) -> int\n"
+        "  def apply_discount(amount: float, rate: float) -> float\n"
+        "  def round_cents(value: float) -> float\n"
+        "shop/cart.py:\n"
+        "  class Cart\n"
+        "    def total(self, rate: float = 0.0) -> float\n"
+    )
+
+
+def test_personalisation_follows_the_file_in_play():
+    assert headers(repo_map(REPO, budget_tokens=100, in_play=["web/view.tsx"]))[:2] == ["web/api.ts:", "web/util.js:"]
+    assert repo_map(REPO, budget_tokens=60, in_play=["svc/main.go"]) == (
+        "svc/store.go:\n"
+        "  type Item struct\n"
+        "  type Repository interface\n"
+        "    Get(sku string) (Item, bool)\n"
+        "  type Store struct\n"
+        "  func NewStore() *Store\n"
+    )
+    # An absolute path or a `./` prefix names the same file.
+    assert repo_map(REPO, budget_tokens=60, in_play=[str(REPO / "svc/main.go")]) == repo_map(
+        REPO, budget_tokens=60, in_play=["./svc/main.go"]
+    )
+
+
+def test_a_name_links_files_only_within_its_language_family():
+    # cart.py defines `add`; Main.java calls Inventory's `add`. Python in play must not pull Java up.
+    text = repo_map(REPO, budget_tokens=4096, in_play=["shop/cart.py"])
+    assert headers(text).index("app/Inventory.java:") > headers(text).index("web/util.js:")
+
+
+def test_the_map_fits_the_budget_and_grows_with_it():
+    previous = ""
+    for budget in (0, 5, 20, 40, 80, 160, 320, 640, 4096):
+        text = repo_map(REPO, budget_tokens=budget, in_play=["engine/src/lib.rs"])
+        assert estimate(text) <= budget
+        assert len(text) >= len(previous)
+        assert headers(text)[: len(headers(previous))] == headers(previous)
+        for file, lines in outline(previous).items():
+            assert set(lines) <= set(outline(text)[file])
+        previous = text
+    assert repo_map(REPO, budget_tokens=5) == ""
+    assert previous == repo_map(REPO, budget_tokens=10_000, in_play=["engine/src/lib.rs"])
+
+
+def test_only_the_given_files_are_mapped():
+    assert repo_map(REPO, files=["shop/cart.py", "shop/pricing.py", "README.md", "missing.py"]) == (
+        "shop/pricing.py:\n"
+        "  class Price\n"
+        "    def __init__(self, amount: float)\n"
+        "    def cents(self) -> int\n"
+        "  def apply_discount(amount: float, rate: float) -> float\n"
+        "  def round_cents(value: float) -> float\n"
+        "shop/cart.py:\n"
+        "  class Cart\n"
+        "    def __init__(self)\n"
+        "    def add(self, price: Price) -> None\n"
+        "    def total(self, rate: float = 0.0) -> float\n"
+        "  def checkout(cart: Cart) -> float\n"
+    )
+
+
+def test_no_parseable_files_gives_an_empty_map(tmp_path):
+    (tmp_path / "README.md").write_text("# nothing to map\n")
+    (tmp_path / "latin1.py").write_bytes("def caf\xe9(): pass\n".encode("latin-1"))
+    (tmp_path / "blob.c").write_bytes(b"int f(void) { return 0; }\0\x01\x02")
+    (tmp_path / "empty.go").write_text("")
+    assert repo_map(tmp_path) == ""
+    assert repo_map(tmp_path / "does-not-exist") == ""
+
+
+def test_skipped_directories_are_not_walked(repo):
+    for skipped in (".git", "node_modules", ".venv", "venv", "__pycache__", ".hidden"):
+        (repo / skipped).mkdir()
+        (repo / skipped / "noise.py").write_text("def noise():\n    pass\n")
+    assert repo_map(repo, budget_tokens=4096) == (FIXTURE / "expected.txt").read_text()
+
+
+def test_a_warm_cache_serves_tags_without_reading_the_files(repo, tmp_path):
+    cache = tmp_path / "cache"
+    cold = repo_map(repo, budget_tokens=4096, cache_dir=cache)
+    written = (cache / CACHE_FILE).read_bytes()
+    assert len(json.loads(written)["files"]) == 16
+    # Same size and mtime but different content: only a reparse could see the rename.
+    pricing = repo / "shop/pricing.py"
+    st = pricing.stat()
+    pricing.write_text(pricing.read_text().replace("round_cents", "round_cints"))
+    os.utime(pricing, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert repo_map(repo, budget_tokens=4096, cache_dir=cache) == cold
+    assert (cache / CACHE_FILE).read_bytes() == written
+    assert "round_cints" in repo_map(repo, budget_tokens=4096)
+    # A new mtime invalidates the entry.
+    os.utime(pricing, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert "def round_cints(value: float) -> float" in repo_map(repo, budget_tokens=4096, cache_dir=cache)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "{not json",
+        "[]",
+        '{"version": 1, "root": "/elsewhere", "files": {}}',
+        "\udcff",
+    ],
+)
+def test_a_damaged_cache_file_is_rebuilt(repo, tmp_path, damage):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / CACHE_FILE).write_bytes(damage.encode("utf-8", "surrogateescape"))
+    assert repo_map(repo, budget_tokens=4096, cache_dir=cache) == (FIXTURE / "expected.txt").read_text()
+    assert len(json.loads((cache / CACHE_FILE).read_text())["files"]) == 16
+
+
+def test_damaged_cache_entries_are_reparsed(repo, tmp_path):
+    cache = tmp_path / "cache"
+    expected = repo_map(repo, budget_tokens=4096, cache_dir=cache)
+    data = json.loads((cache / CACHE_FILE).read_text())
+    data["files"]["shop/cart.py"]["defs"] = [["Cart", 4, 0, 7, "class Cart"]]  # parent out of range
+    data["files"]["web/app.js"]["defs"] = "nonsense"
+    data["files"]["svc/main.go"]["refs"] = [["Report"]]
+    data["files"]["app/Main.java"] = ["not", "an", "entry"]
+    (cache / CACHE_FILE).write_text(json.dumps(data))
+    assert repo_map(repo, budget_tokens=4096, cache_dir=cache) == expected
+
+
+def test_an_unwritable_cache_dir_still_gives_the_map(repo, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert repo_map(repo, budget_tokens=4096, cache_dir=blocker / "cache") == (FIXTURE / "expected.txt").read_text()
+
+
+def test_pagerank_hands_dangling_rank_back_through_the_restart():
+    # File 0 uses a name that file 1 defines; file 1 uses nothing.
+    rank, flow = pagerank([[(("py", "x"), 1.0)], []], {("py", "x"): [1]}, [0.5, 0.5])
+    assert rank == pytest.approx([0.5 / 1.425, 1 - 0.5 / 1.425])
+    assert flow == pytest.approx({("py", "x"): 0.85 * 0.5 / 1.425})
+
+
+def test_the_map_is_byte_identical_across_processes_and_import_stays_light():
+    script = (
+        "import sys; from pathlib import Path; import luban.context.repomap as m;"
+        "assert 'tree_sitter' not in sys.modules and 'tree_sitter_language_pack' not in sys.modules;"
+        f"sys.stdout.write(m.repo_map(Path({str(REPO)!r}), budget_tokens=300, in_play=['web/app.js']))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert outputs == {repo_map(REPO, budget_tokens=300, in_play=["web/app.js"])}
