@@ -18,7 +18,7 @@ from luban import loop, policy
 from luban.config import load
 from luban.demo import EXAMPLE, TASK, TEST_COMMAND, prepare, run_tests
 from luban.harness import harness_for
-from luban.prompt import system_prompt
+from luban.context.engine import session_prefix
 from luban.runtime import open_model, profile_for
 from luban.tools import default_tools
 from luban.types import CallStats, ModelReplied, Usage
@@ -53,7 +53,7 @@ def one_run(settings, model, profile) -> Run:
     ws = Workspace.open(root)
     harness = harness_for(settings, profile)
     tools = policy.offered(default_tools(), settings.permission_mode)
-    history = [system_prompt(ws, harness.protocol.system_text([t.spec for t in tools]))]
+    history = [session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])]
     replies: list[ModelReplied] = []
     events = loop.run(TASK, model=model, tools=tools, ws=ws, settings=settings, history=history, harness=harness)
     outcome = drive(events, lambda e: replies.append(e) if isinstance(e, ModelReplied) else None)

@@ -13,6 +13,7 @@ from typing import Generator, Sequence
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
 from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, worth_sampling
 from .config import Settings
+from .context.engine import Window, maintain
 from .errors import LubanError
 from .harness import Harness
 from .models import Model, drain
@@ -39,8 +40,10 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     With a test gate, the test command's output is shown with the task and a final answer is accepted
     only once the command passes (or the gate has refused `max_refusals` times).
     """
+    specs = tuple(t.spec for t in tools)
+    window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, specs)
     state = RunState(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
-                 harness.guards())
+                     harness.guards(), window)
     try:
         outcome = yield from _steps(task, state)
     except LubanError as exc:
@@ -58,6 +61,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         limit = _limit_reached(st)
         if limit:
             return limit
+        yield from maintain(st)
         request = _request(st)
         turn, finish_reason = yield from _complete(st, request)
         rejected = None
@@ -82,7 +86,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
             continue
         for call in turn.calls:
             call, result = yield from run_call(call, st, rejected)
-            st.add(st.protocol.result(call, view(result)))
+            st.window.add_result(st, call, view(result))
             if st.repeats[repeat_key(call, result)] >= STUCK_AT:
                 return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
         # A turn in which nothing the model asked for could run counts as malformed.
@@ -133,6 +137,7 @@ def _request(st: RunState) -> Request:
 
 def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
     completion = drain(st.model, request)
+    st.window.observed(len(request.messages), completion.usage)
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))

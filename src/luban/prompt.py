@@ -1,6 +1,7 @@
-"""The system prompt: fixed rules plus a snapshot of the repository's files, built once per session.
+"""The system prompt: fixed rules, tool instructions, project memory and a view of the repository.
 
-It is the frozen head of every request, so nothing here may change between turns (the KV cache).
+It is the frozen head of every request, built at session start and at compaction only: nothing here may change
+between turns (the server's KV cache). In small-context mode it is fitted to the prefix budget.
 """
 
 from __future__ import annotations
@@ -8,7 +9,11 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
+from typing import Sequence
 
+from .context.memory import project_memory
+from .context.repomap import repo_map
+from .context.tokens import estimate
 from .types import Message
 from .workspace import Workspace
 
@@ -26,23 +31,66 @@ Call one tool per reply. Never say tests pass unless you ran them and saw them p
 
 FILES = """Files in the repository ({shown} of {total}), with the functions and classes defined in Python files:
 {files}"""
+FILES_PLAIN = """Files in the repository ({shown} of {total}):
+{files}"""
+MAP = """The most relevant definitions in the repository:
+{map}"""
 
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".mypy_cache", ".pytest_cache", ".tox"}
 MAX_FILES = 150
 OUTLINE_MAX_FILES = 60  # beyond this the outline costs more prompt than it helps; the repo map takes over
 OUTLINE_MAX_NAMES = 12
+MEMORY_MAX_CHARS = 8_000  # AGENTS.md and the like, when the window leaves room
+MEMORY_SHARE = 0.3  # of what the prefix budget leaves after the rules and tools
+MIN_VIEW_TOKENS = 150
 
 
-def system_prompt(ws: Workspace, tool_text: str = "") -> Message:
-    """The rules, the tool-use instructions of the protocol (if it has any), and the file list."""
-    files = repository_files(ws.root)
-    shown = files[:MAX_FILES]
-    outlined = len(files) <= OUTLINE_MAX_FILES
-    lines = [f"{f}: {o}" if outlined and (o := outline(ws.root / f)) else f for f in shown]
-    listing = "\n".join(lines) + ("\n..." if len(files) > len(shown) else "")
-    parts = [RULES, tool_text,
-             FILES.format(shown=len(shown), total=len(files), files=listing or "(none)")]
+def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
+                  in_play: Sequence[str] = ()) -> Message:
+    """The rules, the protocol's tool instructions, the project's AGENTS.md, and a view of the repository
+    fitted to what is left of `budget` tokens (None: no limit). `in_play`: files the run works on."""
+    head = "\n\n".join(p for p in (RULES, tool_text) if p)
+    room = None if budget is None else max(budget - estimate(head), MIN_VIEW_TOKENS)
+    memory = project_memory(ws.root, cap_chars=MEMORY_MAX_CHARS if room is None else int(room * MEMORY_SHARE * 3))
+    if room is not None:
+        room = max(room - estimate(memory), MIN_VIEW_TOKENS)
+    parts = [head, memory, repository_view(ws.root, room, in_play)]
     return Message("system", "\n\n".join(p for p in parts if p))
+
+
+def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = ()) -> str:
+    """The file list with Python outlines when it fits; otherwise a repo map ranked for the files in play,
+    then the plain list, as much of each as `budget` allows."""
+    files = repository_files(root)
+    listing = _listing(root, files, outlined=len(files) <= OUTLINE_MAX_FILES)
+    if budget is None or estimate(listing) <= budget:
+        return listing
+    plain = _listing(root, files, outlined=False)
+    if estimate(plain) <= budget // 2:
+        ranked = repo_map(root, in_play=in_play, budget_tokens=budget - estimate(plain) - 40, files=files)
+        return "\n\n".join(p for p in (MAP.format(map=ranked) if ranked else "", plain) if p)
+    return _fitted_list(files, budget)
+
+
+def _listing(root: Path, files: list[str], outlined: bool) -> str:
+    shown = files[:MAX_FILES]
+    lines = [f"{f}: {o}" if outlined and (o := outline(root / f)) else f for f in shown]
+    listing = "\n".join(lines) + ("\n..." if len(files) > len(shown) else "")
+    heading = FILES if outlined else FILES_PLAIN
+    return heading.format(shown=len(shown), total=len(files), files=listing or "(none)")
+
+
+def _fitted_list(files: list[str], budget: int) -> str:
+    """As many of the shallowest files as fit."""
+    shown: list[str] = []
+    used = estimate(FILES_PLAIN) + 10
+    for f in files[:MAX_FILES]:
+        used += estimate(f) + 1
+        if used > budget:
+            break
+        shown.append(f)
+    listing = "\n".join(shown) + ("\n..." if len(files) > len(shown) else "")
+    return FILES_PLAIN.format(shown=len(shown), total=len(files), files=listing or "(none)")
 
 
 def repository_files(root: Path) -> list[str]:

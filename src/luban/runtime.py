@@ -14,7 +14,7 @@ from .models import Model
 from .models.openai_compat import OpenAICompatModel, ServerConfig
 from .models.probe import cached_probe
 from .models.profiles import Profile, load_profiles, match_profile
-from .prompt import system_prompt
+from .context.engine import session_prefix
 from .session import Transcript, find, latest_for
 from .types import Message, ToolSpec
 from .workspace import Workspace
@@ -87,6 +87,6 @@ def open_session(settings: Settings, ws: Workspace, model: Model, specs: Sequenc
     if path:
         return Transcript.resume(path)
     transcript = Transcript.create(sessions_dir(settings), ws.root, model.info.name)
-    system = system_prompt(ws, harness.protocol.system_text(specs))
+    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, specs)
     transcript.append_message(system)
     return transcript, [system], []

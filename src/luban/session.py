@@ -1,7 +1,8 @@
 """Transcript: an append-only JSONL file per session, fsync'd per record; resume and crash repair.
 
 Record kinds: {"type": "session", ...} header, {"type": "message", "message": {...}} for every message the
-model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run.
+model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run, and
+{"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ class Transcript:
         transcript = cls(path, path.stem)
         transcript._open()
         transcript._mend_tail(drop_partial=bool(warnings))
-        messages = [message_from_record(r["message"]) for r in records if r.get("type") == "message"]
-        repaired, repairs = repair_history(messages)
+        repaired, repairs = repair_history(history(records))
         for message in repairs:
             transcript.append_message(message)
         if repairs:
@@ -111,6 +111,17 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             else:
                 raise SessionError(f"Line {number} of the session file {path} is not valid JSON.") from None
     return records, warnings
+
+
+def history(records: Iterable[dict[str, Any]]) -> list[Message]:
+    """The messages the model saw last: those after the latest compaction, which replaced all before it."""
+    messages: list[Message] = []
+    for record in records:
+        if record.get("type") == "message":
+            messages.append(message_from_record(record["message"]))
+        elif record.get("type") == "compaction":
+            messages = [message_from_record(m) for m in record["messages"]]
+    return messages
 
 
 def repair_history(messages: Iterable[Message]) -> tuple[list[Message], list[Message]]:

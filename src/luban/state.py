@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from .config import Settings
+from .context.engine import Window
 from .gate import TestGate
 from .guards import Guards
 from .harness import Harness
@@ -30,6 +31,7 @@ class RunState:
     messages: list[Message]
     harness: Harness
     guards: Guards
+    window: Window
     started: float = field(default_factory=time.monotonic)
     steps: int = 0
     usage: Usage = field(default_factory=Usage)

@@ -58,6 +58,11 @@ class Usage:
     def evaluated_tokens(self) -> int:
         return self.prompt_tokens - self.cached_tokens
 
+    @property
+    def cache_share(self) -> float:
+        """The share of prompt tokens the server served from its KV cache (0 when it reported none)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
@@ -151,6 +156,17 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Compacted:
+    """The history was brought back under its budget: old tool outputs pruned, older turns summarised."""
+
+    before_tokens: int
+    after_tokens: int
+    pruned: int  # tool outputs replaced by a stub
+    summarised: int  # messages folded into a summary
+    how: str = "compacted"  # or "pruned": the summary failed and only old outputs were dropped
+
+
+@dataclass(frozen=True)
 class CallStats:
     """Tool calls of a run: valid as the model sent them, repaired by the harness, or rejected with an error."""
 
@@ -182,4 +198,4 @@ class TurnEnded:
     outcome: Outcome
 
 
-Event = AssistantText | ToolStarted | ToolFinished | ApprovalNeeded | ModelReplied | Notice | TurnEnded
+Event = AssistantText | ToolStarted | ToolFinished | ApprovalNeeded | ModelReplied | Notice | Compacted | TurnEnded

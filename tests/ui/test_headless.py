@@ -22,7 +22,7 @@ EVENTS = [
 ]
 RESULT_DONE = ('{"type": "result", "subtype": "success", "is_error": false, "status": "done", "result": "Fixed it.\\n", '
                '"duration_ms": 12346, "duration_api_ms": 9870, "num_turns": 2, "session_id": "s1", '
-               '"usage": {"input_tokens": 200, "output_tokens": 40, "cache_read_input_tokens": 150, "requests": 2}, '
+               '"usage": {"input_tokens": 200, "output_tokens": 40, "cache_read_input_tokens": 150, "cache_share": 0.75, "requests": 2}, '
                '"tool_calls": {"valid": 1, "repaired": 1, "rejected": 0}}')
 
 
@@ -46,7 +46,7 @@ def test_stream_json_lines():
         '{"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1_0", '
         '"content": "     1\\tx = 1\\n     2\\ty = 2", "is_error": false}]}, "session_id": "s1"}',
         '{"type": "system", "subtype": "model_usage", "duration_ms": 1234, "usage": {"input_tokens": 100, '
-        '"output_tokens": 20, "cache_read_input_tokens": 80, "requests": 1}, "session_id": "s1"}',
+        '"output_tokens": 20, "cache_read_input_tokens": 80, "cache_share": 0.8, "requests": 1}, "session_id": "s1"}',
         '{"type": "system", "subtype": "notice", "text": "Your edit repeated an earlier one.", "session_id": "s1"}',
         '{"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "c2_0", '
         '"name": "bash", "input": {"command": "echo hi\\n' + "a" * 70 + '"}}]}, "session_id": "s1"}',
@@ -65,7 +65,7 @@ def test_stream_json_result_for_a_run_that_hit_its_limit():
         '{"type": "result", "subtype": "error_max_turns", "is_error": true, "status": "max_steps", '
         '"result": "Stopped after 40 steps.", "duration_ms": 0, "duration_api_ms": 0, "num_turns": 40, '
         '"session_id": "s2", "usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, '
-        '"requests": 0}, "tool_calls": {"valid": 0, "repaired": 0, "rejected": 0}}\n')
+        '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 0, "repaired": 0, "rejected": 0}}\n')
 
 
 def test_final_json_writes_only_the_result():

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..harness import harness_for
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
-from ..prompt import system_prompt
+from ..context.engine import session_prefix
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
 from ..tools import default_tools
@@ -133,7 +133,7 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
     harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
     tools = policy.offered(default_tools(), settings.permission_mode)
     session = Transcript.create(transcript.parent, ws.root, model.info.name)
-    system = system_prompt(ws, harness.protocol.system_text([t.spec for t in tools]))
+    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])
     session.append_message(system)
     keep_as = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".session.jsonl")
     _log(transcript, {"type": "session", "path": keep_as.name})

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Mapping
 
+from ..context.output import Limits, fit
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
@@ -25,11 +26,8 @@ MAX_TIMEOUT_S = 600
 KILL_GRACE_S = 2.0
 # How long background children may keep the output open after the shell itself has exited.
 DRAIN_S = 1.0
-# Output over either limit is cut to a head and a tail; the tail is longer because that is where errors are.
-MAX_CHARS, MAX_LINES = 16_000, 400
-HEAD_CHARS, HEAD_LINES = 4_000, 100
-TAIL_CHARS, TAIL_LINES = 10_000, 250
-MAX_LINE_CHARS = 1_000
+# Output over either limit is cut to a head and a tail (the loop may cut it further to fit the model's window).
+LIMITS = Limits(chars=16_000, lines=400)
 # Beyond this the output is still read (so the command never blocks) but not kept.
 MAX_CAPTURE_BYTES = 32 * 1024 * 1024
 ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "TERM": "dumb", "NO_COLOR": "1"}
@@ -177,33 +175,4 @@ def _report(ws: Workspace, run: _Run, timeout: int) -> ToolResult:
 
 
 def _fit(ws: Workspace, text: str) -> str:
-    """The output without its final newline, or its head and tail around a marker naming the full copy."""
-    lines = text.splitlines(keepends=True)
-    if len(text) <= MAX_CHARS and len(lines) <= MAX_LINES:
-        return text.removesuffix("\n")
-    lines = [_shorten(line) for line in lines]
-    head = _take(lines, HEAD_LINES, HEAD_CHARS)
-    tail = _take(lines[len(head) :][::-1], TAIL_LINES, TAIL_CHARS)[::-1]
-    cut = len(lines) - len(head) - len(tail)
-    saved = ws.relative(ws.save_output("bash", text))
-    what = f"{cut} lines cut" if cut else "long lines shortened"
-    marker = f"[... {what}; full output in {saved} — read it with read_file (offset, limit) or grep ...]"
-    parts = ["".join(head).removesuffix("\n"), marker, "".join(tail).removesuffix("\n")]
-    return "\n".join(part for part in parts if part)
-
-
-def _shorten(line: str) -> str:
-    body = line.removesuffix("\n")
-    if len(body) <= MAX_LINE_CHARS:
-        return line
-    return f"{body[:MAX_LINE_CHARS]} [... {len(body) - MAX_LINE_CHARS} characters cut]{line[len(body) :]}"
-
-
-def _take(lines: list[str], max_lines: int, max_chars: int) -> list[str]:
-    taken, used = [], 0
-    for line in lines[:max_lines]:
-        if used + len(line) > max_chars:
-            break
-        taken.append(line)
-        used += len(line)
-    return taken
+    return fit(text, LIMITS, lambda full: ws.relative(ws.save_output("bash", full)))

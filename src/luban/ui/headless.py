@@ -17,7 +17,7 @@ from ..harness import harness_for
 from ..runtime import open_model, open_session, profile_for, resolve_protocol
 from ..tools import default_tools
 from ..workspace import Workspace
-from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
+from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
                      ToolStarted, TurnEnded, Usage)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
@@ -37,7 +37,8 @@ def drive(run: Generator[Event, Decision | None, Outcome], render: Callable[[Eve
 
 def usage_json(usage: Usage) -> dict[str, Any]:
     return {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
-            "cache_read_input_tokens": usage.cached_tokens, "requests": usage.requests}
+            "cache_read_input_tokens": usage.cached_tokens, "cache_share": round(usage.cache_share, 4),
+            "requests": usage.requests}
 
 
 def result_json(outcome: Outcome, session_id: str) -> dict[str, Any]:
@@ -74,6 +75,10 @@ class StreamJson:
                         "usage": usage_json(event.usage)})
         elif isinstance(event, Notice):
             self._emit({"type": "system", "subtype": "notice", "text": event.text})
+        elif isinstance(event, Compacted):
+            self._emit({"type": "system", "subtype": "compact_boundary", "compact_metadata": {
+                "trigger": "auto", "pre_tokens": event.before_tokens, "post_tokens": event.after_tokens,
+                "pruned_outputs": event.pruned, "summarised_messages": event.summarised, "how": event.how}})
         elif isinstance(event, TurnEnded):
             self._emit(result_json(event.outcome, self.session_id))
 
@@ -118,6 +123,9 @@ class PlainText:
             self.err.write(f"◆ {event.text.strip()}\n")
         elif isinstance(event, Notice):
             self.err.write(f"! {event.text}\n")
+        elif isinstance(event, Compacted):
+            self.err.write(f"! context {event.how}: {event.before_tokens} → {event.after_tokens} tokens "
+                           f"({event.pruned} old outputs pruned, {event.summarised} messages summarised)\n")
         elif isinstance(event, TurnEnded):
             self._summary(event.outcome)
         self.err.flush()
@@ -126,7 +134,7 @@ class PlainText:
         if o.status == "done":
             self.out.write(o.message.strip() + "\n")
         u = o.usage
-        share = f"{100 * u.cached_tokens / u.prompt_tokens:.0f}%" if u.prompt_tokens else "n/a"
+        share = f"{100 * u.cache_share:.0f}%" if u.prompt_tokens else "n/a"
         c = o.calls
         self.err.write(f"── {o.status}: {o.steps} steps, {o.wall_s:.0f} s (model {o.model_s:.0f} s); prompt "
                        f"tokens {u.prompt_tokens} ({share} from cache), completion tokens {u.completion_tokens}; "

@@ -1,0 +1,138 @@
+"""The context engine's part in a run: tool outputs fitted to the window, the prompt's size tracked from the
+server's own counts, and compaction when the history outgrows its share of the window."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Callable, Generator, Sequence
+
+from ..errors import LubanError
+from ..models import Model, drain
+from ..models.protocol import ToolProtocol
+from ..prompt import system_prompt
+from ..session import message_to_record
+from ..types import Compacted, Event, Message, Notice, Request, ToolCall, ToolSpec, Usage
+from ..workspace import Workspace
+from .budget import Budget
+from .compact import Compaction, compact, history_tokens, prune
+from .output import Limits, fit
+from .tokens import CHARS_PER_TOKEN, counter
+
+if TYPE_CHECKING:
+    from ..state import RunState
+
+# Never assume a big window: a server that does not say gets the size every local setup manages.
+FALLBACK_WINDOW = 8_192
+MAX_FAILED_COMPACTIONS = 2
+Render = Callable[[str], Message]
+
+
+@dataclass
+class Window:
+    """Per-run context bookkeeping."""
+
+    budget: Budget
+    count: Callable[[str], int]
+    fixed: int = 0  # prompt tokens outside the messages (native tool specs)
+    # id(message) of each tool-result message in the history → its call, and how to render a stub for it.
+    results: dict[int, tuple[ToolCall, Render]] = field(default_factory=dict)
+    # (messages, prompt tokens) the server counted for the latest request: exact, so only later messages
+    # need counting.
+    anchor: tuple[int, int] | None = None
+    failures: int = 0
+
+    @classmethod
+    def for_model(cls, model: Model, reply_tokens: int, protocol: ToolProtocol, specs: Sequence[ToolSpec]) -> Window:
+        count = counter(model)
+        # Natively offered tools are rendered into the prompt by the server's chat template.
+        fixed = count(json.dumps([asdict(t) for t in specs])) if protocol.name == "native" and specs else 0
+        return cls(Budget(model.info.context_window or FALLBACK_WINDOW, reply_tokens), count, fixed)
+
+    def system(self, ws: Workspace, protocol: ToolProtocol, specs: Sequence[ToolSpec],
+               in_play: Sequence[str] = ()) -> Message:
+        """The frozen prefix: the system prompt fitted to what the prefix budget leaves after tool specs."""
+        return system_prompt(ws, protocol.system_text(specs), max(self.budget.prefix - self.fixed, 0), in_play)
+
+    def prompt_tokens(self, messages: list[Message]) -> int:
+        if self.anchor and self.anchor[0] <= len(messages):
+            n, tokens = self.anchor
+            return tokens + history_tokens(messages[n:], self.count)
+        return self.fixed + history_tokens(messages, self.count)
+
+    def observed(self, messages: int, usage: Usage) -> None:
+        if usage.prompt_tokens > 0:
+            self.anchor = (messages, usage.prompt_tokens)
+
+    def fit(self, call: ToolCall, view: str, ws: Workspace) -> str:
+        """A tool result cut to the window's budget for one output; the whole of it saved to read by range."""
+        chars = int(self.budget.tool_output * CHARS_PER_TOKEN)
+        return fit(view, Limits(chars, max(chars // 40, 40)), lambda full: ws.relative(ws.save_output(call.name, full)))
+
+    def add_result(self, st: RunState, call: ToolCall, view: str) -> None:
+        message = st.protocol.result(call, self.fit(call, view, st.ws))
+        self.results[id(message)] = (call, lambda text: st.protocol.result(call, text))
+        st.add(message)
+
+
+def session_prefix(ws: Workspace, model: Model, reply_tokens: int, protocol: ToolProtocol,
+                   specs: Sequence[ToolSpec]) -> Message:
+    """The system prompt a new session starts with."""
+    return Window.for_model(model, reply_tokens, protocol, specs).system(ws, protocol, specs)
+
+
+def maintain(st: RunState) -> Generator[Event, None, None]:
+    """Compact the history if the next request would pass the budget's threshold; the frozen prefix is
+    rebuilt only here, for the files then in play."""
+    window = st.window
+    specs = [t.spec for t in st.tools.values()]
+
+    def system(files: list[str]) -> Message:
+        return window.system(st.ws, st.protocol, specs, files)
+
+    before = window.prompt_tokens(st.messages)
+    if before <= window.budget.compact_at or window.failures >= MAX_FAILED_COMPACTIONS:
+        if before > window.budget.prompt and window.failures >= MAX_FAILED_COMPACTIONS:
+            yield from _adopt(st, _pruned_only(st, system), before, "pruned")
+        return
+    try:
+        result = compact(st.messages, system(in_play(st)), window.budget, window.count, window.results,
+                         lambda request: _summarise(st, request))
+    except (LubanError, ValueError) as exc:
+        window.failures += 1
+        yield st.record(Notice(f"Compaction failed ({exc}); the history is unchanged."))
+        if before > window.budget.prompt:  # it cannot be sent as it is: drop old outputs, no model needed
+            yield from _adopt(st, _pruned_only(st, system), before, "pruned")
+        return
+    yield from _adopt(st, result, before, "compacted")
+
+
+def in_play(st: RunState) -> list[str]:
+    """Files the run has touched, newest first: the repo map is personalised to them."""
+    seen: dict[str, None] = {}
+    for call, _ in reversed(list(st.window.results.values())):
+        path = call.arguments.get("path")
+        if isinstance(path, str) and path:
+            seen.setdefault(path, None)
+    return list(seen)
+
+
+def _pruned_only(st: RunState, system: Callable[[list[str]], Message]) -> Compaction:
+    pruned, n = prune(st.messages, st.window.results)
+    return Compaction(tuple([system(in_play(st))] + pruned[1:]), n, 0)
+
+
+def _adopt(st: RunState, result: Compaction, before: int, how: str) -> Generator[Event, None, None]:
+    st.messages[:] = result.messages
+    st.window.anchor = None
+    after = st.window.prompt_tokens(st.messages)
+    if st.transcript:
+        st.transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
+    yield st.record(Compacted(before, after, result.pruned, result.summarised, how))
+
+
+def _summarise(st: RunState, request: Request) -> str:
+    completion = drain(st.model, request)
+    st.usage += completion.usage
+    st.model_s += completion.wall_s
+    return completion.message.content

@@ -1,0 +1,178 @@
+"""The context engine inside real runs of the loop with the scripted model at an 8k window: a byte-stable
+prefix across turns, tool outputs cut to the window, compaction (and a failing summary call), resume."""
+
+import json
+
+from luban import loop
+from luban.config import Settings
+from luban.context.compact import PRUNED, SUMMARISER, SUMMARY_HEAD
+from luban.errors import ModelUnavailable
+from luban.harness import Harness
+from luban.models import ModelInfo
+from luban.models.protocol import JsonProtocol
+from luban.models.scripted import ScriptedModel, assistant
+from luban.models.wire import chat_body
+from luban.session import Transcript
+from luban.tools import bash, edit, read
+from luban.types import Compacted, Message, ModelReplied, Notice, Request, ToolCall, TurnEnded
+from luban.workspace import Workspace
+
+SETTINGS = Settings(permission_mode="full-auto", max_steps=60)
+TOOLS = (read.TOOL, edit.TOOL, bash.TOOL)
+SUMMARY = "Task: fix big.py. Done so far: read it. Files touched: small.py. Open todos: none. Last test result: none."
+
+
+def workspace(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "big.py").write_text("".join(f"value_{i} = {i}  # a line long enough to matter {i:04}\n"
+                                         for i in range(600)))
+    (root / "small.py").write_text("x = 0\n")
+    return Workspace.open(root, tmp_path / "scratch")
+
+
+class Agent:
+    """A scripted agent: each reply is a function of the request; summary requests get SUMMARY (or fail)."""
+
+    def __init__(self, steps, summary=SUMMARY):
+        self.steps = list(steps)
+        self.summary = summary
+        self.work_requests: list[Request] = []
+        self.summary_requests: list[Request] = []
+
+    def __call__(self, request: Request) -> Message:
+        if request.messages[0].content == SUMMARISER:
+            self.summary_requests.append(request)
+            if isinstance(self.summary, Exception):
+                raise self.summary
+            return assistant(self.summary)
+        self.work_requests.append(request)
+        return self.steps.pop(0)
+
+
+def model_for(agent, n):
+    return ScriptedModel([agent] * n, ModelInfo("scripted", 8192))
+
+
+def reads(n, start=1):
+    return [assistant(calls=[ToolCall(f"r{i}", "read_file", {"path": "big.py", "offset": start + 40 * i,
+                                                             "limit": 200})]) for i in range(n)]
+
+
+def run(model, ws, transcript=None, history=None):
+    history = history or [Message("system", "You are a test agent.")]
+    gen = loop.run("Fix big.py.", model=model, tools=TOOLS, ws=ws, settings=SETTINGS, history=history,
+                   transcript=transcript)
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        return events, stop.value
+
+
+def wire(request):
+    return [json.dumps(m, sort_keys=True) for m in chat_body(request, "m")["messages"]]
+
+
+def test_prefix_is_byte_stable_across_20_turns_with_edits_reminders_and_compaction(tmp_path):
+    ws = workspace(tmp_path)
+    echo = assistant(calls=[ToolCall("e", "bash", {"command": "echo same"})])
+    steps = (reads(6) + [assistant(calls=[ToolCall(f"w{i}", "edit_file", {"path": "small.py", "old_string": f"x = {i}",
+                                                                          "new_string": f"x = {i + 1}"})])
+                         for i in range(4)]
+             + [echo] * 4  # the third and fourth repeats get a nudge appended: a reminder at the tail
+             + reads(5, start=300) + [assistant("Done.")])
+    agent = Agent(steps)
+    events, outcome = run(model_for(agent, len(steps) + 2), ws)
+    assert outcome.status == "done" and outcome.steps == 20
+    # The index of the request that follows each compaction: the number of model replies before it.
+    after_compaction = [sum(isinstance(x, ModelReplied) for x in events[:i])
+                        for i, e in enumerate(events) if isinstance(e, Compacted)]
+    assert after_compaction, "the run was long enough to need compaction"
+    requests = [wire(r) for r in agent.work_requests]
+    extends = [requests[i][:len(requests[i - 1])] == requests[i - 1] for i in range(1, len(requests))]
+    # Each request extends the one before byte for byte, except right after a compaction, which rebuilt it.
+    assert [i for i, ok in enumerate(extends, 1) if not ok] == after_compaction
+    nudged = [r for r in agent.work_requests[-1].messages if "Repeating it will not help" in r.content]
+    assert len(nudged) == 2
+
+
+def test_compaction_at_8k_prunes_old_outputs_then_summarises_and_keeps_the_task(tmp_path):
+    ws = workspace(tmp_path)
+    steps = reads(12) + [assistant("Done.")]
+    agent = Agent(steps)
+    events, outcome = run(model_for(agent, 40), ws)
+    assert outcome.status == "done"
+    compacted = [e for e in events if isinstance(e, Compacted)]
+    assert compacted and all(e.after_tokens < e.before_tokens for e in compacted)
+    assert any(e.summarised for e in compacted) and any(e.pruned for e in compacted)
+    for request in agent.summary_requests:  # each summary request itself fits the window
+        assert sum(len(m.content) for m in request.messages) / 3 + 600 < 8192
+    last = agent.work_requests[-1].messages
+    assert last[1] == Message("user", "Fix big.py.")
+    assert last[2].content == f"{SUMMARY_HEAD}\n{SUMMARY}"
+    assert last[-1].role == "tool" and "value_" in last[-1].content  # the newest output is whole
+    for request in agent.work_requests:  # nothing sent ever passed the prompt budget (8192 - 1024 reply)
+        assert sum(len(m.content) + 16 for m in request.messages) / 3 < 8192 - 1024
+
+
+def test_a_failing_summary_call_leaves_the_history_as_it_was(tmp_path):
+    ws = workspace(tmp_path)
+    steps = reads(7) + [assistant("Done.")]
+    agent = Agent(steps, summary=ModelUnavailable("the server went away"))
+    events, outcome = run(model_for(agent, 40), ws)
+    assert outcome.status == "done"
+    failures = [e for e in events if isinstance(e, Notice) and e.text.startswith("Compaction failed")]
+    assert failures == [Notice("Compaction failed (the server went away); the history is unchanged.")]
+    assert len(agent.summary_requests) == 1
+    requests = [wire(r) for r in agent.work_requests]
+    assert all(requests[i][:len(requests[i - 1])] == requests[i - 1] for i in range(1, len(requests)))
+    assert not [e for e in events if isinstance(e, Compacted)]
+
+
+def test_long_tool_output_is_cut_to_the_window_and_kept_whole_in_a_file(tmp_path):
+    ws = workspace(tmp_path)
+    steps = [assistant(calls=[ToolCall("b", "bash", {"command": "cat big.py"})]), assistant("Done.")]
+    agent = Agent(steps)
+    run(model_for(agent, 4), ws)
+    seen = agent.work_requests[1].messages[-1].content
+    assert len(seen) < 4_000 and "value_0 = 0" in seen and "value_599 = 599" in seen
+    # bash kept its own cut of the 30 kB output, the loop cut that to the window: the marker the model sees
+    # leads to bash's copy, whose marker leads to the whole output.
+    spilled = ws.resolve(seen.split("full output in ")[1].split(" — ")[0]).read_text()
+    whole = ws.resolve(spilled.split("full output in ")[1].split(" — ")[0]).read_text()
+    assert whole == (ws.root / "big.py").read_text()
+
+
+def test_resume_after_compaction_continues_from_the_compacted_history(tmp_path):
+    ws = workspace(tmp_path)
+    steps = reads(12) + [assistant("Done.")]
+    agent = Agent(steps)
+    transcript = Transcript.create(tmp_path / "sessions", ws.root, "scripted")
+    system = Message("system", "You are a test agent.")
+    transcript.append_message(system)
+    run(model_for(agent, 40), ws, transcript, [system])
+    transcript.close()
+    _, history, warnings = Transcript.resume(transcript.path)
+    assert warnings == []
+    assert history[2].content == f"{SUMMARY_HEAD}\n{SUMMARY}"
+    assert history[-1] == Message("assistant", "Done.")
+    assert len(history) < 12
+
+
+def test_json_protocol_stubs_keep_the_protocol_shape(tmp_path):
+    ws = workspace(tmp_path)
+    steps = [assistant(json.dumps({"thought": "look", "tool": "read_file",
+                                   "args": {"path": "big.py", "offset": 1 + 40 * i, "limit": 200}}))
+             for i in range(8)] + [assistant(json.dumps({"thought": "ok", "tool": "finish", "args": {"answer": "ok"}}))]
+    agent = Agent(steps)
+    history = [Message("system", "You are a test agent.")]
+    gen = loop.run("Fix big.py.", model=model_for(agent, 20), tools=TOOLS, ws=ws, settings=SETTINGS,
+                   history=history, harness=Harness(JsonProtocol()))
+    events = list(gen)
+    assert isinstance(events[-1], TurnEnded) and events[-1].outcome.status == "done"
+    # Old outputs were pruned before the summary: the summariser read stubs in the protocol's own shape.
+    stub = JsonProtocol().result(ToolCall("x", "read_file", {}),
+                                 PRUNED.format(call='read_file(path="big.py", offset=1, limit=200)'))
+    assert f"[user] {stub.content}" in agent.summary_requests[0].messages[1].content
