@@ -45,6 +45,7 @@ class Run:
     model_s: float
     usage: Usage
     calls: CallStats
+    requests: tuple[Usage, ...] = ()  # per model request, in order
 
 
 def one_run(settings, model, profile) -> Run:
@@ -58,7 +59,8 @@ def one_run(settings, model, profile) -> Run:
     events = loop.run(TASK, model=model, tools=tools, ws=ws, settings=settings, history=history, harness=harness)
     outcome = drive(events, lambda e: replies.append(e) if isinstance(e, ModelReplied) else None)
     fixed, _ = run_tests(root)
-    return Run(fixed, outcome.status, outcome.steps, outcome.wall_s, outcome.model_s, outcome.usage, outcome.calls)
+    return Run(fixed, outcome.status, outcome.steps, outcome.wall_s, outcome.model_s, outcome.usage, outcome.calls,
+               tuple(r.usage for r in replies))
 
 
 def report(name: str, runs: list[Run]) -> None:

@@ -43,6 +43,8 @@ OUTLINE_MAX_NAMES = 12
 MEMORY_MAX_CHARS = 8_000  # AGENTS.md and the like, when the window leaves room
 MEMORY_SHARE = 0.3  # of what the prefix budget leaves after the rules and tools
 MIN_VIEW_TOKENS = 150
+UNBUDGETED_VIEW_TOKENS = 4_000
+MAP_SHARE = 0.6  # of the repository view, when not every file fits: the ranked definitions say more than paths
 
 
 def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
@@ -54,22 +56,24 @@ def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
     memory = project_memory(ws.root, cap_chars=MEMORY_MAX_CHARS if room is None else int(room * MEMORY_SHARE * 3))
     if room is not None:
         room = max(room - estimate(memory), MIN_VIEW_TOKENS)
-    parts = [head, memory, repository_view(ws.root, room, in_play)]
+    parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch)]
     return Message("system", "\n\n".join(p for p in parts if p))
 
 
-def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = ()) -> str:
-    """The file list with Python outlines when it fits; otherwise a repo map ranked for the files in play,
-    then the plain list, as much of each as `budget` allows."""
+def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),
+                    cache_dir: Path | None = None) -> str:
+    """Every file with its Python outline in a small repository when that fits `budget`; otherwise a repo map of the definitions
+    that matter most to the files in play, then as many file paths (shallowest first) as still fit."""
     files = repository_files(root)
-    listing = _listing(root, files, outlined=len(files) <= OUTLINE_MAX_FILES)
-    if budget is None or estimate(listing) <= budget:
-        return listing
-    plain = _listing(root, files, outlined=False)
-    if estimate(plain) <= budget // 2:
-        ranked = repo_map(root, in_play=in_play, budget_tokens=budget - estimate(plain) - 40, files=files)
-        return "\n\n".join(p for p in (MAP.format(map=ranked) if ranked else "", plain) if p)
-    return _fitted_list(files, budget)
+    if len(files) <= OUTLINE_MAX_FILES:
+        listing = _listing(root, files, outlined=True)
+        if budget is None or estimate(listing) <= budget:
+            return listing
+    budget = budget or UNBUDGETED_VIEW_TOKENS
+    ranked = repo_map(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), files=files,
+                      cache_dir=cache_dir)
+    mapped = MAP.format(map=ranked) if ranked else ""
+    return "\n\n".join(p for p in (mapped, _fitted_list(files, budget - estimate(mapped))) if p)
 
 
 def _listing(root: Path, files: list[str], outlined: bool) -> str:
@@ -97,7 +101,8 @@ def repository_files(root: Path) -> list[str]:
     """Relative paths of the repository's files, shallow ones first, skipping caches and VCS folders."""
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in _SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info"))
         rel = Path(dirpath).relative_to(root)
         found += [str(rel / name) for name in sorted(filenames) if not name.endswith((".pyc", ".pyo"))]
         if len(found) > 10 * MAX_FILES:
