@@ -6,7 +6,6 @@ It returns an Outcome: done when the model answers without a tool call, otherwis
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, replace
 from typing import Generator, Sequence
 
@@ -18,12 +17,11 @@ from .errors import LubanError
 from .harness import Harness
 from .models import Model, drain
 from .models.protocol import Turn, view
-from .models.reasoning import split_reasoning
+from .models.reasoning import reasoning_apart
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import (AssistantText, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
-                    TurnEnded)
+from .types import AssistantText, Decision, Event, Message, ModelReplied, Notice, Outcome, Request, TurnEnded
 from .workspace import Workspace
 
 MALFORMED_LIMIT = 3
@@ -58,7 +56,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
     st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws)}" if st.gate else task))
     malformed = 0
     while True:
-        limit = _limit_reached(st)
+        limit = st.limit_reached()
         if limit:
             return limit
         yield from maintain(st)
@@ -113,17 +111,6 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
     return st.outcome("done", turn.answer or "")
 
 
-def _limit_reached(st: RunState) -> Outcome | None:
-    s = st.settings
-    if st.steps >= s.max_steps:
-        return st.outcome("max_steps", f"Stopped after {st.steps} steps (max_steps).")
-    if time.monotonic() - st.started >= s.max_wall_s:
-        return st.outcome("max_time", f"Stopped after {s.max_wall_s:.0f} s (max_wall_s).")
-    if st.usage.prompt_tokens + st.usage.completion_tokens >= s.max_total_tokens:
-        return st.outcome("max_tokens", f"Stopped after {s.max_total_tokens} tokens (max_total_tokens).")
-    return None
-
-
 def _request(st: RunState) -> Request:
     st.steps += 1
     specs = [t.spec for t in st.tools.values()]
@@ -141,7 +128,7 @@ def _complete(st: RunState, request: Request) -> Generator[Event, Decision | Non
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))
-    message = _reasoning_apart(completion.message, st.harness.reasoning_format)
+    message = reasoning_apart(completion.message, st.harness.reasoning_format)
     specs = [t.spec for t in st.tools.values()]
     return st.protocol.read(message, specs, f"call_{st.steps}"), completion.finish_reason
 
@@ -161,14 +148,3 @@ def _best_edit(turn: Turn, request: Request, st: RunState
         yield st.record(Notice(f"Tried {len(candidates)} sampled edits on a copy; took one after which the tests "
                                f"{verdict}."))
     return chosen, regression(before, after, st.gate.command)
-
-
-def _reasoning_apart(message: Message, fmt: str) -> Message:
-    """Reasoning written into the text (<think>, harmony) goes to its own channel, never into an edit."""
-    answer, reasoning = split_reasoning(message.content, fmt)
-    if not reasoning:
-        return message
-    both = "\n\n".join(r for r in (message.reasoning, reasoning) if r)
-    return replace(message, content=answer, reasoning=both)
-
-

@@ -67,3 +67,13 @@ class RunState:
         wall = time.monotonic() - self.started
         calls = CallStats(self.stats["valid"], self.stats["repaired"], self.stats["rejected"])
         return Outcome(status, message, self.steps, self.usage, round(wall, 3), round(self.model_s, 3), calls)
+
+    def limit_reached(self) -> Outcome | None:
+        s = self.settings
+        if self.steps >= s.max_steps:
+            return self.outcome("max_steps", f"Stopped after {self.steps} steps (max_steps).")
+        if time.monotonic() - self.started >= s.max_wall_s:
+            return self.outcome("max_time", f"Stopped after {s.max_wall_s:.0f} s (max_wall_s).")
+        if self.usage.prompt_tokens + self.usage.completion_tokens >= s.max_total_tokens:
+            return self.outcome("max_tokens", f"Stopped after {s.max_total_tokens} tokens (max_total_tokens).")
+        return None

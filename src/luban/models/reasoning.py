@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from ..types import ReasoningDelta, TextDelta
+from dataclasses import replace
+
+from ..types import Message, ReasoningDelta, TextDelta
 
 OPEN = "<think>"
 CLOSE = "</think>"
@@ -129,3 +131,14 @@ def _split_harmony(text: str) -> tuple[str, str]:
 
 def _join(parts: list[str]) -> str:
     return "\n\n".join(part.strip() for part in parts if part.strip())
+
+
+def reasoning_apart(message: Message, fmt: str) -> Message:
+    """Reasoning written into the text (<think>, harmony) goes to its own channel, never into an edit."""
+    answer, reasoning = split_reasoning(message.content, fmt)
+    if not reasoning:
+        return message
+    both = "\n\n".join(r for r in (message.reasoning, reasoning) if r)
+    return replace(message, content=answer, reasoning=both)
+
+
