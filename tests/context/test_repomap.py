@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from luban.context.repomap import CACHE_FILE, pagerank, repo_map
-from luban.context.tags import LANGUAGES
+from luban.context.tags import LANGUAGES, Definition, FileTags, extract
 from luban.context.tokens import estimate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "repomap"
@@ -21,6 +21,7 @@ def headers(text: str) -> list[str]:
 
 def outline(text: str) -> dict[str, list[str]]:
     files: dict[str, list[str]] = {}
+    current = ""
     for line in text.splitlines():
         if line.startswith(" "):
             files[current].append(line)
@@ -51,14 +52,14 @@ def test_without_files_in_play_the_most_used_definitions_lead():
         "native/vec.h:",
         "engine/src/geometry.rs:",
         "shop/pricing.py:",
+        "web/api.ts:",
         "svc/store.go:",
         "native/matrix.cpp:",
         "native/matrix.hpp:",
-        "web/api.ts:",
     ]
 
 
-def test_a_file_in_play_puts_what_it_uses_first_then_itself():
+def test_a_file_in_play_puts_what_it_uses_first():
     text = repo_map(REPO, budget_tokens=200, in_play=["shop/cart.py"])
     assert text.startswith(
         "shop/pricing.py:\n"
@@ -67,14 +68,16 @@ def test_a_file_in_play_puts_what_it_uses_first_then_itself():
         "    def cents(self) -> int\n"
         "  def apply_discount(amount: float, rate: float) -> float\n"
         "  def round_cents(value: float) -> float\n"
-        "shop/cart.py:\n"
-        "  class Cart\n"
-        "    def total(self, rate: float = 0.0) -> float\n"
+        "web/util.js:\n"
     )
+    # Without it in play, pricing.py shows only its most used definition, and cart.py none.
+    plain = outline(repo_map(REPO, budget_tokens=200))
+    assert plain["shop/pricing.py:"] == ["  def round_cents(value: float) -> float"]
+    assert "shop/cart.py:" not in plain and outline(text)["shop/cart.py:"] == ["  class Cart"]
 
 
 def test_personalisation_follows_the_file_in_play():
-    assert headers(repo_map(REPO, budget_tokens=100, in_play=["web/view.tsx"]))[:2] == ["web/api.ts:", "web/util.js:"]
+    assert headers(repo_map(REPO, budget_tokens=200, in_play=["web/view.tsx"]))[:2] == ["web/util.js:", "web/api.ts:"]
     assert repo_map(REPO, budget_tokens=60, in_play=["svc/main.go"]) == (
         "svc/store.go:\n"
         "  type Item struct\n"
@@ -195,11 +198,39 @@ def test_an_unwritable_cache_dir_still_gives_the_map(repo, tmp_path):
     assert repo_map(repo, budget_tokens=4096, cache_dir=blocker / "cache") == (FIXTURE / "expected.txt").read_text()
 
 
+def test_generic_method_names_do_not_pull_in_unrelated_definitions(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "from hashing import make_hashable\n\n\n"
+        "def remember(seen, x):\n    seen.append(x)\n    seen.append(x)\n    seen.append(x)\n"
+        "    return make_hashable(x)\n"
+    )
+    (tmp_path / "stack.py").write_text("class Stack:\n    def append(self, x):\n        pass\n")
+    (tmp_path / "hashing.py").write_text("def make_hashable(value):\n    return value\n")
+    assert headers(repo_map(tmp_path, in_play=["app.py"])) == ["hashing.py:", "app.py:", "stack.py:"]
+
+
+def test_local_definitions_are_left_out_and_signatures_end_before_the_body():
+    source = (
+        b"def outer(\n    x,\n):  # returns inner\n    def inner():\n        class Local:\n            pass\n"
+        b"    return inner\n\n\n"
+        b"class Shape:\n    def area(self) -> float: ...\n\n    class Kind:\n        pass\n"
+    )
+    assert extract(source, "python") == FileTags(
+        (
+            Definition("outer", 1, 0, None, "def outer(x,)"),
+            Definition("Shape", 10, 0, None, "class Shape"),
+            Definition("area", 11, 1, 1, "def area(self) -> float"),
+            Definition("Kind", 13, 1, 1, "class Kind"),
+        ),
+        (("float", 1),),
+    )
+
+
 def test_pagerank_hands_dangling_rank_back_through_the_restart():
     # File 0 uses a name that file 1 defines; file 1 uses nothing.
-    rank, flow = pagerank([[(("py", "x"), 1.0)], []], {("py", "x"): [1]}, [0.5, 0.5])
+    rank, flow = pagerank([[(0, 1.0)], []], [[1]], [0.5, 0.5])
     assert rank == pytest.approx([0.5 / 1.425, 1 - 0.5 / 1.425])
-    assert flow == pytest.approx({("py", "x"): 0.85 * 0.5 / 1.425})
+    assert flow == pytest.approx([0.85 * 0.5 / 1.425])
 
 
 def test_the_map_is_byte_identical_across_processes_and_import_stays_light():

@@ -10,6 +10,8 @@ import contextlib
 import json
 import math
 import os
+import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +34,7 @@ OWN_SHARE = 0.1
 IN_PLAY_RESTART = 0.9
 # A name links files only within a family whose sources can call each other.
 FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
+_HUMP = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]")  # camelCase, HTTPServer
 
 
 def repo_map(
@@ -45,7 +48,7 @@ def repo_map(
     """The outline of `root`'s most relevant definitions to `in_play`, at most `budget_tokens` long."""
     root = Path(root)
     candidates = _candidates(root, files)
-    tags = load_tags(root, candidates, cache_dir)
+    tags = _load_tags(root, candidates, cache_dir)
     if not tags:
         return ""
     play = [rel for rel in dict.fromkeys(_relative(root, p) for p in in_play) if rel in tags]
@@ -55,10 +58,10 @@ def repo_map(
 def _relative(root: Path, path: str) -> str:
     p = Path(path)
     if p.is_absolute():
-        try:
-            p = p.relative_to(root)
-        except ValueError:
-            return path
+        for base in (root, root.resolve()):
+            if p.is_relative_to(base):
+                return p.relative_to(base).as_posix()
+        return path
     return p.as_posix().removeprefix("./")
 
 
@@ -91,7 +94,7 @@ def _walk(root: Path) -> list[str]:
 # --- tags, cached per file by (mtime_ns, size) ---------------------------------------------------------
 
 
-def load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None) -> dict[str, FileTags]:
+def _load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None) -> dict[str, FileTags]:
     """The tags of each candidate that could be read, from the cache where its mtime and size still match."""
     cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
     cached = _read_cache(cache_path, root) if cache_path is not None else {}
@@ -140,7 +143,7 @@ def _read_cache(path: Path, root: Path) -> dict[str, dict]:
 
 def _write_cache(path: Path, root: Path, entries: dict[str, dict]) -> None:
     # Written whole to a temporary file and renamed: a crash or a concurrent reader never sees half a file.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "root": str(root.resolve()), "files": entries}), "utf-8")
@@ -201,13 +204,14 @@ def _ranked(tags: dict[str, FileTags], in_play: list[str]) -> list[tuple[str, in
     for f in in_play:
         mentioned.update(d.name for d in tags[f].definitions)
         mentioned.update(name for name, _ in tags[f].references)
-    edges = _edges(files, family, tags, definers, mentioned)
-    rank, flow = pagerank(edges, definers, _restart(files, in_play))
+    key_id = {key: k for k, key in enumerate(definers)}
+    edges = [[(key_id[key], share) for key, share in pairs] for pairs in _edges(files, family, tags, definers, mentioned)]
+    rank, flow = pagerank(edges, list(definers.values()), _restart(files, in_play))
     scored = []
     for i, f in enumerate(files):
         defs = tags[f].definitions
         own = OWN_SHARE * rank[i] / max(1, len(defs))
-        scored.extend((-(flow.get((family[i], d.name), 0.0) + own), f, d.line, j) for j, d in enumerate(defs))
+        scored.extend((-(flow[key_id[family[i], d.name]] + own), f, d.line, j) for j, d in enumerate(defs))
     return [(f, j) for _, f, _, j in sorted(scored)]
 
 
@@ -226,44 +230,67 @@ def _restart(files: list[str], in_play: list[str]) -> list[float]:
 
 def _edges(files: list[str], family: list[str], tags: dict[str, FileTags], definers: dict, mentioned: set[str]):
     """Per file, its (key, share) pairs: the share of its rank that flows to each file defining the key's name."""
+    users: dict[tuple[str, str], int] = {}
+    for i, f in enumerate(files):
+        for name, _ in tags[f].references:
+            users[(family[i], name)] = users.get((family[i], name), 0) + 1
     out = []
     for i, f in enumerate(files):
         weights = []
         for name, count in tags[f].references:
             key = (family[i], name)
             if key in definers:
-                w = math.sqrt(count) * (10.0 if name in mentioned else 1.0)
-                w *= 0.1 if name.startswith("_") else 1.0
-                w *= 0.1 if len(definers[key]) > COMMON_DEFINERS else 1.0
-                weights.append((key, w))
+                w = _weight(name, len(definers[key]), users[key], len(files), mentioned)
+                weights.append((key, math.sqrt(count) * w))
         total = sum(w * len(definers[key]) for key, w in weights)
         out.append([(key, w / total) for key, w in weights])
     return out
 
 
+def _weight(name: str, definers: int, users: int, files: int, mentioned: set[str]) -> float:
+    """How much a use of `name` says about where it leads; generic names (`get`, `append`) say little."""
+    w = math.log1p(files / users)  # a name every file uses is like a common word: little information
+    if _specific(name):
+        w *= 100.0 if name in mentioned else 10.0
+    if name.startswith("_"):
+        w *= 0.1
+    if definers > COMMON_DEFINERS:
+        w *= 0.1
+    return w
+
+
+def _specific(name: str) -> bool:
+    """Long compound names (`make_hashable`, `FieldDoesNotExist`) mean one thing; short plain ones (`append`,
+    `super`, `join`) are mostly the language's own methods that some file happens to define too."""
+    core = name.strip("_")
+    return len(core) >= 8 and ("_" in core or _HUMP.search(core) is not None)
+
+
 def pagerank(
-    edges: list[list], definers: dict, restart: list[float], iterations: int = 50
-) -> tuple[list[float], dict]:
-    """Power iteration over files linked through names: a file's rank flows, split by `edges`, into a name and
-    on to every file defining it. Returns the ranks and each name's final inflow (per defining file)."""
+    edges: list[list[tuple[int, float]]], definers: list[list[int]], restart: list[float], iterations: int = 50
+) -> tuple[list[float], list[float]]:
+    """Power iteration over files linked through names: file i's rank flows, split by edges[i] as (name, share),
+    into names, and from name k on to every file in definers[k]. Returns the ranks and each name's inflow."""
+    used = sorted({k for pairs in edges for k, _ in pairs})  # most names are defined but never used elsewhere
     rank = list(restart)
     for _ in range(iterations):
-        flow: dict = {}
+        flow = [0.0] * len(definers)
         dangling = 0.0
         for src, pairs in enumerate(edges):
+            r = rank[src]
             if not pairs:
-                dangling += rank[src]  # a file that uses nothing hands its rank back as a restart
-            for name, share in pairs:
-                flow[name] = flow.get(name, 0.0) + rank[src] * share
+                dangling += r  # a file that uses nothing hands its rank back as a restart
+            for k, share in pairs:
+                flow[k] += r * share
         new = [(1 - DAMPING + DAMPING * dangling) * r for r in restart]
-        for name, mass in flow.items():
-            for dst in definers[name]:
-                new[dst] += DAMPING * mass
+        for k in used:
+            for dst in definers[k]:
+                new[dst] += DAMPING * flow[k]
         delta = sum(abs(a - b) for a, b in zip(new, rank))
         rank = new
         if delta < 1e-9:
             break
-    return rank, {name: DAMPING * mass for name, mass in flow.items()}
+    return rank, [DAMPING * mass for mass in flow]
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -275,14 +302,14 @@ def _fit(ranked: list[tuple[str, int]], tags: dict[str, FileTags], budget_tokens
     lo, hi = 0, min(len(ranked), max(0, budget_tokens))
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if estimate(render(ranked[:mid], tags)) <= budget_tokens:
+        if estimate(_render(ranked[:mid], tags)) <= budget_tokens:
             lo = mid
         else:
             hi = mid - 1
-    return render(ranked[:lo], tags)
+    return _render(ranked[:lo], tags)
 
 
-def render(chosen: list[tuple[str, int]], tags: dict[str, FileTags]) -> str:
+def _render(chosen: list[tuple[str, int]], tags: dict[str, FileTags]) -> str:
     """Files in order of their best definition; in each, the chosen definitions and their enclosing ones
     (a method needs its class) in source order, indented by nesting."""
     by_file: dict[str, set[int]] = {}

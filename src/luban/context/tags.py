@@ -149,6 +149,11 @@ SIGNATURE_CHARS = 100
 _TRAILER = re.compile(r"(?:\s*(?:\{|=>|=|:|;))+\s*$")
 # Joining a multi-line parameter list leaves `( self` and `x )`; close those gaps.
 _BRACKET_GAP = re.compile(r"([(\[]) | (?=[)\]])")
+# Definitions whose own inner definitions are local variables, not part of the file's interface.
+_FUNCTIONS = frozenset({
+    "function_definition", "function_declaration", "generator_function_declaration", "method_definition",
+    "lexical_declaration", "variable_declaration", "method_declaration", "constructor_declaration", "function_item",
+})  # fmt: skip
 # A Go type_spec's text starts at the name; the keyword lives on the declaration around it.
 _PREFIX = {"type_spec": "type "}
 
@@ -209,15 +214,18 @@ def extract(source: bytes, language: str) -> FileTags:
 
 
 def _nest(named_nodes: list, source: bytes) -> list[Definition]:
-    """Definitions in source order, each with its depth and the index of its innermost enclosing one."""
+    """Definitions in source order, each with its depth and the index of its innermost enclosing one.
+    Definitions inside a function are local to it, invisible to other files, and left out."""
     out: list[Definition] = []
-    open_ends: list[tuple[int, int]] = []  # (end byte, index) of the definitions enclosing the current one
+    enclosing: list[tuple[int, int, bool]] = []  # (end byte, index, is a function) of the open definitions
     for name, node in named_nodes:
-        while open_ends and open_ends[-1][0] <= node.start_byte:
-            open_ends.pop()
-        parent = open_ends[-1][1] if open_ends else None
-        out.append(Definition(name, node.start_point[0] + 1, len(open_ends), parent, _signature(node, source)))
-        open_ends.append((node.end_byte, len(out) - 1))
+        while enclosing and enclosing[-1][0] <= node.start_byte:
+            enclosing.pop()
+        if enclosing and enclosing[-1][2]:
+            continue
+        parent = enclosing[-1][1] if enclosing else None
+        out.append(Definition(name, node.start_point[0] + 1, len(enclosing), parent, _signature(node, source)))
+        enclosing.append((node.end_byte, len(out) - 1, node.type in _FUNCTIONS))
     return out
 
 
@@ -225,7 +233,10 @@ def _signature(node, source: bytes) -> str:
     """The head of a definition up to its body (or its first line), on one line, without the opener."""
     body = _body(node)
     if body is not None and body.start_byte > node.start_byte:
-        head = source[node.start_byte : body.start_byte]
+        end = body
+        while end.prev_sibling is not None and end.prev_sibling.type.endswith("comment"):
+            end = end.prev_sibling  # `def f():  # why` — the comment sits before the body
+        head = source[node.start_byte : end.start_byte]
     else:
         head = source[node.start_byte : node.end_byte].split(b"\n", 1)[0]
     text = _PREFIX.get(node.type, "") + " ".join(head.decode(errors="replace").split())
