@@ -205,7 +205,8 @@ def _ranked(tags: dict[str, FileTags], in_play: list[str]) -> list[tuple[str, in
         mentioned.update(d.name for d in tags[f].definitions)
         mentioned.update(name for name, _ in tags[f].references)
     key_id = {key: k for k, key in enumerate(definers)}
-    edges = [[(key_id[key], share) for key, share in pairs] for pairs in _edges(files, family, tags, definers, mentioned)]
+    edges = _edges(files, family, tags, definers, mentioned)
+    edges = [[(key_id[key], share) for key, share in pairs] for pairs in edges]
     rank, flow = pagerank(edges, list(definers.values()), _restart(files, in_play))
     scored = []
     for i, f in enumerate(files):

@@ -37,7 +37,8 @@ _PYTHON = """
 (aliased_import name: (dotted_name (identifier) @ref))
 """
 
-_JAVASCRIPT = """
+# Shared by JavaScript, TypeScript and TSX; each dialect adds the shapes only its grammar has.
+_ECMASCRIPT = """
 (class_declaration name: (_) @name) @def
 (function_declaration name: (identifier) @name) @def
 (generator_function_declaration name: (identifier) @name) @def
@@ -49,12 +50,16 @@ _JAVASCRIPT = """
 (call_expression function: (identifier) @ref)
 (call_expression function: (member_expression property: (property_identifier) @ref))
 (new_expression constructor: (identifier) @ref)
-(class_heritage (identifier) @ref)
 (import_specifier name: (identifier) @ref)
 """
 
-# TypeScript and TSX share JavaScript's shapes and add types, interfaces and signatures.
-_TYPESCRIPT = _JAVASCRIPT.replace("(class_heritage (identifier) @ref)", "") + """
+_JAVASCRIPT = _ECMASCRIPT + """
+(field_definition property: (property_identifier) @name value: [(arrow_function) (function_expression)]) @def
+(class_heritage (identifier) @ref)
+"""
+
+_TYPESCRIPT = _ECMASCRIPT + """
+(public_field_definition name: (property_identifier) @name value: [(arrow_function) (function_expression)]) @def
 (abstract_class_declaration name: (type_identifier) @name) @def
 (interface_declaration name: (type_identifier) @name) @def
 (type_alias_declaration name: (type_identifier) @name) @def
@@ -152,7 +157,8 @@ _BRACKET_GAP = re.compile(r"([(\[]) | (?=[)\]])")
 # Definitions whose own inner definitions are local variables, not part of the file's interface.
 _FUNCTIONS = frozenset({
     "function_definition", "function_declaration", "generator_function_declaration", "method_definition",
-    "lexical_declaration", "variable_declaration", "method_declaration", "constructor_declaration", "function_item",
+    "lexical_declaration", "variable_declaration", "field_definition", "public_field_definition",
+    "method_declaration", "constructor_declaration", "function_item",
 })  # fmt: skip
 # A Go type_spec's text starts at the name; the keyword lives on the declaration around it.
 _PREFIX = {"type_spec": "type "}
@@ -182,20 +188,22 @@ def language_for(path: str) -> str | None:
 
 
 @cache
-def _parser_and_query(language: str):
-    # Building a query compiles it; once per language per process, not once per file.
+def _query(language: str):
+    # Compiling a query takes milliseconds: once per language per process, not once per file. A compiled
+    # query is read-only and shared; parsers and cursors hold state, so each call gets its own (~1 µs).
     from tree_sitter import Query
-    from tree_sitter_language_pack import get_language, get_parser
+    from tree_sitter_language_pack import get_language
 
-    return get_parser(language), Query(get_language(language), QUERIES[language])
+    return Query(get_language(language), QUERIES[language])
 
 
 def extract(source: bytes, language: str) -> FileTags:
     """The tags of `source`, parsed as `language` (a key of QUERIES)."""
     from tree_sitter import QueryCursor
+    from tree_sitter_language_pack import get_parser
 
-    parser, query = _parser_and_query(language)
-    tree = parser.parse(source)
+    query = _query(language)
+    tree = get_parser(language).parse(source)
     found: dict[tuple[int, int, str], object] = {}
     ref_nodes = []
     for _, captures in QueryCursor(query).matches(tree.root_node):
@@ -248,5 +256,8 @@ def _body(node):
     """The node a definition's head ends at; for `const f = () => ...` that is the function's own body."""
     if node.type in ("lexical_declaration", "variable_declaration"):
         value = node.named_children[0].child_by_field_name("value")
-        return value.child_by_field_name("body") if value is not None else None
-    return node.child_by_field_name("body")
+    elif node.type in ("field_definition", "public_field_definition"):
+        value = node.child_by_field_name("value")
+    else:
+        return node.child_by_field_name("body")
+    return value.child_by_field_name("body") if value is not None else None
