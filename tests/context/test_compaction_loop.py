@@ -15,6 +15,7 @@ from luban.models.wire import chat_body
 from luban.session import Transcript
 from luban.tools import bash, edit, read
 from luban.types import Compacted, Message, ModelReplied, Notice, Request, ToolCall, TurnEnded
+from luban.ui.headless import drive
 from luban.workspace import Workspace
 
 SETTINGS = Settings(permission_mode="full-auto", max_steps=60)
@@ -61,14 +62,10 @@ def reads(n, start=1):
 
 def run(model, ws, transcript=None, history=None):
     history = history or [Message("system", "You are a test agent.")]
-    gen = loop.run("Fix big.py.", model=model, tools=TOOLS, ws=ws, settings=SETTINGS, history=history,
-                   transcript=transcript)
     events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
+    outcome = drive(loop.run("Fix big.py.", model=model, tools=TOOLS, ws=ws, settings=SETTINGS, history=history,
+                             transcript=transcript), events.append)
+    return events, outcome
 
 
 def wire(request):
@@ -113,8 +110,8 @@ def test_compaction_at_8k_prunes_old_outputs_then_summarises_and_keeps_the_task(
     assert last[1] == Message("user", "Fix big.py.")
     assert last[2].content == f"{SUMMARY_HEAD}\n{SUMMARY}"
     assert last[-1].role == "tool" and "value_" in last[-1].content  # the newest output is whole
-    for request in agent.work_requests:  # nothing sent ever passed the prompt budget (8192 - 1024 reply)
-        assert sum(len(m.content) + 16 for m in request.messages) / 3 < 8192 - 1024
+    # Nothing sent ever passed the prompt budget (8192 - 1024 for the reply) by the server's own count.
+    assert max(e.usage.prompt_tokens for e in events if isinstance(e, ModelReplied)) <= 8192 - 1024
 
 
 def test_a_failing_summary_call_leaves_the_history_as_it_was(tmp_path):
@@ -129,6 +126,16 @@ def test_a_failing_summary_call_leaves_the_history_as_it_was(tmp_path):
     requests = [wire(r) for r in agent.work_requests]
     assert all(requests[i][:len(requests[i - 1])] == requests[i - 1] for i in range(1, len(requests)))
     assert not [e for e in events if isinstance(e, Compacted)]
+
+
+def test_when_summaries_keep_failing_old_outputs_are_pruned_before_the_window_overflows(tmp_path):
+    ws = workspace(tmp_path)
+    agent = Agent(reads(14) + [assistant("Done.")], summary=ModelUnavailable("the server went away"))
+    events, outcome = run(model_for(agent, 40), ws)
+    assert outcome.status == "done"
+    assert len(agent.summary_requests) == 2  # MAX_FAILED_COMPACTIONS, then no more summary attempts
+    assert [e.how for e in events if isinstance(e, Compacted)] == ["pruned"]
+    assert max(e.usage.prompt_tokens for e in events if isinstance(e, ModelReplied)) <= 8192 - 1024
 
 
 def test_long_tool_output_is_cut_to_the_window_and_kept_whole_in_a_file(tmp_path):

@@ -41,6 +41,12 @@ class Window:
     # need counting.
     anchor: tuple[int, int] | None = None
     failures: int = 0
+    touched: dict[str, None] = field(default_factory=dict)  # paths the run's calls named, oldest first
+
+    @property
+    def in_play(self) -> list[str]:
+        """Files the run has worked on, newest first: the repo map is personalised to them."""
+        return list(reversed(self.touched))
 
     @classmethod
     def for_model(cls, model: Model, reply_tokens: int, protocol: ToolProtocol, specs: Sequence[ToolSpec]) -> Window:
@@ -72,6 +78,10 @@ class Window:
     def add_result(self, st: RunState, call: ToolCall, view: str) -> None:
         message = st.protocol.result(call, self.fit(call, view, st.ws))
         self.results[id(message)] = (call, lambda text: st.protocol.result(call, text))
+        path = call.arguments.get("path")
+        if isinstance(path, str) and path:
+            self.touched.pop(path, None)
+            self.touched[path] = None
         st.add(message)
 
 
@@ -91,39 +101,31 @@ def maintain(st: RunState) -> Generator[Event, None, None]:
         return window.system(st.ws, st.protocol, specs, files)
 
     before = window.prompt_tokens(st.messages)
-    if before <= window.budget.compact_at or window.failures >= MAX_FAILED_COMPACTIONS:
-        if before > window.budget.prompt and window.failures >= MAX_FAILED_COMPACTIONS:
-            yield from _adopt(st, _pruned_only(st, system), before, "pruned")
+    if before <= window.budget.compact_at:
         return
-    try:
-        result = compact(st.messages, system(in_play(st)), window.budget, window.count, window.results,
-                         lambda request: _summarise(st, request))
-    except (LubanError, ValueError) as exc:
-        window.failures += 1
-        yield st.record(Notice(f"Compaction failed ({exc}); the history is unchanged."))
-        if before > window.budget.prompt:  # it cannot be sent as it is: drop old outputs, no model needed
-            yield from _adopt(st, _pruned_only(st, system), before, "pruned")
-        return
-    yield from _adopt(st, result, before, "compacted")
-
-
-def in_play(st: RunState) -> list[str]:
-    """Files the run has touched, newest first: the repo map is personalised to them."""
-    seen: dict[str, None] = {}
-    for call, _ in reversed(list(st.window.results.values())):
-        path = call.arguments.get("path")
-        if isinstance(path, str) and path:
-            seen.setdefault(path, None)
-    return list(seen)
+    result, how = None, "compacted"
+    if window.failures < MAX_FAILED_COMPACTIONS:
+        try:
+            result = compact(st.messages, system(window.in_play), window.budget, window.count, window.results,
+                             lambda request: _summarise(st, request))
+        except (LubanError, ValueError) as exc:
+            window.failures += 1
+            yield st.record(Notice(f"Compaction failed ({exc}); the history is unchanged."))
+    if result is None and before > window.budget.prompt:  # it cannot be sent as it is: drop old outputs only
+        result, how = _pruned_only(st, system), "pruned"
+    if result:
+        yield from _adopt(st, result, before, how)
 
 
 def _pruned_only(st: RunState, system: Callable[[list[str]], Message]) -> Compaction:
     pruned, n = prune(st.messages, st.window.results)
-    return Compaction(tuple([system(in_play(st))] + pruned[1:]), n, 0)
+    return Compaction(tuple([system(st.window.in_play)] + pruned[1:]), n, 0)
 
 
 def _adopt(st: RunState, result: Compaction, before: int, how: str) -> Generator[Event, None, None]:
     st.messages[:] = result.messages
+    # Only results still in the history: a dropped message's id may be reused by a new object.
+    st.window.results = {id(m): st.window.results[id(m)] for m in st.messages if id(m) in st.window.results}
     st.window.anchor = None
     after = st.window.prompt_tokens(st.messages)
     if st.transcript:
