@@ -2,7 +2,7 @@ import shutil
 from pathlib import Path
 
 from luban.gate import TestGate
-from luban.localize import code_under_test
+from luban.localize import code_under_test, source_of
 from luban.prompt import repository_files
 from luban.workspace import Workspace
 
@@ -24,3 +24,30 @@ def test_frames_outside_the_workspace_and_unknown_names_give_nothing(tmp_path):
     assert code_under_test(output, ws, ["m.py"]) == []
     output = f'File "{tmp_path}/m.py", line 1, in used\n'
     assert code_under_test(output, ws, ["m.py"]) == ["m.py:1 used(x)"]
+
+
+def test_the_refusal_shows_the_most_called_definition_as_written(tmp_path):
+    shutil.copytree(SHOP, tmp_path / "shop")
+    ws = Workspace.open(tmp_path / "shop", tmp_path / "out")
+    gate = TestGate("python3 -m unittest")
+    text = gate.refusal(gate.run(ws), ws)
+    assert text.endswith(
+        "Code called by the failing lines:\npricing.py:11 apply_discount(price, percent)\ncart.py:26 total()\n\n"
+        "pricing.py:11, as it is now:\n"
+        "def apply_discount(price: float, percent: float) -> float:\n"
+        '    """Return the price after taking off `percent` percent (20 means 20 % off)."""\n'
+        "    if not 0 <= percent <= 100:\n"
+        '        raise ValueError("percent must be between 0 and 100")\n'
+        "    return round(price * percent / 100, 2)\n\n"
+        "Fix the code until it passes, then finish.")
+
+
+def test_source_of_gives_nothing_for_long_unparsable_or_unknown_definitions(tmp_path):
+    (tmp_path / "m.py").write_text("def long():\n" + "    x = 1\n" * 40 + "\ndef short():\n    return 2\n")
+    (tmp_path / "bad.py").write_text("def broken(:\n")
+    ws = Workspace.open(tmp_path, tmp_path / "out")
+    assert source_of("m.py:43 short()", ws) == "def short():\n    return 2"
+    assert source_of("m.py:1 long()", ws) == ""
+    assert source_of("bad.py:1 broken()", ws) == ""
+    assert source_of("m.py:7 nothing()", ws) == ""
+    assert source_of("missing.py:1 f()", ws) == ""

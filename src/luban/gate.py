@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .localize import code_under_test
+from .localize import code_under_test, source_of
 from .prompt import repository_files
 from .tools import bash
 from .workspace import Workspace
@@ -47,10 +47,14 @@ class TestGate:
 def _pointers(run: TestRun, ws: Workspace) -> str:
     if run.passed:
         return ""
-    # Pointers only: showing the code inline (numbered) was measured to make the 1.5B copy line numbers
-    # into its edits; it reads the file itself once it knows where to look.
     found = code_under_test(run.output, ws, repository_files(ws.root))
-    return "\n\nCode called by the failing lines:\n" + "\n".join(found) if found else ""
+    if not found:
+        return ""
+    # The most-called definition's own text, without line numbers (numbered code was measured to make the
+    # 1.5B copy the numbers into its edits): weak models that skip reading it still see the bug.
+    source = source_of(found[0], ws)
+    shown = f"\n\n{found[0].split(' ')[0]}, as it is now:\n{source}" if source else ""
+    return "\n\nCode called by the failing lines:\n" + "\n".join(found) + shown
 
 
 def excerpt(text: str) -> str:

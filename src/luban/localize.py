@@ -16,6 +16,8 @@ from .workspace import Workspace
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 MAX_DEFINITIONS = 8
+SOURCE_MAX_LINES = 30
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def code_under_test(output: str, ws: Workspace, files: list[str]) -> list[str]:
@@ -57,3 +59,20 @@ def _definitions(path: Path) -> list[tuple[str, int, str]]:
         elif isinstance(node, ast.ClassDef):
             out.append((node.name, node.lineno, f"class {node.name}"))
     return out
+
+
+def source_of(pointer: str, ws: Workspace, max_lines: int = SOURCE_MAX_LINES) -> str:
+    """The text of the definition a `path:line name(...)` pointer names, as it is in the file (no line
+    numbers), or "" when it cannot be read or is longer than `max_lines`."""
+    rel, _, rest = pointer.partition(":")
+    line = int(rest.split(" ", 1)[0]) if rest.split(" ", 1)[0].isdigit() else 0
+    try:
+        text = (ws.root / rel).read_text(errors="replace")
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, OSError):
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, _DEFINITIONS) and node.lineno == line:
+            segment = "\n".join(text.splitlines()[node.lineno - 1:node.end_lineno])
+            return segment if segment.count("\n") < max_lines else ""
+    return ""
