@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..sandbox import Sandbox
+from ..sandbox import Sandbox, without_secrets
 from .task import Injection, Task
 
 REPORT_PLUGIN = "luban.eval.pytest_report"
@@ -62,7 +62,7 @@ def run_command(command: str, root: Path, sandbox: Sandbox, timeout_s: float,
     """Run `command` with bash in `root` through the sandbox; (exit code or None on timeout, output)."""
     argv = sandbox.wrap(["bash", "-c", command], root)
     proc = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})})
+                            stderr=subprocess.STDOUT, start_new_session=True, env={**without_secrets(os.environ), **(env or {})})
     try:
         out, _ = proc.communicate(timeout=timeout_s)
         return proc.returncode, out.decode("utf-8", "replace")

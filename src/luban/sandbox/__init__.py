@@ -1,11 +1,13 @@
 """Sandboxes: a Sandbox only rewrites the argv of a command the agent runs, so tools stay unaware of it.
 
 `Unconfined` runs commands as they are. `Bubblewrap` (bwrap) gives them a read-only view of the machine,
-a writable workspace, a private /tmp, no network and their own process namespace.
+a writable workspace (its .git hooks and config read-only), a private /tmp, no network, no capabilities,
+every namespace of their own and a session apart from the terminal.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -44,17 +46,33 @@ class Bubblewrap:
     readable: tuple[Path, ...] = ()
 
     def wrap(self, argv: Sequence[str], root: Path) -> list[str]:
-        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        # Every namespace unshared; no capabilities, or root inside could `mount -o remount,rw /` and write the
+        # host's /etc; a new session, so a command cannot push keystrokes into the terminal (TIOCSTI).
+        args = ["bwrap", "--unshare-all", *(["--share-net"] if self.network else []), "--cap-drop", "ALL",
+                "--new-session", "--die-with-parent",
+                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         # After the /tmp tmpfs, so what lives under /tmp stays visible; writable last, so it wins when nested.
         for path in self.readable:
             args += ["--ro-bind", str(path), str(path)]
         for path in (root, *self.writable):
             args += ["--bind", str(path), str(path)]
-        if not self.network:
-            args.append("--unshare-net")
+        # Git runs hooks and config-named programs on the user's next git command, outside any sandbox.
+        for path in (root / ".git" / "hooks", root / ".git" / "config"):
+            if path.exists() and not path.is_symlink():
+                args += ["--ro-bind", str(path), str(path)]
         for key, value in self.env.items():
             args += ["--setenv", key, value]
-        return [*args, "--unshare-pid", "--die-with-parent", "--chdir", str(root), "--", *argv]
+        return [*args, "--chdir", str(root), "--", *argv]
+
+
+# Credentials a command never needs to see: a prompt-injected `env | curl …` would leak them. SSH_AUTH_SOCK
+# is the ssh agent: access to it is the key.
+SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)$|^AWS_|^SSH_AUTH_SOCK$")
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` less the variables whose names look like credentials (`*_TOKEN`, `*_KEY`, `AWS_*`, …)."""
+    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k)}
 
 
 def _own_install() -> tuple[Path, ...]:

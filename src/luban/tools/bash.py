@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Mapping
 
 from ..context.output import Limits, fit
+from ..sandbox import without_secrets
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
@@ -125,7 +126,7 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, **ENV},
+        env={**without_secrets(os.environ), **ENV},
     )
     assert proc.stdout is not None
     capture = _Capture(proc.stdout)
