@@ -62,26 +62,23 @@ def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
 
 def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),
                     cache_dir: Path | None = None) -> str:
-    """Every file with its Python outline in a small repository when that fits `budget`; otherwise a repo map of the definitions
-    that matter most to the files in play, then as many file paths (shallowest first) as still fit."""
+    """Every file with its Python outline in a small repository when that fits `budget`; otherwise a repo map
+    of the definitions that matter most to the files in play, then as many paths (shallowest first) as fit."""
     files = repository_files(root)
     if len(files) <= OUTLINE_MAX_FILES:
-        listing = _listing(root, files, outlined=True)
+        listing = _outlined(root, files)
         if budget is None or estimate(listing) <= budget:
             return listing
     budget = budget or UNBUDGETED_VIEW_TOKENS
-    ranked = repo_map(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), files=files,
-                      cache_dir=cache_dir)
+    # The map walks the whole tree itself: `files` stops early in a big repository.
+    ranked = repo_map(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), cache_dir=cache_dir)
     mapped = MAP.format(map=ranked) if ranked else ""
     return "\n\n".join(p for p in (mapped, _fitted_list(files, budget - estimate(mapped))) if p)
 
 
-def _listing(root: Path, files: list[str], outlined: bool) -> str:
-    shown = files[:MAX_FILES]
-    lines = [f"{f}: {o}" if outlined and (o := outline(root / f)) else f for f in shown]
-    listing = "\n".join(lines) + ("\n..." if len(files) > len(shown) else "")
-    heading = FILES if outlined else FILES_PLAIN
-    return heading.format(shown=len(shown), total=len(files), files=listing or "(none)")
+def _outlined(root: Path, files: list[str]) -> str:
+    lines = [f"{f}: {o}" if (o := outline(root / f)) else f for f in files]
+    return FILES.format(shown=len(files), total=len(files), files="\n".join(lines) or "(none)")
 
 
 def _fitted_list(files: list[str], budget: int) -> str:
