@@ -19,6 +19,7 @@ import httpx
 from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
 from ..types import Completion, ReasoningDelta, Request, TextDelta
 from . import ModelInfo
+from .tokenize import ServerTokenizer
 from .wire import assemble, chat_body, error_message, iter_data, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -76,7 +77,7 @@ class OpenAICompatModel:
         self._sleep = sleep or (cancel.wait if cancel is not None else time.sleep)
         self._random = random.Random()
         self._info: ModelInfo | None = None
-        self._tokenize_shape: str | bool | None = None  # which /tokenize body the server took; False: none
+        self._tokenizer = ServerTokenizer(self._probe, lambda: self.config.model or self.info.name)
         read_s = max(config.first_token_timeout_s, config.idle_timeout_s)
         self._probe_timeout = httpx.Timeout(config.connect_timeout_s, read=_PROBE_READ_S)
         self._client = httpx.Client(
@@ -160,26 +161,8 @@ class OpenAICompatModel:
         return None
 
     def count_tokens(self, text: str) -> int | None:
-        """Tokens in `text` by the server's own tokenizer (llama.cpp and vLLM `/tokenize`); None where the
-        server has no such endpoint, and from then on without asking again."""
-        if self._tokenize_shape is False:
-            return None
-        shapes = [self._tokenize_shape] if self._tokenize_shape else ["content", "prompt"]
-        for shape in shapes:
-            body: dict[str, Any] = {shape: text, "add_special": False}
-            if shape == "prompt":  # vLLM wants the model named and answers {"count": n, "tokens": [...]}
-                body.update(model=self.config.model or self.info.name, add_special_tokens=False)
-                body.pop("add_special")
-            try:
-                answer = _mapping(self._probe("POST", "/tokenize", body))
-            except httpx.TransportError:
-                return None
-            tokens = answer.get("tokens")
-            if isinstance(tokens, list):
-                self._tokenize_shape = shape
-                return len(tokens)
-        self._tokenize_shape = False
-        return None
+        """Tokens in `text` by the server's own tokenizer; None where it has no `/tokenize`."""
+        return self._tokenizer.count(text)
 
     def _probe(self, method: str, path: str, body: object = None) -> Any:
         """The JSON a discovery endpoint answers, or None when this server lacks it; raises when unreachable."""
