@@ -13,6 +13,12 @@ from luban.context.tokens import estimate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "repomap"
 REPO = FIXTURE / "repo"
+PRICING = ("shop/pricing.py:\n"
+           "  class Price\n"
+           "    def __init__(self, amount: float)\n"
+           "    def cents(self) -> int\n"
+           "  def apply_discount(amount: float, rate: float) -> float\n"
+           "  def round_cents(value: float) -> float\n")
 
 
 def headers(text: str) -> list[str]:
@@ -62,12 +68,7 @@ def test_without_files_in_play_the_most_used_definitions_lead():
 def test_a_file_in_play_puts_what_it_uses_first():
     text = repo_map(REPO, budget_tokens=200, in_play=["shop/cart.py"])
     assert text.startswith(
-        "shop/pricing.py:\n"
-        "  class Price\n"
-        "    def __init__(self, amount: float)\n"
-        "    def cents(self) -> int\n"
-        "  def apply_discount(amount: float, rate: float) -> float\n"
-        "  def round_cents(value: float) -> float\n"
+        PRICING +
         "web/util.js:\n"
     )
     # Without it in play, pricing.py shows only its most used definition, and cart.py none.
@@ -114,12 +115,7 @@ def test_the_map_fits_the_budget_and_grows_with_it():
 
 def test_only_the_given_files_are_mapped():
     assert repo_map(REPO, files=["shop/cart.py", "shop/pricing.py", "README.md", "missing.py"]) == (
-        "shop/pricing.py:\n"
-        "  class Price\n"
-        "    def __init__(self, amount: float)\n"
-        "    def cents(self) -> int\n"
-        "  def apply_discount(amount: float, rate: float) -> float\n"
-        "  def round_cents(value: float) -> float\n"
+        PRICING +
         "shop/cart.py:\n"
         "  class Cart\n"
         "    def __init__(self)\n"
