@@ -11,7 +11,6 @@ from typing import Callable, Mapping, Sequence
 
 from ..types import Message, Request, ToolCall
 from .budget import Budget
-from .output import Limits, fit
 
 KEEP_RESULTS = 3  # the newest tool outputs stay whole: the model is usually working from them
 SUMMARY_TOKENS = 600  # the summary's own reply budget
@@ -92,8 +91,8 @@ def _kept_task(task: Message, budget: Budget, count: Count) -> Message:
     limit = budget.compact_to // 4
     if message_tokens(task, count) <= limit:
         return task
-    cut = fit(task.content, Limits(chars=limit * 3, lines=400), lambda _: "the session transcript")
-    return Message(task.role, cut)
+    marker = "[... the middle of the task text was cut to fit the window ...]"
+    return Message(task.role, _clip(task.content, limit * 3, marker))
 
 
 def _recent_start(messages: Sequence[Message], first: int, room: int, count: Count) -> int:
@@ -140,7 +139,13 @@ def _chunks(lines: list[str], budget: Budget, count: Count) -> list[list[str]]:
 def _line(message: Message) -> str:
     """One message as the summariser reads it."""
     calls = "".join(f"\n-> {describe(c)}" for c in message.tool_calls)
-    text = message.content if len(message.content) <= LINE_CHARS else (
-        message.content[: LINE_CHARS // 2] + "\n[...]\n" + message.content[-LINE_CHARS // 2:])
+    text = _clip(message.content, LINE_CHARS, "[...]")
     role = "tool result" if message.role == "tool" else message.role
     return f"[{role}] {text}{calls}"
+
+
+def _clip(text: str, chars: int, marker: str) -> str:
+    """`text`, or its head and tail around `marker` when it is longer than `chars`."""
+    if len(text) <= chars:
+        return text
+    return f"{text[:chars // 2]}\n{marker}\n{text[-(chars // 2):]}"
