@@ -14,6 +14,8 @@ from typing import Any, Mapping
 from .errors import ConfigError
 
 PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
+SANDBOXES = ("auto", "bwrap", "landlock", "none")
+RULE_KINDS = ("allow", "ask", "deny")
 OUTPUT_FORMATS = ("text", "json", "stream-json")
 TOOL_PROTOCOLS = ("auto", "native", "text", "json")
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
@@ -40,6 +42,13 @@ class Settings:
     max_wall_s: float = 3600.0
     max_total_tokens: int = 2_000_000
     permission_mode: str = "ask"
+    # Rules on top of the mode: {"allow": [...], "ask": [...], "deny": [...]} of patterns such as
+    # "bash(git status:*)" or "edit_file(src/**)"; deny wins at every scope (see policy.py). Each layer adds.
+    permissions: Mapping[str, Any] = field(default_factory=dict)
+    # The sandbox for the agent's commands: auto (bwrap, else Landlock), bwrap, landlock, or none. full-auto
+    # refuses to start without one that works; running commands unsandboxed needs no_sandbox (--no-sandbox).
+    sandbox: str = "auto"
+    no_sandbox: bool = False
     # The project's test command: shown to the model up front, and a final answer is refused while it fails.
     test_command: str = ""
     allow_test_edits: bool = False  # with a test command, test files are read-only unless this is set
@@ -92,10 +101,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _narrowing_only(project: dict[str, Any], current: Settings) -> dict[str, Any]:
-    """A repository's config may tighten the permission mode but never loosen it."""
+    """A repository's config may tighten permissions but never loosen them: a looser mode, allow rules,
+    a different sandbox or no sandbox are dropped (whoever wrote the repository is not the user)."""
+    project = {k: v for k, v in project.items() if k not in ("sandbox", "no_sandbox")}
     mode = project.get("permission_mode")
     if mode in PERMISSION_MODES and PERMISSION_MODES.index(mode) > PERMISSION_MODES.index(current.permission_mode):
-        return {k: v for k, v in project.items() if k != "permission_mode"}
+        project = {k: v for k, v in project.items() if k != "permission_mode"}
+    rules = project.get("permissions")
+    if isinstance(rules, Mapping):
+        project["permissions"] = {k: v for k, v in rules.items() if k != "allow"}
     return project
 
 
@@ -113,7 +127,22 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
         if key not in known:
             raise ConfigError(f"Unknown setting {key!r} in {source}; known settings: {', '.join(sorted(known))}.")
         changes[key] = _coerce(key, value, getattr(settings, key), source)
+    if "permissions" in changes:
+        changes["permissions"] = _rules_added(settings.permissions, changes["permissions"], source)
     return replace(settings, **changes)
+
+
+def _rules_added(current: Mapping[str, Any], added: Mapping[str, Any], source: str) -> dict[str, list[str]]:
+    """Permission rules accumulate over the layers (a later layer cannot erase an earlier deny)."""
+    merged = {kind: list(current.get(kind, ())) for kind in RULE_KINDS}
+    for kind, patterns in added.items():
+        if kind not in RULE_KINDS:
+            raise ConfigError(f"Unknown permission rule kind {kind!r} in {source}; use allow, ask or deny.")
+        if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) and p for p in patterns):
+            raise ConfigError(f"permissions.{kind} in {source} must be a list of patterns such as "
+                              f'"bash(git status:*)", not {patterns!r}.')
+        merged[kind] += [p for p in patterns if p not in merged[kind]]
+    return {kind: patterns for kind, patterns in merged.items() if patterns}
 
 
 def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
@@ -135,6 +164,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"permission_mode must be one of {', '.join(PERMISSION_MODES)}, not {s.permission_mode!r}.")
     if s.output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, not {s.output_format!r}.")
+    if s.sandbox not in SANDBOXES:
+        raise ConfigError(f"sandbox must be one of {', '.join(SANDBOXES)}, not {s.sandbox!r}.")
     if s.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {s.tool_protocol!r}.")
     for name in ("max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context"):

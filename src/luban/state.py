@@ -44,6 +44,10 @@ class RunState:
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
     # model's loop better than words do.
     recent: tuple[tuple[str, bool], ...] = ()
+    # Patterns the user allowed "always" during this session (policy.narrowest of the approved call).
+    session_allow: list[str] = field(default_factory=list)
+    # Snapshots of the workspace taken before each turn that writes (checkpoints.py); None: not kept.
+    checkpoints: object | None = None
 
     @property
     def protocol(self) -> ToolProtocol:

@@ -136,8 +136,12 @@ class ApprovalNeeded:
 
 @dataclass(frozen=True)
 class Decision:
+    """A human's answer to ApprovalNeeded. `always`: allow calls like this one (the narrowest pattern) for the
+    rest of the session; `message`: what to tell the agent instead (with approved=False)."""
+
     approved: bool
     message: str = ""
+    always: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sys
 from typing import Any, Sequence
 
 from .. import __version__
-from ..config import OUTPUT_FORMATS, PERMISSION_MODES, TOOL_PROTOCOLS, load
+from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
 COMMANDS = ("run", "models", "demo", "eval", "init")
@@ -26,6 +26,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
     g.add_argument("--permission-mode", choices=PERMISSION_MODES)
+    g.add_argument("--sandbox", choices=SANDBOXES, help="how the agent's commands are confined (default: auto, "
+                   "bubblewrap where it works, else Landlock)")
+    g.add_argument("--no-sandbox", action="store_true", default=None,
+                   help="run the agent's commands unconfined when no sandbox works (never with full-auto)")
     g.add_argument("--output-format", choices=OUTPUT_FORMATS)
     g.add_argument("--temperature", type=float)
     g.add_argument("--test-cmd", dest="test_command", help="the project's test command: its output is shown to "
@@ -83,14 +87,13 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", help="where the run's records go (default: under the data dir)")
     p.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing its tasks")
     p.add_argument("--task-timeout", type=float, default=900.0, help="wall-clock cap per task in seconds")
-    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto")
     p.add_argument("--out", default="bugfix.json", help="build-suite: where to write the suite manifest")
     p.add_argument("--libraries", help="build-suite: comma-separated libraries (default: all pinned)")
 
 
 _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "cwd", "max_steps", "max_wall_s",
                   "permission_mode", "output_format", "temperature", "tool_protocol",
-                  "test_command")
+                  "test_command", "sandbox", "no_sandbox")
 
 
 def _settings(args: argparse.Namespace):

@@ -44,7 +44,7 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
         source = ServerSource(base_url, name or probe.info.name, settings.api_key,
                               settings.first_token_timeout_s, settings.idle_timeout_s)
         probe.close()
-        options = RunOptions(settings, args.task_timeout, args.sandbox, cache_dir(settings))
+        options = RunOptions(settings, args.task_timeout, settings.sandbox, cache_dir(settings))
         backend = RayCluster(args.ray, args.jobs) if args.ray else Threads(args.jobs)
         evaluate(tasks, scaffolds, source, options, store, backend, _progress(err))
     write_reports(store.root, out)
