@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .trust import PROJECT_CONFIG, USER_ONLY, ProjectConfig, is_trusted, project_config, widening
 
 PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
 SANDBOXES = ("auto", "bwrap", "landlock", "none")
@@ -49,6 +50,9 @@ class Settings:
     # refuses to start without one that works; running commands unsandboxed needs no_sandbox (--no-sandbox).
     sandbox: str = "auto"
     no_sandbox: bool = False
+    # Commands run at events, e.g. {"after_edit": ["ruff format {path}"]} (see hooks.py). A repository's own
+    # hooks run only once the user trusts its config (`luban trust`).
+    hooks: Mapping[str, Any] = field(default_factory=dict)
     # The project's test command: shown to the model up front, and a final answer is refused while it fails.
     test_command: str = ""
     allow_test_edits: bool = False  # with a test command, test files are read-only unless this is set
@@ -84,26 +88,61 @@ def load(cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settin
     settings = Settings(data_dir=str(user_data_dir(env)))
     settings = _apply(settings, _read_toml(user_config_file(env)), "the user config")
     cwd = Path(cli.get("cwd") or env.get("LUBAN_CWD") or ".")
-    project = _read_toml(cwd / ".luban" / "config.toml")
-    settings = _apply(settings, _narrowing_only(project, settings), "the project config")
+    settings = _apply(settings, _project_layer(cwd, settings), "the project config")
     settings = _apply(settings, _from_env(env), "the environment")
     return _validate(_apply(settings, cli, "the command line"))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(path, _read_bytes(path))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return path.read_bytes()
     except FileNotFoundError:
-        return {}
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        return b""
+    except OSError as exc:
         raise ConfigError(f"Cannot read the config file {path}: {exc}.") from None
+
+
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc}.") from None
+
+
+def read_project(cwd: Path) -> ProjectConfig | None:
+    """The workspace's own config file, if it has one."""
+    raw = _read_bytes(cwd / PROJECT_CONFIG)
+    return project_config(cwd, _parse_toml(cwd / PROJECT_CONFIG, raw), raw) if raw else None
+
+
+def _project_layer(cwd: Path, current: Settings) -> dict[str, Any]:
+    """The repository's config: whole once the user trusts this content of it (but never the sandbox
+    settings), else only what narrows permissions."""
+    project = read_project(cwd)
+    if project is None:
+        return {}
+    if is_trusted(Path(current.data_dir), project):
+        return {k: v for k, v in project.values.items() if k not in USER_ONLY}
+    return _narrowing_only(dict(project.values), current)
+
+
+def untrusted_project(settings: Settings) -> list[str]:
+    """What the workspace's own config asks for and does not get until the user trusts it (empty when
+    there is no such config, nothing in it widens, or it is trusted)."""
+    project = read_project(Path(settings.cwd))
+    if project is None or is_trusted(Path(settings.data_dir), project):
+        return []
+    return widening(project.values, settings.permission_mode, PERMISSION_MODES)
 
 
 def _narrowing_only(project: dict[str, Any], current: Settings) -> dict[str, Any]:
     """A repository's config may tighten permissions but never loosen them: a looser mode, allow rules,
-    a different sandbox or no sandbox are dropped (whoever wrote the repository is not the user)."""
-    project = {k: v for k, v in project.items() if k not in ("sandbox", "no_sandbox")}
+    hooks, a different sandbox or no sandbox are dropped (whoever wrote the repository is not the user)."""
+    project = {k: v for k, v in project.items() if k not in (*USER_ONLY, "hooks")}
     mode = project.get("permission_mode")
     if mode in PERMISSION_MODES and PERMISSION_MODES.index(mode) > PERMISSION_MODES.index(current.permission_mode):
         project = {k: v for k, v in project.items() if k != "permission_mode"}

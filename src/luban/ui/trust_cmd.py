@@ -1,0 +1,32 @@
+"""`luban trust`: show what the workspace's own .luban/config.toml would do, and trust (or revoke) it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, TextIO
+
+from ..config import PERMISSION_MODES, Settings, read_project
+from ..trust import PROJECT_CONFIG, is_trusted, set_trust, widening
+
+
+def trust_command(settings: Settings, yes: bool, revoke: bool, out: TextIO, ask: Callable[[str], str]) -> int:
+    cwd = Path(settings.cwd).resolve()
+    project = read_project(cwd)
+    if project is None:
+        out.write(f"{cwd / PROJECT_CONFIG} does not exist: there is nothing to trust.\n")
+        return 0
+    data_dir = Path(settings.data_dir)
+    if revoke:
+        set_trust(data_dir, project, False)
+        out.write(f"{project.path} is no longer trusted: it may only narrow permissions again.\n")
+        return 0
+    lines = widening(project.values, settings.permission_mode, PERMISSION_MODES)
+    state = "trusted" if is_trusted(data_dir, project) else "not trusted"
+    out.write(f"{project.path} ({state}) would give this repository:\n")
+    out.write("".join(f"  - {line}\n" for line in lines) or "  nothing beyond narrowing permissions\n")
+    if not yes and ask("Trust this config as it is now (a later change needs trusting again)? [y/N] ").strip().lower() not in ("y", "yes"):
+        out.write("Not trusted.\n")
+        return 1
+    set_trust(data_dir, project, True)
+    out.write("Trusted.\n")
+    return 0
