@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .config import Settings
 from .gate import TestGate
 from .guards import Guards
+from .hooks import Hooks
 from .models.profiles import Profile
 from .models.protocol import NativeProtocol, ToolProtocol, protocol_named
+from .redact import Redactor
 
 # With a test gate the tests judge the work, so by default the agent may not edit them.
 TEST_FILES = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "*.test.js", "*.spec.ts")
@@ -22,14 +25,18 @@ class Harness:
     read_before_write: bool = False
     reasoning_format: str = "none"  # from the profile: how reasoning is marked in the reply text
     send_reasoning: bool = False
+    redactor: Redactor = field(default_factory=Redactor)  # applied to every tool result
+    hooks: Hooks = field(default_factory=Hooks)
 
     def guards(self) -> Guards:
         """Fresh per-run guard state."""
         return Guards(self.protected, self.read_before_write)
 
 
-def harness_for(settings: Settings, profile: Profile | None = None) -> Harness:
-    """The profile supplies the text format (for the text protocol) and how the model reasons."""
+def harness_for(settings: Settings, profile: Profile | None = None, environ: Mapping[str, str] | None = None
+                ) -> Harness:
+    """The profile supplies the text format (for the text protocol) and how the model reasons; `environ`
+    the credential values to redact from tool output."""
     tool_format = profile.tool_format if profile else "hermes"
     name = settings.tool_protocol
     if name == "auto":  # constrained JSON turns measured better for the small embedded models
@@ -39,4 +46,5 @@ def harness_for(settings: Settings, profile: Profile | None = None) -> Harness:
     if gate and not settings.allow_test_edits:
         protected += TEST_FILES
     return Harness(protocol_named(name, tool_format), gate, protected, settings.read_before_write,
-                   profile.reasoning_format if profile else "none", profile.send_reasoning_back if profile else False)
+                   profile.reasoning_format if profile else "none", profile.send_reasoning_back if profile else False,
+                   Redactor.from_environ(environ or {}), Hooks.parse(settings.hooks))
