@@ -18,30 +18,29 @@ from .harness import Harness
 from .models import Model, drain
 from .models.protocol import Turn, view
 from .models.reasoning import reasoning_apart
+from .rewind import Checkpoints, before_call, for_turn
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
 from .types import AssistantText, Decision, Event, Message, ModelReplied, Notice, Outcome, Request, TurnEnded
 from .workspace import Workspace
 
-MALFORMED_LIMIT = 3
-UNSTICK_TEMPERATURE = 0.7
+MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
 CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
            "edit_file replacements instead of rewriting them whole.")
 
 
 def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
-        history: Sequence[Message], transcript: Transcript | None = None,
-        harness: Harness = Harness()) -> Generator[Event, Decision | None, Outcome]:
-    """Run `task` on top of `history` (which starts with the system prompt that the protocol wrote).
+        history: Sequence[Message], transcript: Transcript | None = None, harness: Harness = Harness(),
+        checkpoints: Checkpoints | None = None) -> Generator[Event, Decision | None, Outcome]:
+    """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
 
-    With a test gate, the test command's output is shown with the task and a final answer is accepted
-    only once the command passes (or the gate has refused `max_refusals` times).
-    """
+    With a test gate, the test command's output is shown with the task and a final answer is accepted only once
+    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (rewind.py)."""
     specs = tuple(t.spec for t in tools)
     window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, specs)
     state = RunState(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
-                     harness.guards(), window)
+                     harness.guards(), window, checkpoints=for_turn(checkpoints, task, history))
     try:
         outcome = yield from _steps(task, state)
     except LubanError as exc:
@@ -83,6 +82,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
                 return outcome
             continue
         for call in turn.calls:
+            yield from before_call(call, st)
             call, result = yield from run_call(call, st, rejected)
             st.window.add_result(st, call, view(result))
             if st.repeats[repeat_key(call, result)] >= STUCK_AT:

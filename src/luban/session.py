@@ -2,7 +2,9 @@
 
 Record kinds: {"type": "session", ...} header, {"type": "message", "message": {...}} for every message the
 model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run, and
-{"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on.
+{"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on,
+{"type": "checkpoint", "commit": ..., "messages": N, ...} for a snapshot of the files before a turn that wrote
+(N: messages before the turn), and {"type": "rewind", "messages": N, "commit": ...} where the user went back to one.
 """
 
 from __future__ import annotations
@@ -62,6 +64,15 @@ class Transcript:
             warnings.append(f"{len(repairs)} tool call(s) had no result; marked as interrupted.")
         return transcript, repaired, warnings
 
+    @classmethod
+    def reopen(cls, path: Path) -> Transcript:
+        """Open an existing session to append a record (a rewind) without resuming it."""
+        _, warnings = read_records(path)
+        transcript = cls(path, path.stem)
+        transcript._open()
+        transcript._mend_tail(drop_partial=bool(warnings))
+        return transcript
+
     def _open(self) -> None:
         self._file = open(self.path, "a+b")
         try:
@@ -114,13 +125,24 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def history(records: Iterable[dict[str, Any]]) -> list[Message]:
-    """The messages the model saw last: those after the latest compaction, which replaced all before it."""
+    """The messages the model saw last: those after the latest compaction, which replaced all before it, and
+    none from a turn that was rewound (a rewind goes back to the conversation before its checkpoint's turn)."""
     messages: list[Message] = []
+    before_turn: dict[str, list[Message]] = {}  # by checkpoint commit: the conversation before its turn
     for record in records:
-        if record.get("type") == "message":
+        kind = record.get("type")
+        if kind == "message":
             messages.append(message_from_record(record["message"]))
-        elif record.get("type") == "compaction":
+        elif kind == "compaction":
             messages = [message_from_record(m) for m in record["messages"]]
+        elif kind == "checkpoint":
+            # "history" is there when the turn was compacted before its first snapshot: N counts the old list.
+            kept = record.get("history")
+            before_turn[record["commit"]] = ([message_from_record(m) for m in kept] if kept is not None
+                                             else messages[:record["messages"]])
+        elif kind == "rewind":
+            earlier = before_turn.get(record.get("commit", ""))
+            messages = list(earlier) if earlier is not None else messages[:record["messages"]]
     return messages
 
 
