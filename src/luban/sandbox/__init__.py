@@ -1,101 +1,130 @@
 """Sandboxes: a Sandbox only rewrites the argv of a command the agent runs, so tools stay unaware of it.
 
-`Unconfined` runs commands as they are. `Bubblewrap` (bwrap) gives them a read-only view of the machine,
-a writable workspace (its .git hooks and config read-only), a private /tmp, no network, no capabilities,
-every namespace of their own and a session apart from the terminal.
+`for_agent` picks one that works here (bwrap, else Landlock + seccomp) or refuses; `make` is eval's older
+chooser. `Unconfined` (none.py) runs commands as they are; bwrap.py and landlock.py say what each confines.
 """
 
 from __future__ import annotations
 
-import re
+import atexit
+import os
 import shutil
-import sys
-from dataclasses import dataclass, field
+import subprocess
+import tempfile
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SandboxUnavailable
+from . import landlock, seccomp
+from .bwrap import Bubblewrap
+from .bwrap import available as bubblewrap_available
+from .landlock import Landlock
+from .none import Unconfined
+from .scope import SECRET_NAME, own_install, without_secrets
+
+__all__ = ["Sandbox", "Bubblewrap", "Landlock", "Unconfined", "SECRET_NAME", "without_secrets", "make",
+           "for_agent", "bubblewrap_available", "landlock_unavailable", "probe", "SandboxUnavailable"]
+KINDS = {"auto": ("bwrap", "landlock"), "bwrap": ("bwrap",), "landlock": ("landlock",)}
+PROBE_TIMEOUT_S = 30
 
 
 class Sandbox(Protocol):
-    def wrap(self, argv: Sequence[str], root: Path) -> list[str]:
-        """The argv that runs `argv` in the workspace `root` (writable) inside the sandbox."""
+    def wrap(self, argv: Sequence[str], root: Path, *, network: bool = False) -> list[str]:
+        """The argv that runs `argv` in the workspace `root` (writable) inside the sandbox; with `network`
+        (the user approved it for this command) it may reach the network."""
         ...
 
 
-@dataclass(frozen=True)
-class Unconfined:
-    """No confinement; `env` is still applied, so callers need not care which sandbox they got."""
-
-    env: Mapping[str, str] = field(default_factory=dict)
-
-    def wrap(self, argv: Sequence[str], root: Path) -> list[str]:
-        if not self.env:
-            return list(argv)
-        return ["env", *(f"{k}={v}" for k, v in self.env.items()), *argv]
+def landlock_unavailable() -> str | None:
+    """None where the Landlock launcher can confine commands; else why not."""
+    if reason := seccomp.supported():
+        return reason
+    return None if landlock.abi() >= 1 else "this kernel has no Landlock (or it is disabled)"
 
 
-@dataclass(frozen=True)
-class Bubblewrap:
-    """Writable: the workspace root and `writable`. Everything else read-only; /tmp private (but `readable`
-    folders under it, such as a venv, stay visible); no network."""
-
-    writable: tuple[Path, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    network: bool = False
-    readable: tuple[Path, ...] = ()
-
-    def wrap(self, argv: Sequence[str], root: Path) -> list[str]:
-        # Every namespace unshared; no capabilities, or root inside could `mount -o remount,rw /` and write the
-        # host's /etc; a new session, so a command cannot push keystrokes into the terminal (TIOCSTI).
-        args = ["bwrap", "--unshare-all", *(["--share-net"] if self.network else []), "--cap-drop", "ALL",
-                "--new-session", "--die-with-parent",
-                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        # After the /tmp tmpfs, so what lives under /tmp stays visible; writable last, so it wins when nested.
-        for path in self.readable:
-            args += ["--ro-bind", str(path), str(path)]
-        for path in (root, *self.writable):
-            args += ["--bind", str(path), str(path)]
-        # Git runs hooks and config-named programs on the user's next git command, outside any sandbox.
-        for path in (root / ".git" / "hooks", root / ".git" / "config"):
-            if path.exists() and not path.is_symlink():
-                args += ["--ro-bind", str(path), str(path)]
-        for key, value in self.env.items():
-            args += ["--setenv", key, value]
-        return [*args, "--chdir", str(root), "--", *argv]
+def _private_tmp() -> Path:
+    """The Landlock commands' TMPDIR and HOME, removed when Luban exits."""
+    tmp = Path(tempfile.mkdtemp(prefix="luban-sandbox-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    return tmp
 
 
-# Credentials a command never needs to see: a prompt-injected `env | curl …` would leak them. SSH_AUTH_SOCK
-# is the ssh agent: access to it is the key.
-SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)$|^AWS_|^SSH_AUTH_SOCK$")
-
-
-def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` less the variables whose names look like credentials (`*_TOKEN`, `*_KEY`, `AWS_*`, …)."""
-    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k)}
-
-
-def _own_install() -> tuple[Path, ...]:
-    """The Python Luban runs on and Luban's own source, when they live under /tmp (say, a CI checkout):
-    commands in the sandbox run that Python, and the eval grader loads a pytest plugin from Luban."""
-    source = Path(__file__).resolve().parents[2]  # src/ of a checkout, or site-packages
-    places = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), source}
-    return tuple(sorted(p for p in places if p.is_relative_to("/tmp")))
-
-
-def bubblewrap_available() -> bool:
-    return shutil.which("bwrap") is not None
+def _build(kind: str, writable: Sequence[Path], env: Mapping[str, str]) -> Sandbox:
+    """The named sandbox, or ConfigError with what it needs."""
+    paths = tuple(Path(p) for p in writable)
+    if kind == "bwrap":
+        if not bubblewrap_available():
+            raise ConfigError("bubblewrap is not installed (apt-get install bubblewrap)")
+        return Bubblewrap(paths, dict(env), readable=own_install())
+    if kind == "landlock":
+        if reason := landlock_unavailable():
+            raise ConfigError(reason)
+        return Landlock(_private_tmp(), paths, dict(env))
+    if kind == "none":
+        return Unconfined(dict(env))
+    raise ConfigError(f"Unknown sandbox {kind!r}; use auto, bwrap, landlock or none.")
 
 
 def make(kind: str, writable: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> Sandbox:
-    """The sandbox named by a setting: `bwrap`, `none`, or `auto` (bwrap where it is installed)."""
-    env = dict(env or {})
+    """The sandbox named by a setting: `bwrap`, `landlock`, `none`, or `auto` (bwrap where it is installed,
+    else none: eval's choice; the agent's commands go through `for_agent`, which never falls back silently)."""
     if kind == "auto":
         kind = "bwrap" if bubblewrap_available() else "none"
-    if kind == "bwrap":
-        if not bubblewrap_available():
-            raise ConfigError("The bwrap sandbox needs bubblewrap: install it (apt-get install bubblewrap).")
-        return Bubblewrap(tuple(Path(p) for p in writable), env, readable=_own_install())
+    try:
+        return _build(kind, writable, env or {})
+    except ConfigError as exc:
+        if str(exc).startswith("Unknown"):
+            raise
+        raise ConfigError(f"The {kind} sandbox cannot run here: {exc}.") from None
+
+
+_probed: dict[str, str | None] = {}
+
+
+def probe(kind: str, sandbox: Sandbox) -> str | None:
+    """Run `true` inside `sandbox` (once per kind and process); None where it worked, else why not."""
+    if kind not in _probed:
+        with tempfile.TemporaryDirectory(prefix="luban-probe-") as root:
+            try:
+                done = subprocess.run(sandbox.wrap(["true"], Path(root)), cwd=root, capture_output=True, text=True,
+                                      stdin=subprocess.DEVNULL, env=without_secrets(os.environ),
+                                      timeout=PROBE_TIMEOUT_S)
+                lines = done.stderr.strip().splitlines()
+                _probed[kind] = None if done.returncode == 0 else (lines[-1] if lines else f"exit {done.returncode}")
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                _probed[kind] = str(exc)
+    return _probed[kind]
+
+
+def for_agent(kind: str, *, full_auto: bool, no_sandbox: bool, writable: Sequence[Path] = (),
+              env: Mapping[str, str] | None = None,
+              check: Callable[[str, Sandbox], str | None] = probe) -> Sandbox:
+    """The sandbox for the agent's commands: the first of `kind` (auto: bwrap, then landlock) that runs a
+    command here. None working: Unconfined where `no_sandbox` allows it, never in full-auto; else
+    SandboxUnavailable. `kind` "none" is the user's own choice (a project config cannot make it)."""
+    env = env or {}
     if kind == "none":
-        return Unconfined(env)
-    raise ConfigError(f"Unknown sandbox {kind!r}; use auto, bwrap or none.")
+        if full_auto:
+            raise SandboxUnavailable("full-auto needs a sandbox for commands, and the sandbox setting is none; "
+                                     "choose auto, bwrap or landlock, or a mode that asks before commands.")
+        return Unconfined(dict(env))
+    if kind not in KINDS:
+        raise ConfigError(f"Unknown sandbox {kind!r}; use auto, bwrap, landlock or none.")
+    failures = []
+    for name in KINDS[kind]:
+        try:
+            sandbox = _build(name, writable, env)
+        except ConfigError as exc:
+            failures.append(f"{name}: {exc}")
+            continue
+        if (reason := check(name, sandbox)) is None:
+            return sandbox
+        failures.append(f"{name}: {reason}")
+    if no_sandbox and not full_auto:
+        return Unconfined(dict(env))
+    tried = "; ".join(failures)
+    if full_auto:
+        raise SandboxUnavailable(f"No sandbox for commands works here ({tried}), and full-auto never runs them "
+                                 "unconfined.")
+    raise SandboxUnavailable(f"No sandbox for commands works here ({tried}); --no-sandbox runs them unconfined "
+                             "(never in full-auto).")

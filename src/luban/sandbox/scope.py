@@ -1,0 +1,66 @@
+"""What a sandboxed command may see, whichever sandbox confines it: the environment allowlist, the places
+hidden from it (home, Luban's own config and data) and the workspace paths it may read but never write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Mapping
+
+# Credentials a command never needs to see: a prompt-injected `env | curl …` would leak them. SSH_AUTH_SOCK
+# is the ssh agent: access to it is the key.
+SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)$|^AWS_|^SSH_AUTH_SOCK$")
+# Host variables a command keeps; every other one the host has is dropped (HOME and TMPDIR are set anew).
+# The second line: what Luban sets for one command (tools/bash.py, eval/grade.py), harmless if the host's leaks.
+ALLOWED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
+                     "PAGER", "GIT_PAGER", "GIT_TERMINAL_PROMPT", "NO_COLOR", "PYTEST_ADDOPTS", "LUBAN_TEST_REPORT"})
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` less the variables whose names look like credentials (`*_TOKEN`, `*_KEY`, `AWS_*`, …)."""
+    return {k: v for k, v in environ.items() if not SECRET_NAME.search(k)}
+
+
+def allowed(name: str) -> bool:
+    return (name in ALLOWED or name.startswith("LC_")) and not SECRET_NAME.search(name)
+
+
+def dropped(host: Mapping[str, str]) -> list[str]:
+    """The host's variables a command must not see. What Luban itself adds for one command (PAGER, the
+    grader's PYTEST_ADDOPTS) is not the host's and is kept: callers pass it without credentials."""
+    return sorted(k for k in host if not allowed(k))
+
+
+def homes(host: Mapping[str, str]) -> tuple[Path, ...]:
+    """The user's home directory, and /root when running as root: hidden from commands."""
+    places = {Path(host.get("HOME") or Path.home()).resolve()}
+    if os.geteuid() == 0:
+        places.add(Path("/root"))
+    return tuple(sorted(p for p in places if p != Path("/")))
+
+
+def luban_dirs(host: Mapping[str, str]) -> tuple[Path, ...]:
+    """Luban's user config folder and data folder (sessions, trust): hidden from commands."""
+    from ..config import user_config_file, user_data_dir
+
+    return (user_config_file(host).parent, user_data_dir(host))
+
+
+def protected(root: Path) -> tuple[Path, ...]:
+    """Workspace paths a command may read but not write: what git runs on the user's next git command
+    (hooks, config-named programs) and the project's own Luban config."""
+    return (root / ".git" / "hooks", root / ".git" / "config", root / ".luban")
+
+
+def own_install() -> tuple[Path, ...]:
+    """The Python Luban runs on and Luban's own source: commands run that Python (eval tasks say `python
+    -m pytest`) and the eval grader loads a pytest plugin from Luban, wherever they live."""
+    source = Path(__file__).resolve().parents[2]  # src/ of a checkout, or site-packages
+    return tuple(sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), source}))
+
+
+def beneath(path: Path, places: tuple[Path, ...] | list[Path]) -> bool:
+    return any(path.is_relative_to(place) for place in places)
