@@ -136,7 +136,8 @@ class Checkpoints:
     def _resolve(self, commit: str) -> str:
         found = self._git("rev-parse", "-q", "--verify", f"{commit}^{{commit}}", check=False).decode().strip()
         if not found:
-            raise CheckpointError(f"There is no checkpoint {commit} in {self.git_dir}.")
+            raise CheckpointError(f"Checkpoint {commit[:12]} is not in {self.git_dir}: the checkpoint store was "
+                                  "removed or damaged.")
         return found
 
     def _changes(self, current: str, target: str) -> list[tuple[str, str, str, str]]:
