@@ -1,31 +1,392 @@
-"""Pure permission decisions: given a tool's effect and the permission mode, allow, ask or deny.
+"""Pure permission decisions: a tool call, its effect, the permission mode and the allow / ask / deny rules give
+allow, ask or deny, with a sentence that says why. A shell command is judged subcommand by subcommand.
 
-Rules per tool and command pattern grow here (the safety issue); the function stays pure.
+The pattern language is documented in docs/permissions.md; risky commands are data (RISKS) at the end.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Sequence
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
-from .types import Effect
+from . import shell
+from .errors import ConfigError
+from .types import Effect, ToolCall
 
 if TYPE_CHECKING:
     from .tools import Tool
 
 Verdict = Literal["allow", "ask", "deny"]
-
+KINDS = ("allow", "ask", "deny")
+_SEVERITY: dict[Verdict, int] = {"allow": 0, "ask": 1, "deny": 2}
 _TABLE: dict[str, dict[Effect, Verdict]] = {
     "plan": {"read": "allow", "write": "deny", "exec": "deny"},
     "ask": {"read": "allow", "write": "ask", "exec": "ask"},
     "auto-edit": {"read": "allow", "write": "allow", "exec": "ask"},
     "full-auto": {"read": "allow", "write": "allow", "exec": "allow"},
 }
+_DOES = {"read": "reads files", "write": "changes files", "exec": "runs commands"}
+_PATTERN = re.compile(r"(\*|[A-Za-z_][A-Za-z0-9_.-]*)(?:\((.*)\))?", re.S)
+# A program named by a path in one of these is the same program as its bare name for an allow rule; `./ls`
+# (a file the agent may have written) is not.
+SYSTEM_BIN = frozenset({"/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin", "/usr/local/sbin"})
+_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
+_TOKEN = re.compile(r"[^\s;&|()<>`$\"'\\{}]+")
+_SHOWN = 80  # characters of a command quoted in a reason
+_GLOB_CHAR = re.compile(r"([*?\[])")
 
 
-def decide(effect: Effect, mode: str) -> Verdict:
-    return _TABLE[mode][effect]
+@dataclass(frozen=True)
+class Ruling:
+    verdict: Verdict
+    reason: str
+    risky: bool = False  # a command that can destroy work: the caller snapshots the workspace first
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One rule: `*`, `TOOL`, `bash(PREFIX:*)`, `bash(EXACT)` or `TOOL(GLOB)` on the tool's `path`."""
+
+    text: str
+    tool: str
+    words: tuple[str, ...] | None = None  # bash: the command's words
+    prefix: bool = False  # bash(PREFIX:*): the words start the command
+    exact: str | None = None  # bash(EXACT): also matches the whole command line, e.g. `make && make test`
+    glob: re.Pattern[str] | None = None  # other tools: on the workspace-relative path
+
+    @classmethod
+    def parse(cls, text: str) -> Pattern:
+        match = _PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
+        if not match or (match.group(2) is not None and (match.group(1) == "*" or not match.group(2).strip())):
+            raise ConfigError(f"The permission rule {text!r} is malformed; write *, TOOL or TOOL(SPECIFIER), such "
+                              f'as "bash(git status:*)" or "edit_file(src/**)".')
+        tool, spec = match.groups()
+        if spec is None:
+            return cls(text, tool)
+        if tool != "bash":
+            return cls(text, tool, glob=glob_regex(spec.strip()))
+        return _bash_pattern(text, spec.strip())
+
+    def covers(self, name: str) -> bool:
+        return self.tool in ("*", name)
+
+    def matches_call(self, call: ToolCall) -> bool:
+        """A whole call; a bash pattern with words never matches here (bash is judged per subcommand)."""
+        if not self.covers(call.name):
+            return False
+        if self.glob is not None:
+            return any(self.glob.fullmatch(p) for p in _with_parents(workspace_path(call)))
+        return self.words is None and self.exact is None
+
+    def matches_command(self, command: shell.SimpleCommand, for_allow: bool) -> bool:
+        if not self.covers("bash") or self.glob is not None:
+            return False
+        if self.words is None:
+            return self.exact is None
+        argv, n = command.argv, len(self.words)
+        if len(argv) < n or (not self.prefix and len(argv) != n) or tuple(argv[1:n]) != self.words[1:]:
+            return False
+        return _same_program(self.words[0], argv[0], for_allow)
+
+    def matches_line(self, line: str) -> bool:
+        """bash(EXACT) on the whole command line as written."""
+        return self.covers("bash") and self.exact is not None and self.exact == line.strip()
+
+    def mentioned_in(self, line: str) -> bool:
+        """For a deny rule and a line that cannot be parsed: do the rule's words occur in it, in order?"""
+        if not self.covers("bash") or self.glob is not None:
+            return False
+        if self.words is None:
+            return self.exact is None or self.exact in line
+        tokens, n = _TOKEN.findall(line), len(self.words)
+        return any(_same_program(self.words[0], tokens[i], False) and tuple(tokens[i + 1:i + n]) == self.words[1:]
+                   for i in range(len(tokens) - n + 1))
+
+
+def _bash_pattern(text: str, spec: str) -> Pattern:
+    prefix = spec.endswith(":*")
+    body = spec[:-2].strip() if prefix else spec
+    try:
+        words = tuple(shlex.split(body))
+    except ValueError:
+        words = ()
+    if prefix and (not words or ":*" in body):
+        raise ConfigError(f"The permission rule {text!r} is malformed; a bash rule is bash(COMMAND) or "
+                          f'bash(PREFIX:*) with :* only at the end, such as "bash(git status:*)".')
+    return Pattern(text, "bash", words or None, prefix, None if prefix else body)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The allow / ask / deny rules of all config layers, parsed once per run."""
+
+    allow: tuple[Pattern, ...] = ()
+    ask: tuple[Pattern, ...] = ()
+    deny: tuple[Pattern, ...] = ()
+
+    @classmethod
+    def parse(cls, mapping: Mapping[str, Any]) -> Rules:
+        for kind, patterns in mapping.items():
+            if kind not in KINDS:
+                raise ConfigError(f"Unknown permission rule kind {kind!r}; use allow, ask or deny.")
+            if isinstance(patterns, str) or not isinstance(patterns, Sequence):
+                raise ConfigError(f"permissions.{kind} must be a list of patterns, not {patterns!r}.")
+        return cls(*(tuple(Pattern.parse(p) for p in mapping.get(kind, ())) for kind in KINDS))
+
+    def with_allowed(self, patterns: Sequence[str]) -> Rules:
+        return Rules(self.allow + tuple(Pattern.parse(p) for p in patterns), self.ask, self.deny)
+
+
+def decide(call: ToolCall, effect: Effect, mode: str, rules: Rules = Rules(),
+           session_allow: Sequence[str] = ()) -> Ruling:
+    """Deny rules win everywhere; plan mode only reads; then risky commands ask, then ask rules, allow rules
+    (and what the user allowed for this session), and last the mode. `call.arguments["path"]` is expected
+    workspace-relative (calls.py resolves it)."""
+    rules = rules.with_allowed(session_allow) if session_allow else rules
+    line = call.arguments.get("command") if call.name == "bash" else None
+    if isinstance(line, str):
+        return _decide_line(call, line, effect, mode, rules)
+    return _decide_call(call, effect, mode, rules)
+
+
+def _decide_call(call: ToolCall, effect: Effect, mode: str, rules: Rules) -> Ruling:
+    path = call.arguments.get("path")
+    subject = f"{call.name} on `{workspace_path(call)}`" if isinstance(path, str) else call.name
+    denied = _first(rules.deny, call)
+    if denied:
+        return Ruling("deny", f"{subject} is denied by the rule `{denied.text}`.")
+    if _TABLE[mode][effect] == "deny":
+        return Ruling("deny", f"{call.name} {_DOES[effect]}, which plan mode does not allow.")
+    asked = _first(rules.ask, call)
+    if asked:
+        return Ruling("ask", f"{subject} needs approval by the rule `{asked.text}`.")
+    allowed = _first(rules.allow, call)
+    if allowed:
+        return Ruling("allow", f"{subject} is allowed by the rule `{allowed.text}`.")
+    if _TABLE[mode][effect] == "allow":
+        return Ruling("allow", f"{call.name} {_DOES[effect]}, which {mode} mode allows without asking.")
+    return Ruling("ask", f"{subject} is not covered by an allow rule in {mode} mode.")
+
+
+def _decide_line(call: ToolCall, line: str, effect: Effect, mode: str, rules: Rules) -> Ruling:
+    try:
+        commands = shell.read(line)
+    except shell.Unreadable as why:
+        return _unreadable(line, str(why), mode, rules)
+    if not commands:
+        return _decide_call(call, effect, mode, rules)
+    whole = next((p for p in rules.allow if p.matches_line(line)), None)
+    rulings, here = [], True
+    for command in commands:
+        rulings.append(_decide_command(command, mode, rules, whole, here))
+        if command.program in ("cd", "pushd", "popd"):
+            # Relative paths after a cd out of the workspace are outside it too.
+            here = here and len(command.argv) == 2 and command.program != "popd" and inside(command.argv[1])
+    worst = max(rulings, key=lambda r: (_SEVERITY[r.verdict], r.risky))  # the first of the strictest
+    return Ruling(worst.verdict, worst.reason, any(r.risky for r in rulings))
+
+
+def _decide_command(command: shell.SimpleCommand, mode: str, rules: Rules, whole: Pattern | None,
+                    here: bool) -> Ruling:
+    shown = _shown(str(command))
+    denied = next((p for p in rules.deny if p.matches_command(command, for_allow=False)), None)
+    risk = risk_of(command, here)
+    if denied:
+        return Ruling("deny", f"bash: `{shown}` is denied by the rule `{denied.text}`.", risk is not None)
+    if mode == "plan":
+        return Ruling("deny", "bash runs commands, which plan mode does not allow.", risk is not None)
+    if risk:
+        return Ruling("ask", f"bash: `{shown}` is risky ({risk}), so it needs approval in every mode.", True)
+    asked = next((p for p in rules.ask if p.matches_command(command, for_allow=False)), None)
+    if asked:
+        return Ruling("ask", f"bash: `{shown}` needs approval by the rule `{asked.text}`.")
+    allowed = whole or next((p for p in rules.allow if p.matches_command(command, for_allow=True)), None)
+    unsafe = next((w for w in command.writes if w not in _DEVICES and not inside(w)), None)
+    if allowed and not unsafe:
+        return Ruling("allow", f"bash: `{shown}` is allowed by the rule `{allowed.text}`.")
+    if mode == "full-auto":
+        return Ruling("allow", "bash runs commands, which full-auto mode allows without asking.")
+    if allowed:
+        return Ruling("ask", f"bash: `{shown}` writes to `{unsafe}` outside the workspace, which the rule "
+                             f"`{allowed.text}` does not cover.")
+    return Ruling("ask", f"bash: `{shown}` is not covered by an allow rule in {mode} mode.")
+
+
+def _unreadable(line: str, why: str, mode: str, rules: Rules) -> Ruling:
+    """A line that cannot be judged command by command is never allowed by a rule: a human reads it."""
+    shown = _shown(line.strip())
+    denied = next((p for p in rules.deny if p.mentioned_in(line)), None)
+    if denied:
+        return Ruling("deny", f"bash: `{shown}` mentions what the rule `{denied.text}` denies and cannot be "
+                              f"checked command by command ({why}).")
+    if mode == "plan":
+        return Ruling("deny", "bash runs commands, which plan mode does not allow.")
+    return Ruling("ask", f"bash: `{shown}` cannot be checked command by command ({why}), so it needs approval.")
+
+
+def narrowest(call: ToolCall) -> str:
+    """The pattern "always allow" stores: this exact command line, this exact path, or else the tool."""
+    line = call.arguments.get("command") if call.name == "bash" else None
+    if isinstance(line, str) and line.strip():
+        return f"bash({line.strip()})"
+    if isinstance(call.arguments.get("path"), str):
+        return f"{call.name}({_GLOB_CHAR.sub(_bracketed, workspace_path(call))})"
+    return call.name
+
+
+def _bracketed(match: re.Match[str]) -> str:
+    return f"[{match.group(1)}]"  # a glob character in a path, matched literally
 
 
 def offered(tools: Sequence[Tool], mode: str) -> tuple[Tool, ...]:
     """The tools worth showing the model: one the mode always denies only invites refused calls."""
-    return tuple(t for t in tools if decide(t.effect, mode) != "deny")
+    return tuple(t for t in tools if _TABLE[mode][t.effect] != "deny")
+
+
+def workspace_path(call: ToolCall) -> str:
+    path = call.arguments.get("path")
+    return posixpath.normpath(path) if isinstance(path, str) and path.strip() else "."
+
+
+def glob_regex(glob: str) -> re.Pattern[str]:
+    """`**` any depth (`**/` also none), `*` and `?` within one path segment, `[...]` a character class."""
+    out, i = [], 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        char, end = glob[i], glob.find("]", i + 2)
+        if char == "[" and end > 0:
+            body = glob[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+            continue
+        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
+        i += 1
+    return re.compile("".join(out), re.S)
+
+
+def _with_parents(path: str) -> list[str]:
+    """The path and its folders: a rule on a folder covers what is inside it."""
+    parts = path.split("/")
+    return ["/".join(parts[:n]) or "/" for n in range(len(parts), 0, -1)]
+
+
+def _same_program(rule: str, written: str, for_allow: bool) -> bool:
+    """`curl` in a rule is `/usr/bin/curl` too; an allow rule does not cover `./curl` (a file in the workspace)."""
+    name = rule.rsplit("/", 1)[-1]
+    if written == rule or written.rsplit("/", 1)[-1] != name:
+        return written == rule
+    if not for_allow:
+        return True
+    folder = written.rsplit("/", 1)[0] if "/" in written else ""
+    return folder in SYSTEM_BIN or ("/" not in written and "/" in rule)
+
+
+def _first(patterns: Sequence[Pattern], call: ToolCall) -> Pattern | None:
+    return next((p for p in patterns if p.matches_call(call)), None)
+
+
+def _shown(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+# ---- risky commands: they can destroy work, so they ask in every mode (and the caller snapshots first) ----
+
+Args = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Risk:
+    """`program` (and for git its `subcommand`, found past git's own options) with arguments that `applies`
+    to, given whether the command runs inside the workspace; `what` completes "is risky (...)"."""
+
+    program: str
+    what: str
+    applies: Callable[[Args, bool], bool]
+    subcommand: str | None = None
+
+
+def flag(args: Args, letters: str, *longs: str) -> bool:
+    """A short option among `letters` (also inside a cluster like -fdx) or one of the long options."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in longs or any(arg.startswith(f"{long}=") for long in longs):
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and any(c in arg[1:] for c in letters):
+            return True
+    return False
+
+
+def operands(args: Args) -> Args:
+    """The arguments that are not options (all of them after `--`)."""
+    if "--" in args:
+        cut = args.index("--")
+        return tuple(a for a in args[:cut] if not a.startswith("-")) + args[cut + 1:]
+    return tuple(a for a in args if not a.startswith("-"))
+
+
+_PLAIN_PATH = re.compile(r"[\w.@%+=:,/*?\[\]-]+")
+
+
+def inside(path: str) -> bool:
+    """Whether a path as written stays in the workspace: relative, no `..` out, no `~` or expansion. An
+    absolute path counts as outside (the text alone cannot tell)."""
+    norm = posixpath.normpath(path)
+    return bool(_PLAIN_PATH.fullmatch(path)) and not path.startswith("/") and not norm.startswith("..")
+
+
+def _wipes(path: str, here: bool) -> bool:
+    """A target whose recursive delete loses more than a folder of the workspace: outside it, or all of it."""
+    first = posixpath.normpath(path).split("/")[0]
+    return not here or not inside(path) or bool(re.fullmatch(r"[.*?\[\]]+", first))
+
+
+def _find_deletes(args: Args, here: bool) -> bool:
+    starts = tuple(a for a in args[: next((i for i, a in enumerate(args) if a[:1] in "-(!"), len(args))])
+    return "-delete" in args and any(_wipes(s, here) for s in starts or (".",))
+
+
+RISKS: tuple[Risk, ...] = (
+    Risk("rm", "a recursive delete outside the workspace or of all of it",
+         lambda a, here: flag(a, "rR", "--recursive") and any(_wipes(t, here) for t in operands(a))),
+    Risk("find", "it deletes files outside the workspace or all of them", _find_deletes),
+    Risk("git", "it discards uncommitted work", lambda a, _: "--hard" in a, "reset"),
+    Risk("git", "it deletes untracked files", lambda a, _: flag(a, "f", "--force"), "clean"),
+    Risk("git", "it can overwrite the remote's history",
+         lambda a, _: flag(a, "f", "--force", "--force-with-lease") or any(o.startswith("+") for o in operands(a)),
+         "push"),
+    Risk("git", "it discards uncommitted changes", lambda a, _: "--" in a or "." in operands(a), "checkout"),
+    Risk("git", "it discards uncommitted changes", lambda a, _: bool({".", ":/", "*"} & set(operands(a))),
+         "restore"),
+    Risk("git", "it deletes a branch that may not be merged",
+         lambda a, _: flag(a, "D") or (flag(a, "d", "--delete") and flag(a, "f", "--force")), "branch"),
+    Risk("mkfs", "it formats a file system", lambda a, _: True),
+    Risk("dd", "it writes a device or file directly", lambda a, _: any(o.startswith("of=") for o in a)),
+)
+_GIT_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env", "--exec-path"})
+
+
+def risk_of(command: shell.SimpleCommand, here: bool = True) -> str | None:
+    """What makes `command` risky, or None; `here`: it runs in the workspace (no cd out of it before)."""
+    program, args = command.program, command.argv[1:]
+    if program.startswith("mkfs."):
+        program = "mkfs"
+    subcommand = None
+    if program == "git":
+        i = 0
+        while i < len(args) and args[i].startswith("-"):
+            i += 2 if args[i] in _GIT_VALUED else 1
+        subcommand, args = (args[i], args[i + 1:]) if i < len(args) else (None, ())
+    return next((r.what for r in RISKS if r.program == program and r.subcommand == subcommand
+                 and r.applies(args, here)), None)
