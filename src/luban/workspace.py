@@ -1,4 +1,5 @@
-"""The workspace: its root, path containment, atomic writes, and where big tool outputs are kept."""
+"""The workspace: its root, the file tools' boundary beneath it, atomic writes, and where big tool outputs
+are kept."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .beneath import Resolver, default_resolver
+from .boundary import FileBoundary
 from .errors import WorkspaceError
 from .sandbox import Sandbox, Unconfined
 
@@ -22,24 +25,30 @@ class Workspace:
     scratch: Path
     # Commands the agent runs go through it (the file tools enforce the root themselves).
     sandbox: Sandbox = field(default_factory=Unconfined)
+    # How the file tools open paths beneath the root: openat2 where the kernel has it (tests inject the fallback).
+    resolver: Resolver = field(default_factory=default_resolver)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None,
-             sandbox: Sandbox | None = None) -> Workspace:
+             sandbox: Sandbox | None = None, resolver: Resolver | None = None) -> Workspace:
         path = Path(root).expanduser()
         if not path.is_dir():
             raise WorkspaceError(f"The workspace {path} does not exist or is not a directory.")
         real = path.resolve(strict=True)
         scratch_dir = Path(scratch) if scratch else Path(tempfile.mkdtemp(prefix="luban-out-"))
         scratch_dir.mkdir(parents=True, exist_ok=True)
-        return cls(real, scratch_dir.resolve(), sandbox or Unconfined())
+        return cls(real, scratch_dir.resolve(), sandbox or Unconfined(), resolver or default_resolver())
+
+    @property
+    def files(self) -> FileBoundary:
+        """All file-tool I/O goes through here: opened beneath the root, never by a path checked beforehand."""
+        return FileBoundary(self.root, self.scratch, self.resolver)
 
     def resolve(self, path: str) -> Path:
         """Resolve `path` (relative to the root, or absolute) with symlinks followed; refuse escapes.
 
-        Checked before any I/O so a tool never touches a file outside the workspace. A path that does not
-        exist yet is resolved through its nearest existing parent, so a symlinked parent cannot smuggle it out.
-        Scratch files (full tool outputs) are readable too.
+        For naming a path (the harness's guards), not for I/O: the check and a later use can race, so the file
+        tools go through `files` instead. Scratch files (full tool outputs) count as inside.
         """
         if not isinstance(path, str) or not path.strip():
             raise PathEscape("path must be a non-empty string")

@@ -1,16 +1,18 @@
 """What the built-in tools share about their input: checking the model's arguments against a tool's schema,
-resolving paths inside the workspace, and walking its files (for glob and "did you mean" suggestions)."""
+placing paths beneath the workspace, and walking its files (for glob and "did you mean" suggestions)."""
 
 from __future__ import annotations
 
 import difflib
 import json
 import os
-from pathlib import Path, PurePath
+import posixpath
+from pathlib import PurePath
 from typing import Any, Iterator, Mapping
 
+from ..boundary import Place
 from ..types import ToolResult, ToolSpec
-from ..workspace import PathEscape, Workspace
+from ..workspace import Workspace
 
 # Folders that are never what the model is looking for and can hold huge trees.
 NOISE_DIRS = frozenset(
@@ -90,45 +92,30 @@ def _describe(value: Any) -> str:
     return f"the {kind} {text[:37] + '...' if len(text) > 40 else text}"
 
 
-def resolve(ws: Workspace, path: str) -> Path:
-    """ws.resolve, with an escape turned into a message for the model."""
-    try:
-        return ws.resolve(path)
-    except PathEscape as escape:
-        raise ToolError(f"{escape}.") from None
-
-
-def inside(ws: Workspace, path: Path) -> bool:
-    """Whether `path`, with symlinks followed, stays inside the workspace."""
-    try:
-        ws.resolve(str(path))
-    except PathEscape:
-        return False
-    return True
-
-
 def looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:BINARY_PROBE]
 
 
-def walk_files(base: Path, limit: int = 100_000) -> Iterator[str]:
-    """Files under `base` as POSIX paths relative to it, in a stable order; noise folders and symlinked
-    folders are not entered. Stops after `limit` files so a huge tree cannot stall a tool."""
+def walk_files(folder: int, limit: int = 100_000) -> Iterator[tuple[str, int, str]]:
+    """Files beneath the folder descriptor in a stable order, as (POSIX path relative to it, the descriptor of
+    the folder holding it, its name); that descriptor is valid until the next item. Noise folders and symlinked
+    folders are not entered (fwalk opens each folder from its parent with O_NOFOLLOW, so a swap cannot lead
+    it out). Stops after `limit` files so a huge tree cannot stall a tool."""
     count = 0
-    for folder, dirs, files in os.walk(base):
+    for here, dirs, files, here_fd in os.fwalk(".", dir_fd=folder):
         dirs[:] = sorted(d for d in dirs if d not in NOISE_DIRS)
-        prefix = Path(folder).relative_to(base).as_posix()
+        prefix = posixpath.normpath(here)
         for name in sorted(files):
-            yield name if prefix == "." else f"{prefix}/{name}"
+            yield (name if prefix == "." else f"{prefix}/{name}"), here_fd, name
             count += 1
             if count >= limit:
                 return
 
 
-def not_found(ws: Workspace, path: Path) -> ToolError:
+def not_found(ws: Workspace, where: Place) -> ToolError:
     """A 'file not found' error naming up to five files in the workspace with similar names."""
-    rel = ws.relative(path)
-    similar = similar_files(ws, path.name)
+    rel = where.shown
+    similar = similar_files(ws, where.name)
     if similar:
         return ToolError(f"File not found: {rel}. Similar files in the workspace: {', '.join(similar)}.")
     return ToolError(f"File not found: {rel}. Use glob or list_dir to find the right path.")
@@ -138,7 +125,9 @@ def similar_files(ws: Workspace, name: str, limit: int = 5) -> list[str]:
     scored = []
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(name)
-    for rel in walk_files(ws.root, limit=20_000):
+    with ws.files.folder(ws.files.place(".")) as root:
+        names = [rel for rel, _, _ in walk_files(root, limit=20_000)]
+    for rel in names:
         matcher.set_seq1(PurePath(rel).name)
         if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
             scored.append((-matcher.ratio(), rel))

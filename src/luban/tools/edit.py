@@ -6,13 +6,14 @@ from __future__ import annotations
 import difflib
 import heapq
 import re
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
-from ..workspace import Workspace, atomic_write
-from ._input import ToolError, looks_binary, not_found, parse_args, resolve
+from ..workspace import Workspace
+from ._input import ToolError, looks_binary, not_found, parse_args
 from .read import numbered
 from .write import plural, write_text
 
@@ -52,10 +53,10 @@ class EditFile:
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
             checked = parse_args(self.spec, args)
-            path = resolve(ws, checked["path"])
-            return _edit(ws, path, checked["old_string"], checked["new_string"], checked["replace_all"])
-        except ToolError as error:
-            return error.result()
+            where = ws.files.place(checked["path"])
+            return _edit(ws, where, checked["old_string"], checked["new_string"], checked["replace_all"])
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = EditFile()
@@ -77,38 +78,41 @@ class _Fallback:
     find: Callable[[str, str, str], list[_Span]]  # (file text, old_string, new_string) -> candidates
 
 
-def _edit(ws: Workspace, path: Path, old: str, new: str, replace_all: bool) -> ToolResult:
+def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) -> ToolResult:
     if old == new:
         raise ToolError("old_string and new_string are the same, so there is nothing to change.")
-    rel = ws.relative(path)
-    if path.is_dir():
+    rel = where.shown
+    info = ws.files.stat(where)
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is a folder, not a file; give edit_file the path of a file.")
-    if not path.exists():
+    if info is None:
         if old:
-            raise not_found(ws, path)
-        return write_text(ws, path, new)
-    text, crlf = _load(path, rel)
+            raise not_found(ws, where)
+        return write_text(ws, where, new)
+    text, crlf = _load(ws, where)
     if not old:
         if text:
             raise ToolError(
                 f"old_string is empty but {rel} is not; copy the exact text to replace from the file, "
                 "or use write_file to replace the whole file."
             )
-        return write_text(ws, path, new)
+        return write_text(ws, where, new)
     if crlf:
         old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
     spans, how = _locate(text, old, new, replace_all, rel)
     updated = _apply(text, spans)
     if updated == text:
         raise _already_applied(rel, _line_list(text, [span.start for span in spans]))
-    _store(path, rel, updated, crlf)
+    _store(ws, where, updated, crlf)
     return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{_diff(text, updated)}")
 
 
-def _load(path: Path, rel: str) -> tuple[str, bool]:
+def _load(ws: Workspace, where: Place) -> tuple[str, bool]:
     """The file's text with CRLF turned into LF if every line ends in CRLF, and whether it did."""
+    rel = where.shown
     try:
-        data = path.read_bytes()
+        with ws.files.open_read(where) as f:
+            data = f.read()
     except OSError as error:
         raise ToolError(f"Could not read {rel}: {error.strerror or error}.") from None
     if looks_binary(data):
@@ -119,7 +123,8 @@ def _load(path: Path, rel: str) -> tuple[str, bool]:
     return (text.replace("\r\n", "\n"), True) if crlf else (text, False)
 
 
-def _store(path: Path, rel: str, text: str, crlf: bool) -> None:
+def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
+    rel = where.shown
     if crlf:
         text = text.replace("\n", "\r\n")
     try:
@@ -127,7 +132,7 @@ def _store(path: Path, rel: str, text: str, crlf: bool) -> None:
     except UnicodeEncodeError:
         raise ToolError("new_string contains characters that cannot be saved as UTF-8; remove them.") from None
     try:
-        atomic_write(path, data)
+        ws.files.write(where, data)
     except OSError as error:
         raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
 

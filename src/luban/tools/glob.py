@@ -1,19 +1,22 @@
 """glob: find files by a path pattern with * ? [...] {a,b} and **, newest first.
 
-The tree is walked once with noise folders (.git, __pycache__, node_modules, virtualenvs) pruned, which
-pathlib's glob cannot do, and every match is checked to stay inside the workspace after symlinks.
+The tree is walked once through folder descriptors with noise folders (.git, __pycache__, node_modules,
+virtualenvs) pruned, which pathlib's glob cannot do; a symlinked match is listed only if it stays inside.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, inside, parse_args, resolve, walk_files
+from ._input import ToolError, parse_args, walk_files
 
 MAX_RESULTS = 200
 
@@ -50,40 +53,48 @@ class Glob:
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
             checked = parse_args(self.spec, args)
-            return _glob(ws, checked["pattern"], resolve(ws, checked["path"]))
-        except ToolError as error:
-            return error.result()
+            return _glob(ws, checked["pattern"], ws.files.place(checked["path"]))
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = Glob()
 
 
-def _glob(ws: Workspace, pattern: str, base: Path) -> ToolResult:
+def _glob(ws: Workspace, pattern: str, base: Place) -> ToolResult:
     pattern = pattern.strip().removeprefix("./")
     if not pattern:
         raise ToolError("pattern is empty; give a pattern such as **/*.py.")
     if pattern.startswith("/") or ".." in PurePosixPath(pattern).parts:
         raise ToolError("pattern must be relative and must not contain '..'; set path to search another folder.")
-    rel = ws.relative(base)
-    if not base.exists():
+    rel = base.shown
+    info = ws.files.stat(base)
+    if info is None:
         raise ToolError(f"Folder not found: {rel}. Use list_dir to see which folders there are.")
-    if not base.is_dir():
+    if not stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is not a folder; give glob a folder as path.")
     regex = translate(pattern)
-    found = [base / name for name in walk_files(base) if regex.fullmatch(name)]
-    dated = []
-    for path in found:
-        if inside(ws, path):
-            try:
-                dated.append((-path.stat().st_mtime, ws.relative(path)))
-            except OSError:
-                continue  # a dangling symlink
+    with ws.files.folder(base) as folder:
+        dated = [
+            (-found.st_mtime, base.child(name).shown)
+            for name, holder, leaf in walk_files(folder)
+            if regex.fullmatch(name) and (found := _found(ws, base.child(name), holder, leaf)) is not None
+        ]
     if not dated:
         return ToolResult(f"No files match {pattern} in {'the workspace root' if rel == '.' else rel}.")
     lines = [name for _, name in sorted(dated)[:MAX_RESULTS]]
     if len(dated) > MAX_RESULTS:
         lines.append(f"[{len(dated) - MAX_RESULTS} more files not shown; use a narrower pattern or path]")
     return ToolResult("\n".join(lines))
+
+
+def _found(ws: Workspace, where: Place, holder: int, leaf: str) -> os.stat_result | None:
+    """The match's status; a symlink's target's where it stays inside the workspace, else None (not listed)."""
+    try:
+        info = os.stat(leaf, dir_fd=holder, follow_symlinks=False)
+        return ws.files.stat(where) if stat.S_ISLNK(info.st_mode) else info
+    except (OSError, BoundaryError):
+        return None  # gone since the walk, dangling, or leading out
 
 
 def translate(pattern: str) -> re.Pattern[str]:

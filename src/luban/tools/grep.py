@@ -1,17 +1,23 @@
-"""grep: search file contents with ripgrep (the `rg` binary from the ripgrep wheel)."""
+"""grep: search file contents with ripgrep (the `rg` binary from the ripgrep wheel).
+
+rg never sees a path it could follow out: a folder is searched from inside it (its descriptor, opened beneath
+the root, is rg's working directory; rg does not follow symlinks below that), a file is fed to rg on stdin."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args, resolve
+from ._input import ToolError, parse_args
 
 MAX_MATCHES = 200
 RG_TIMEOUT_S = 60
@@ -46,10 +52,10 @@ class Grep:
             checked = parse_args(self.spec, args)
             if not checked["pattern"]:
                 raise ToolError("pattern is empty; give the regular expression to search for.")
-            target = resolve(ws, checked["path"])
+            target = ws.files.place(checked["path"])
             return _grep(ws, target, checked["pattern"], checked["glob"], checked["ignore_case"])
-        except ToolError as error:
-            return error.result()
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = Grep()
@@ -61,36 +67,58 @@ def rg_binary() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("rg")
 
 
-def _grep(ws: Workspace, target: Path, pattern: str, glob: str | None, ignore_case: bool) -> ToolResult:
-    rel = ws.relative(target)
-    if not target.exists():
+def _grep(ws: Workspace, target: Place, pattern: str, glob: str | None, ignore_case: bool) -> ToolResult:
+    rel = target.shown
+    info = ws.files.stat(target)
+    if info is None:
         raise ToolError(f"Path not found: {rel}. Use list_dir or glob to find the right path.")
     rg = rg_binary()
     if rg is None:
         raise ToolError("grep is unavailable because ripgrep (rg) is not installed; use bash with grep -rn instead.")
     # --sort path keeps the order stable from call to call (rg is otherwise parallel and unordered).
-    argv = [rg, "--line-number", "--no-heading", "--with-filename", "--color", "never", "--sort", "path"]
+    argv = [rg, "--line-number", "--no-heading", "--color", "never", "--sort", "path"]
     argv += ["--max-columns", "300", "--max-columns-preview", "--hidden"]
     argv += ["--ignore-case"] if ignore_case else []
     argv += ["--glob", glob] if glob else []
-    argv += ["--glob", "!.git", "--regexp", pattern, "--", rel]
-    try:
-        done = subprocess.run(argv, cwd=ws.root, stdin=subprocess.DEVNULL, capture_output=True, timeout=RG_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"grep took longer than {RG_TIMEOUT_S} s; search a smaller path or add a glob.") from None
-    found = done.stdout.decode("utf-8", errors="replace").splitlines()
+    argv += ["--glob", "!.git", "--regexp", pattern]
+    if stat.S_ISDIR(info.st_mode):
+        with ws.files.folder(target) as folder:
+            done = _run([*argv, "--with-filename", "--", "."], cwd=folder)
+        # rg prints "./src/x.py" for files under "."; the model should see paths from the root everywhere.
+        prefix = "" if rel == "." else f"{rel}/"
+        found = [prefix + line.removeprefix("./") for line in _lines(done.stdout)]
+    else:
+        with ws.files.open_read(target) as source:
+            done = _run([*argv, "--no-filename", "--", "-"], stdin=source)
+        found = [f"{rel}:{line}" for line in _lines(done.stdout)]
     problem = done.stderr.decode("utf-8", errors="replace").strip()
     if done.returncode == 2 and not found:
         raise ToolError(f"grep failed: {problem}{_hint(problem)}")
     if not found:
         return ToolResult("No matches.")
-    # Given ".", rg prints "./src/x.py"; the model should see the same paths everywhere.
-    lines = [line.removeprefix("./") for line in found[:MAX_MATCHES]]
+    lines = found[:MAX_MATCHES]
     if len(found) > MAX_MATCHES:
         lines.append(f"[{len(found) - MAX_MATCHES} more matches not shown; narrow the pattern, path or glob]")
     if done.returncode == 2:
         lines.append(f"[some files could not be searched: {problem.splitlines()[0]}]")
     return ToolResult("\n".join(lines))
+
+
+def _run(argv: list[str], *, cwd: int | None = None, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess[bytes]:
+    """Run rg, in the folder descriptor `cwd` when given: entered by descriptor, so there is no path to swap."""
+    options: dict[str, Any] = {}
+    if cwd is not None and os.path.isdir("/proc/self/fd"):
+        options = {"cwd": f"/proc/self/fd/{cwd}", "pass_fds": (cwd,)}  # the child's own copy of the fd
+    elif cwd is not None:  # no /proc (the BSDs, macOS): the child enters it itself before exec
+        options = {"preexec_fn": lambda: os.fchdir(cwd)}
+    try:
+        return subprocess.run(argv, stdin=stdin, capture_output=True, timeout=RG_TIMEOUT_S, **options)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"grep took longer than {RG_TIMEOUT_S} s; search a smaller path or add a glob.") from None
+
+
+def _lines(output: bytes) -> list[str]:
+    return output.decode("utf-8", errors="replace").splitlines()
 
 
 def _hint(problem: str) -> str:

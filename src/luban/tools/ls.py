@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args, resolve
+from ._input import ToolError, parse_args
 
 MAX_ENTRIES = 500
 
@@ -38,23 +39,24 @@ class ListDir:
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
             checked = parse_args(self.spec, args)
-            return _list(ws, resolve(ws, checked["path"]))
-        except ToolError as error:
-            return error.result()
+            return _list(ws, ws.files.place(checked["path"]))
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = ListDir()
 
 
-def _list(ws: Workspace, folder: Path) -> ToolResult:
-    rel = ws.relative(folder)
-    if not folder.exists():
+def _list(ws: Workspace, where: Place) -> ToolResult:
+    rel = where.shown
+    info = ws.files.stat(where)
+    if info is None:
         raise ToolError(f"Folder not found: {rel}. Use list_dir on its parent folder to see what is there.")
-    if not folder.is_dir():
+    if not stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is a file, not a folder; use read_file to read it.")
     try:
-        with os.scandir(folder) as entries:
-            rows = sorted(_row(entry) for entry in entries if entry.name != ".git")
+        with ws.files.folder(where) as folder, os.scandir(folder) as entries:
+            rows = sorted(_row(entry, folder) for entry in entries if entry.name != ".git")
     except OSError as error:
         raise ToolError(f"Could not list {rel}: {error.strerror or error}.") from None
     if not rows:
@@ -65,13 +67,13 @@ def _list(ws: Workspace, folder: Path) -> ToolResult:
     return ToolResult("\n".join(lines))
 
 
-def _row(entry: os.DirEntry[str]) -> tuple[tuple[int, str], str]:
-    """(sort key: folders first, then by name; the line shown)."""
+def _row(entry: os.DirEntry[str], folder: int) -> tuple[tuple[int, str], str]:
+    """(sort key: folders first, then by name; the line shown). Nothing here follows a symlink."""
     if entry.is_symlink():
-        return (1, entry.name), f"{entry.name} -> {os.readlink(entry.path)}"
-    if entry.is_dir():
+        return (1, entry.name), f"{entry.name} -> {os.readlink(entry.name, dir_fd=folder)}"
+    if entry.is_dir(follow_symlinks=False):
         return (0, entry.name), f"{entry.name}/"
-    return (1, entry.name), f"{entry.name} ({_size(entry.stat().st_size)})"
+    return (1, entry.name), f"{entry.name} ({_size(entry.stat(follow_symlinks=False).st_size)})"
 
 
 def _size(size: int) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import BINARY_PROBE, ToolError, looks_binary, not_found, parse_args, resolve
+from ._input import BINARY_PROBE, ToolError, looks_binary, not_found, parse_args
 
 MAX_LINES = 2000
 MAX_CHARS = 100_000
@@ -53,9 +54,9 @@ class ReadFile:
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
             checked = parse_args(self.spec, args)
-            return _read(ws, resolve(ws, checked["path"]), checked["offset"], checked["limit"])
-        except ToolError as error:
-            return error.result()
+            return _read(ws, ws.files.place(checked["path"]), checked["offset"], checked["limit"])
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = ReadFile()
@@ -68,16 +69,17 @@ class _Page:
     lossy: bool
 
 
-def _read(ws: Workspace, path: Path, offset: int, limit: int) -> ToolResult:
-    rel = ws.relative(path)
-    if path.is_dir():
+def _read(ws: Workspace, where: Place, offset: int, limit: int) -> ToolResult:
+    rel = where.shown
+    info = ws.files.stat(where)
+    if info is None:
+        raise not_found(ws, where)
+    if stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is a folder, not a file; use list_dir to see what is in it.")
-    if not path.exists():
-        raise not_found(ws, path)
-    if not path.is_file():
+    if not stat.S_ISREG(info.st_mode):
         raise ToolError(f"{rel} is not a regular file; read_file only reads files.")
     try:
-        with path.open("rb") as f:
+        with ws.files.open_read(where) as f:
             if looks_binary(f.read(BINARY_PROBE)):
                 raise ToolError(f"{rel} is a binary file (it contains NUL bytes); read_file only shows text.")
             f.seek(0)

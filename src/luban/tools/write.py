@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import posixpath
+import stat
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
-from ..workspace import Workspace, atomic_write
-from ._input import ToolError, parse_args, resolve
+from ..workspace import Workspace
+from ._input import ToolError, parse_args
 
 SPEC = ToolSpec(
     name="write_file",
@@ -36,9 +38,9 @@ class WriteFile:
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
             checked = parse_args(self.spec, args)
-            return write_text(ws, resolve(ws, checked["path"]), checked["content"])
-        except ToolError as error:
-            return error.result()
+            return write_text(ws, ws.files.place(checked["path"]), checked["content"])
+        except (ToolError, BoundaryError) as error:
+            return ToolResult(str(error), error=True)
 
 
 TOOL = WriteFile()
@@ -53,18 +55,27 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def write_text(ws: Workspace, path: Path, content: str) -> ToolResult:
-    rel = ws.relative(path)
-    if path.is_dir():
+def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
+    rel = where.shown
+    info = ws.files.stat(where)
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is a folder; give write_file the path of a file.")
-    holder = next(parent for parent in path.parents if parent.exists())
-    if not holder.is_dir():
-        raise ToolError(f"{ws.relative(holder)} is a file, so {rel} cannot be created inside it.")
-    existed = path.exists()
+    if info is None and (holder := _file_holder(ws, where)) is not None:
+        raise ToolError(f"{holder} is a file, so {rel} cannot be created inside it.")
     try:
         # Lone surrogates cannot be encoded; they can only come from a broken JSON escape.
-        atomic_write(path, content.encode("utf-8", errors="replace"))
+        written = ws.files.write(where, content.encode("utf-8", errors="replace"))
     except OSError as error:
         raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
-    how = "overwritten" if existed else "created"
-    return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {rel} ({how}).")
+    how = "overwritten" if written.existed else "created"
+    return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).")
+
+
+def _file_holder(ws: Workspace, where: Place) -> str | None:
+    """The nearest folder on the way to `where` that exists, named where it is a file rather than a folder."""
+    rel = posixpath.normpath(where.rel)
+    while rel := posixpath.dirname(rel):
+        info = ws.files.stat(replace(where, rel=rel))
+        if info is not None:
+            return None if stat.S_ISDIR(info.st_mode) else rel
+    return None
