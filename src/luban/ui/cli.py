@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
-COMMANDS = ("run", "models", "demo", "eval", "init")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
-                                "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, init.")
+                                "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
+                                "init, undo, rewind N.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
@@ -57,6 +58,9 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="replace an AGENTS.md that exists")
         p.add_argument("--cwd", help="the workspace (default: the current directory)")
         return p
+    if command in ("undo", "rewind"):  # no model flags: a rewind runs no model
+        _rewind_arguments(p, command)
+        return p
     if command == "run":
         p.add_argument("task")
         p.add_argument("-c", "--continue", dest="continue_last", action="store_true")
@@ -70,6 +74,16 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         _eval_arguments(p)
     _common(p)
     return p
+
+
+def _rewind_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    p.description = ("Put back the files and the conversation as they were before the last turn that changed files"
+                     if command == "undo" else "Put back the files and the conversation as they were before the "
+                     "N-th last turn that changed files") + "; says which commands ran since and cannot be undone."
+    if command == "rewind":
+        p.add_argument("turns", type=int, metavar="N", help="how many turns that changed files to go back")
+    p.add_argument("--session", metavar="ID", help="the session (default: the latest one in the workspace)")
+    p.add_argument("--cwd", help="the workspace (default: the current directory)")
 
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
@@ -141,6 +155,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .init_cmd import init_command
 
         return init_command(_settings(args).cwd, args.force, sys.stdout)
+    if command in ("undo", "rewind"):
+        from .checkpoint_cmd import checkpoint_command
+
+        return checkpoint_command(_settings(args), getattr(args, "turns", 1), args.session, sys.stdout)
     if command == "models":
         from .models_cmd import models_command
 
