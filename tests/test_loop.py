@@ -124,7 +124,8 @@ def test_reply_cut_by_length_asks_to_continue_instead_of_finishing(tmp_path):
 def test_plan_mode_denies_effects(tmp_path):
     model = script(assistant(calls=[call("x")]), assistant("planned"))
     drive(model, tmp_path, settings=Settings(permission_mode="plan"), tools=(Echo(effect="exec"),))
-    assert model.requests[1].messages[-1] == Message("tool", "Error: echo is not allowed in plan mode.", tool_call_id="c1")
+    assert model.requests[1].messages[-1] == Message("tool", "Error: echo runs commands, which plan mode does not allow.",
+                                                          tool_call_id="c1")
 
 
 def test_ask_mode_waits_for_a_decision(tmp_path):
@@ -132,7 +133,8 @@ def test_ask_mode_waits_for_a_decision(tmp_path):
     events, _ = drive(model, tmp_path, tools=(Echo(effect="write"),),
                       decisions=[Decision(False, "not that file"), Decision(True)])
     assert [e for e in events if isinstance(e, ApprovalNeeded)] == [
-        ApprovalNeeded(call("x"), "echo has effect write"), ApprovalNeeded(call("y", id="c2"), "echo has effect write")]
+        ApprovalNeeded(call("x"), "echo is not covered by an allow rule in ask mode."),
+        ApprovalNeeded(call("y", id="c2"), "echo is not covered by an allow rule in ask mode.")]
     assert model.requests[1].messages[-1] == Message(
         "tool", "Error: The user declined this echo call. not that file", tool_call_id="c1")
     assert model.requests[2].messages[-1] == Message("tool", "echo: y", tool_call_id="c2")

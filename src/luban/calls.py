@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
-from typing import Generator
+from typing import Any, Generator, Mapping
 
 from . import policy
 from .models.protocol import FINISH, TurnHints
@@ -14,6 +15,7 @@ from .models.repair import repair_call
 from .prompt import repository_files
 from .state import RunState
 from .types import ApprovalNeeded, Decision, Event, Notice, ToolCall, ToolFinished, ToolResult, ToolStarted
+from .workspace import PathEscape, Workspace
 
 NUDGE_AT, STUCK_AT = 3, 5
 RECENT = 3  # calls looked back on for repeats: catches A-A, A-B-A-B and A-B-C-A-B-C loops
@@ -61,15 +63,25 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None
 
 
 def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | None, ToolResult]:
+    """Permission first (rules, mode, the user's answer), then the harness's guards, then the tool."""
     tool = st.tools[call.name]
-    verdict = policy.decide(tool.effect, st.settings.permission_mode)
-    if verdict == "deny":
-        return ToolResult(f"{call.name} is not allowed in {st.settings.permission_mode} mode.", error=True)
-    if verdict == "ask":
-        decision = yield st.record(ApprovalNeeded(call, f"{call.name} has effect {tool.effect}"))
+    judged = _judged(call, st.ws)
+    asked_before = f"{call.name} {json.dumps(judged.arguments, sort_keys=True, default=str)}"
+    if asked_before in st.declined:
+        return ToolResult(f"The user already declined this {call.name} call in this run, and a rejected call is "
+                          "not asked again; do something else.", error=True)
+    ruling = policy.decide(judged, tool.effect, st.settings.permission_mode, _rules(st.settings.permissions),
+                           st.session_allow)
+    if ruling.verdict == "deny":
+        return ToolResult(ruling.reason, error=True)
+    if ruling.verdict == "ask":
+        decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky))
         if not isinstance(decision, Decision) or not decision.approved:
+            st.declined.append(asked_before)
             reason = decision.message if isinstance(decision, Decision) and decision.message else ""
             return ToolResult(f"The user declined this {call.name} call. {reason}".strip(), error=True)
+        if decision.always and policy.narrowest(judged) not in st.session_allow:
+            st.session_allow.append(policy.narrowest(judged))
     refusal = st.guards.refuse(call, tool.effect, st.ws)
     if refusal:
         return ToolResult(refusal, error=True)
@@ -79,6 +91,30 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
         return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
     st.guards.observe(call, tool.effect, result, st.ws)
     return result
+
+
+def _judged(call: ToolCall, ws: Workspace) -> ToolCall:
+    """The call as the rules see it: its path relative to the workspace with symlinks followed, so that
+    `/abs/ws/secrets/x` or a link into secrets/ meets the rule `edit_file(secrets/**)`."""
+    path = call.arguments.get("path")
+    if not isinstance(path, str) or not path.strip():
+        return call
+    try:
+        relative = ws.relative(ws.resolve(path))
+    except PathEscape:
+        return call  # the tool refuses it itself
+    return ToolCall(call.id, call.name, {**call.arguments, "path": relative})
+
+
+@lru_cache(maxsize=8)
+def _parsed(frozen: tuple[tuple[str, tuple[str, ...]], ...]) -> policy.Rules:
+    return policy.Rules.parse(dict(frozen))
+
+
+def _rules(permissions: Mapping[str, Any]) -> policy.Rules:
+    """The run's rules, parsed once (settings do not change during a run)."""
+    return _parsed(tuple((kind, tuple(p) if isinstance(p, (list, tuple)) else p)
+                         for kind, p in sorted(permissions.items())))
 
 
 def repeat_key(call: ToolCall, result: ToolResult) -> tuple[str, str, str]:

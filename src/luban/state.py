@@ -46,6 +46,8 @@ class RunState:
     recent: tuple[tuple[str, bool], ...] = ()
     # Patterns the user allowed "always" during this session (policy.narrowest of the approved call).
     session_allow: list[str] = field(default_factory=list)
+    # Calls the user declined (tool name and arguments as JSON): a rejected escalation is not asked again.
+    declined: list[str] = field(default_factory=list)
     # Snapshots of the workspace taken before each turn that writes (checkpoints.py); None: not kept.
     checkpoints: object | None = None
 

@@ -132,6 +132,7 @@ class ToolFinished:
 class ApprovalNeeded:
     call: ToolCall
     reason: str
+    risky: bool = False  # it can destroy work (policy.RISKS): snapshot the workspace before running it
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from typing import get_args
 
 from luban.types import (ApprovalNeeded, AssistantText, CallStats, Decision, ModelReplied, Notice, Outcome,
                          OutcomeStatus, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded, Usage)
-from luban.ui.headless import EXIT_CODES, FinalJson, PlainText, StreamJson, drive, progress_printer
+from luban.ui.headless import EXIT_CODES, HEADLESS_DENIAL, FinalJson, PlainText, StreamJson, drive, progress_printer
 
 READ = ToolCall("c1_0", "read_file", {"path": "calc.py", "limit": 5})
 BASH = ToolCall("c2_0", "bash", {"command": "echo hi\n" + "a" * 70})
@@ -108,8 +108,8 @@ def test_plain_text_run_that_did_not_finish():
                               "Stopped after 40 steps.\n")
 
 
-def test_drive_approves_what_it_is_asked_and_returns_the_outcome():
-    asked = ApprovalNeeded(BASH, "bash runs commands")
+def test_drive_denies_what_would_ask_shows_the_denial_and_returns_the_outcome():
+    asked = ApprovalNeeded(ToolCall("c3", "bash", {"command": "curl x"}), "bash: `curl x` is not covered.")
     sent = []
 
     def run():
@@ -120,8 +120,23 @@ def test_drive_approves_what_it_is_asked_and_returns_the_outcome():
 
     rendered = []
     assert drive(run(), rendered.append) == DONE
-    assert rendered == [AssistantText("Running it."), asked, TurnEnded(DONE)]
-    assert sent == [None, Decision(True), None]
+    assert rendered == [AssistantText("Running it."), asked, Notice(
+        "Denied: bash: `curl x` is not covered. Headless runs deny what would need approval; allow it with "
+        "--permission-mode auto-edit or full-auto, or with an allow rule in the permissions config, such as "
+        '"bash(curl x)".'), TurnEnded(DONE)]
+    assert sent == [None, Decision(False, HEADLESS_DENIAL), None]
+
+
+def test_drive_leaves_out_an_example_rule_too_long_to_read():
+    asked = ApprovalNeeded(BASH, "bash: it is not covered.")
+
+    def run():
+        yield asked
+        return DONE
+
+    rendered = []
+    drive(run(), rendered.append)
+    assert rendered[1] == Notice(f"Denied: bash: it is not covered. {HEADLESS_DENIAL}")
 
 
 def test_exit_codes_cover_every_outcome():

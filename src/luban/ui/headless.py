@@ -21,18 +21,32 @@ from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, 
                      ToolStarted, TurnEnded, Usage)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
+HEADLESS_DENIAL = ("Headless runs deny what would need approval; allow it with --permission-mode auto-edit or "
+                   "full-auto, or with an allow rule in the permissions config.")
 _RESULT_SUBTYPES = {"done": "success", "max_steps": "error_max_turns"}
 
 
 def drive(run: Generator[Event, Decision | None, Outcome], render: Callable[[Event], None]) -> Outcome:
-    """Run to the end. Until the safety issue gives modes their teeth, headless approves what it is asked."""
+    """Run to the end. Nobody is there to answer, so what would ask is denied, and the denial is shown."""
     event = next(run)
     while True:
         render(event)
+        answer = None
+        if isinstance(event, ApprovalNeeded):
+            answer = Decision(False, HEADLESS_DENIAL)
+            render(Notice(f"Denied: {event.reason} {_with_example(HEADLESS_DENIAL, event)}"))
         try:
-            event = run.send(Decision(True) if isinstance(event, ApprovalNeeded) else None)
+            event = run.send(answer)
         except StopIteration as stop:
             return stop.value
+
+
+def _with_example(sentence: str, asked: ApprovalNeeded) -> str:
+    """The sentence, with the allow rule for this exact call when it is short enough to read."""
+    pattern = policy.narrowest(asked.call)
+    if len(pattern) > 60 or "\n" in pattern:
+        return sentence
+    return f"{sentence[:-1]}, such as \"{pattern}\"."
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
