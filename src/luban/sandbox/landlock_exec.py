@@ -7,6 +7,7 @@ and execs argv; the parent stays a subreaper, so background processes end with t
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ from typing import NoReturn, Sequence
 
 from . import landlock, scope, seccomp
 
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
 USAGE = "usage: landlock_exec --workspace ROOT --tmp DIR [--read P] [--write P] [--drop NAME] [--set K=V] " \
         "[--network] -- argv"
 
@@ -67,6 +68,17 @@ def _prctl(option: int, value: int) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
+def drop_capabilities() -> None:
+    """Empty the bounding set, so root keeps no capability past exec (as bwrap's --cap-drop ALL): else it
+    could load a kernel module or make device nodes."""
+    if os.geteuid() != 0:
+        return  # no capabilities to lose past exec, and no right to change the bounding set
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            raise OSError(ctypes.get_errno(), "dropping capabilities failed")
+
+
 def confine_and_exec(options: dict[str, list[str]], argv: list[str], env: dict[str, str], version: int) -> NoReturn:
     """In the child: confine, then exec; a failure is one line on stderr and exit 126 (127: no such program)."""
     try:
@@ -75,6 +87,7 @@ def confine_and_exec(options: dict[str, list[str]], argv: list[str], env: dict[s
         (tmp / "home").mkdir(parents=True, exist_ok=True)
         rules = landlock.rules_for(root, tmp, map(Path, options["read"]), map(Path, options["write"]),
                                    bool(options["network"]))
+        drop_capabilities()
         seccomp.install(bool(options["network"]))  # sets no_new_privs, which Landlock needs first
         landlock.restrict(rules, version)
         os.chdir(root)
