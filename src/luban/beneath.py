@@ -48,7 +48,8 @@ class Openat2:
 
         if path.startswith("/"):
             raise Escape(path)
-        creating = flags & (os.O_CREAT | getattr(os, "O_TMPFILE", 0))
+        tmpfile = getattr(os, "O_TMPFILE", 0)  # it includes O_DIRECTORY's bit, so test it whole
+        creating = flags & os.O_CREAT or (tmpfile and flags & tmpfile == tmpfile)
         how = _open_how()(flags | os.O_CLOEXEC, mode if creating else 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
         name = os.fsencode(path or ".")
         code = errno.EAGAIN
