@@ -10,6 +10,7 @@ from dataclasses import asdict, replace
 from typing import Generator, Sequence
 
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
+from .checkpoints import Checkpoints, before_call, for_turn
 from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, worth_sampling
 from .config import Settings
 from .context.engine import Window, maintain
@@ -18,7 +19,6 @@ from .harness import Harness
 from .models import Model, drain
 from .models.protocol import Turn, view
 from .models.reasoning import reasoning_apart
-from .rewind import Checkpoints, before_call, for_turn
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
@@ -36,7 +36,7 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
 
     With a test gate, the test command's output is shown with the task and a final answer is accepted only once
-    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (rewind.py)."""
+    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (checkpoints.py)."""
     specs = tuple(t.spec for t in tools)
     window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, specs)
     state = RunState(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from luban import loop
-from luban.state import RunState
-from luban.checkpoints import CheckpointError, Checkpoints
+from luban.checkpoints import (CheckpointError, Checkpoints, TurnCheckpoints, WritingTurn, for_turn, rewind,
+                               snapshot_before, writing_turns)
 from luban.config import Settings
 from luban.errors import SessionError
 from luban.models.scripted import assistant, script
-from luban.rewind import TurnCheckpoints, WritingTurn, for_turn, rewind, snapshot_before, writing_turns
 from luban.session import Transcript, history, message_to_record, read_records
+from luban.state import RunState
 from luban.tools import default_tools
 from luban.types import Message, Notice, ToolCall
 from luban.workspace import Workspace

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from ..config import Settings
 from ..errors import SessionError
-from ..rewind import rewind
+from ..checkpoints import rewind
 from ..session import find, latest_for
 
 
