@@ -58,7 +58,8 @@ class Pattern:
     glob: re.Pattern[str] | None = None  # other tools: on the workspace-relative path
 
     @classmethod
-    def parse(cls, text: str) -> Pattern:
+    def parse(cls, text: str, written: bool = True) -> Pattern:
+        """`written`: by a person, who means :* as a wildcard wherever it is (a stored command line is literal)."""
         match = _PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
         if not match or (match.group(2) is not None and (match.group(1) == "*" or not match.group(2).strip())):
             raise ConfigError(f"The permission rule {text!r} is malformed; write *, TOOL or TOOL(SPECIFIER), such "
@@ -68,7 +69,7 @@ class Pattern:
             return cls(text, tool)
         if tool != "bash":
             return cls(text, tool, glob=glob_regex(spec.strip()))
-        return _bash_pattern(text, spec.strip())
+        return _bash_pattern(text, spec.strip(), written)
 
     def covers(self, name: str) -> bool:
         return self.tool in ("*", name)
@@ -106,14 +107,14 @@ class Pattern:
                    for i in range(len(tokens) - n + 1))
 
 
-def _bash_pattern(text: str, spec: str) -> Pattern:
-    prefix = spec.endswith(":*")
+def _bash_pattern(text: str, spec: str, written: bool) -> Pattern:
+    prefix = written and spec.endswith(":*")
     body = spec[:-2].strip() if prefix else spec
     try:
         words = tuple(shlex.split(body))
     except ValueError:
         words = ()
-    if prefix and (not words or ":*" in body):
+    if (prefix and not words) or (written and ":*" in body):
         raise ConfigError(f"The permission rule {text!r} is malformed; a bash rule is bash(COMMAND) or "
                           f'bash(PREFIX:*) with :* only at the end, such as "bash(git status:*)".')
     return Pattern(text, "bash", words or None, prefix, None if prefix else body)
@@ -137,7 +138,7 @@ class Rules:
         return cls(*(tuple(Pattern.parse(p) for p in mapping.get(kind, ())) for kind in KINDS))
 
     def with_allowed(self, patterns: Sequence[str]) -> Rules:
-        return Rules(self.allow + tuple(Pattern.parse(p) for p in patterns), self.ask, self.deny)
+        return Rules(self.allow + tuple(Pattern.parse(p, written=False) for p in patterns), self.ask, self.deny)
 
 
 def decide(call: ToolCall, effect: Effect, mode: str, rules: Rules = Rules(),
@@ -265,7 +266,7 @@ def glob_regex(glob: str) -> re.Pattern[str]:
             continue
         char, end = glob[i], glob.find("]", i + 2)
         if char == "[" and end > 0:
-            body = glob[i + 1:end]
+            body = re.sub(r"([\\\[^])", r"\\\1", glob[i + 1:end])
             out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
             i = end + 1
             continue
