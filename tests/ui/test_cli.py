@@ -40,11 +40,10 @@ def test_help(home, capsys):
     assert capsys.readouterr().out.startswith("usage: luban [-h] [--version] [-p TASK]")
 
 
-def test_no_task_prints_help_and_fails(home, capsys):
+def test_no_task_without_a_terminal_is_one_sentence_and_exit_2(home, capsys):
     assert main([]) == 2
-    captured = capsys.readouterr()
-    assert captured.out.startswith("usage: luban ")
-    assert captured.err == "\nThe interactive terminal is not built yet; give a task with -p TASK.\n"
+    assert capsys.readouterr().err == ("luban: The interactive session needs a terminal; to run without one, give a "
+                                       "task: luban -p TASK.\n")
 
 
 def test_a_bad_flag_value_is_an_argparse_error(home, capsys):
@@ -61,9 +60,10 @@ def test_a_bad_user_config_is_one_sentence_and_exit_2(home, capsys):
     assert capsys.readouterr().err == "luban: Setting 'max_steps' in the user config must be an integer, not 'x'.\n"
 
 
-def test_continue_needs_a_task(home, capsys):
+def test_continue_without_a_task_or_a_terminal(home, capsys):
     assert main(["--continue"]) == 2
-    assert capsys.readouterr().err == "luban: --continue and --resume need a task in headless mode: luban -c -p TASK.\n"
+    assert capsys.readouterr().err == ("luban: The interactive session needs a terminal; to run without one, give a "
+                                       "task: luban -p TASK.\n")
 
 
 def test_a_missing_workspace(home, capsys):

@@ -136,11 +136,11 @@ def _dispatch(argv: list[str]) -> int:
         return _command(argv[0], args)
     args = _parser().parse_args(argv)
     if args.task is None:
-        if args.continue_last or args.resume:
-            raise ConfigError("--continue and --resume need a task in headless mode: luban -c -p TASK.")
-        _parser().print_help()
-        print("\nThe interactive terminal is not built yet; give a task with -p TASK.", file=sys.stderr)
-        return 2
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise ConfigError("The interactive session needs a terminal; to run without one, give a task: luban -p TASK.")
+        from .tui import run_tui
+
+        return run_tui(_settings(args), resume=args.resume, continue_last=args.continue_last)
     return _run(args)
 
 
