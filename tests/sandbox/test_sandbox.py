@@ -1,33 +1,192 @@
+import os
+import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from luban.errors import ConfigError
-from luban.sandbox import Bubblewrap, Unconfined, bubblewrap_available, make, without_secrets
+from luban.errors import ConfigError, SandboxUnavailable
+from luban.sandbox import (Bubblewrap, Landlock, Unconfined, bubblewrap_available, for_agent, landlock_unavailable,
+                           make, without_secrets)
+from luban.sandbox import landlock, landlock_exec, seccomp
 from luban.tools import bash
 from luban.workspace import Workspace
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
+needs_landlock = pytest.mark.skipif(landlock_unavailable() is not None, reason=str(landlock_unavailable()))
+AS_ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """A known host environment: what the sandboxes read when they wrap."""
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in {"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                        "GITHUB_TOKEN": "t", "EDITOR": "vi", "LUBAN_HOME": str(tmp_path / "lh")}.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
 
 
 def test_unconfined_passes_argv_through_and_adds_env(tmp_path):
     assert Unconfined().wrap(["ls", "-l"], tmp_path) == ["ls", "-l"]
-    assert Unconfined({"A": "1"}).wrap(["ls"], tmp_path) == ["env", "A=1", "ls"]
+    assert Unconfined({"A": "1"}).wrap(["ls"], tmp_path, network=True) == ["env", "A=1", "ls"]
 
 
-def test_bubblewrap_argv_binds_the_root_writable_and_cuts_the_network(tmp_path):
-    (tmp_path / ".git" / "hooks").mkdir(parents=True)
-    argv = Bubblewrap(env={"K": "v"}).wrap(["true"], tmp_path)
-    hooks = str(tmp_path / ".git" / "hooks")
+def test_bubblewrap_argv(host):
+    root = host / "ws"
+    (root / ".git" / "hooks").mkdir(parents=True)
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / ".luban").mkdir()
+    git, home = str(root / ".git"), str(host / "home")
+    argv = Bubblewrap(env={"K": "v"}).wrap(["true"], root)
     assert argv == ["bwrap", "--unshare-all", "--cap-drop", "ALL", "--new-session", "--die-with-parent",
-                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                    "--bind", str(tmp_path), str(tmp_path), "--ro-bind", hooks, hooks, "--setenv", "K", "v",
-                    "--chdir", str(tmp_path), "--", "true"]
-    assert Bubblewrap(network=True).wrap(["true"], tmp_path)[:3] == ["bwrap", "--unshare-all", "--share-net"]
+                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
+                    *(["--tmpfs", "/root"] if AS_ROOT else []), "--tmpfs", home,
+                    "--bind", str(root), str(root), "--bind", git, git,
+                    "--ro-bind", f"{git}/hooks", f"{git}/hooks", "--ro-bind", f"{git}/config", f"{git}/config",
+                    "--ro-bind", f"{root}/.luban", f"{root}/.luban",
+                    "--unsetenv", "EDITOR", "--unsetenv", "GITHUB_TOKEN", "--unsetenv", "HOME",
+                    "--unsetenv", "LUBAN_HOME", "--unsetenv", "PYTEST_CURRENT_TEST", "--setenv", "HOME", home, "--setenv", "K", "v",
+                    "--chdir", str(root), "--", "true"]
 
 
-def test_unknown_sandbox_kind_is_a_config_error(tmp_path):
+def test_bubblewrap_with_network_shares_it_and_keeps_the_resolver(host):
+    argv = Bubblewrap().wrap(["true"], host)
+    networked = Bubblewrap().wrap(["true"], host, network=True)
+    assert networked[:3] == ["bwrap", "--unshare-all", "--share-net"]
+    resolver = networked.index("--ro-bind-try")
+    assert networked[resolver: resolver + 9] == [
+        "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve", "--ro-bind-try", "/run/resolvconf",
+        "/run/resolvconf", "--ro-bind-try", "/run/NetworkManager", "/run/NetworkManager"]
+    assert networked[:2] + networked[3:resolver] + networked[resolver + 9:] == argv
+    assert Bubblewrap(network=True).wrap(["true"], host)[2] == "--share-net"
+
+
+def test_bubblewrap_makes_missing_hooks_read_only_and_protects_a_hooks_path(host):
+    root = host / "ws"
+    (root / ".git").mkdir(parents=True)
+    (root / ".husky" / "_").mkdir(parents=True)
+    (root / ".git" / "config").write_text('[core]\n\thooksPath = ".husky/_"\n')
+    argv = Bubblewrap().wrap(["true"], root)
+    protect = argv[argv.index(str(root / ".git")) + 1: argv.index("--unsetenv")]
+    hooks, config, husky = str(root / ".git" / "hooks"), str(root / ".git" / "config"), str(root / ".husky" / "_")
+    assert protect == [str(root / ".git"), "--tmpfs", hooks, "--remount-ro", hooks,
+                       "--ro-bind", config, config, "--ro-bind", husky, husky]
+
+
+def test_bubblewrap_keeps_folders_under_hidden_places_visible_and_hides_lubans_own(host):
+    (host / "lh" / "data").mkdir(parents=True)
+    venv, usr = host / "home" / "venv", Path("/usr")
+    argv = Bubblewrap(readable=(venv, usr)).wrap(["true"], host / "ws")
+    assert argv[argv.index(str(host / "home")) + 1: argv.index("--unsetenv")] == [
+        "--ro-bind", str(venv), str(venv), "--bind", str(host / "ws"), str(host / "ws"),
+        "--tmpfs", str(host / "lh"), "--tmpfs", str(host / "lh" / "data")]
+
+
+def test_landlock_argv_names_the_launcher_and_what_to_drop(host):
+    argv = Landlock(host / "t", (host / "w",), {"K": "v"}).wrap(["true"], host / "ws", network=True)
+    assert argv[1:] == ["-m", "luban.sandbox.landlock_exec", "--workspace", str(host / "ws"), "--tmp", str(host / "t"),
+                        "--write", str(host / "w"), "--drop", "EDITOR", "--drop", "GITHUB_TOKEN", "--drop", "HOME",
+                        "--drop", "LUBAN_HOME", "--drop", "PYTEST_CURRENT_TEST", "--set", "K=v", "--network", "--", "true"]
+
+
+def test_the_launcher_environment_is_the_allowlist_with_a_private_home(host):
+    options, argv = landlock_exec.parse(["--workspace", "/ws", "--tmp", "/t", "--drop", "EDITOR", "--drop", "HOME",
+                                         "--set", "A=1=2", "--", "ls", "-l"])
+    assert argv == ["ls", "-l"]
+    inherited = {"EDITOR": "vi", "HOME": str(host / "home"), "PAGER": "cat", "NPM_TOKEN": "n",
+                 "PATH": f"{host}/home/.cargo/bin:/usr/bin"}
+    assert landlock_exec.environment(inherited, options) == {
+        "PAGER": "cat", "PATH": "/usr/bin", "HOME": "/t/home", "TMPDIR": "/t", "A": "1=2"}
+
+
+def test_the_launcher_refuses_bad_arguments():
+    for args in (["--workspace", "/ws", "true"], ["--tmp", "/t", "--", "true"], ["--jail", "x", "--", "true"]):
+        with pytest.raises(ValueError, match="usage: landlock_exec"):
+            landlock_exec.parse(args)
+
+
+def test_landlock_writes_each_top_level_entry_but_git_and_luban(tmp_path):
+    for folder in (".git/hooks", ".git/objects", ".luban", "src"):
+        (tmp_path / folder).mkdir(parents=True)
+    for file in (".git/config", ".git/HEAD", "setup.py"):
+        (tmp_path / file).write_text("")
+    (tmp_path / "link").symlink_to("/etc")
+    assert landlock.workspace_writable(tmp_path) == [tmp_path / "setup.py", tmp_path / "src",
+                                                     tmp_path / ".git" / "HEAD", tmp_path / ".git" / "objects"]
+
+
+def _bpf(prog, nr, args=(0, 0), arch=seccomp.AUDIT_ARCH_X86_64):
+    """Run the filter as the kernel would on one system call; its return value."""
+    data = struct.pack("=iIQ6Q", nr, arch, 0, *args, *([0] * (6 - len(args))))
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        if code == seccomp.LD_ABS:
+            acc, pc = struct.unpack_from("=I", data, k)[0], pc + 1
+        elif code == seccomp.RET:
+            return k
+        else:
+            hit = acc == k if code == seccomp.JEQ else acc >= k
+            pc += 1 + (jt if hit else jf)
+
+
+def test_the_seccomp_filter_denies_sockets_but_unix_without_network():
+    eacces, eperm = seccomp.RET_ERRNO | 13, seccomp.RET_ERRNO | 1
+    closed, open_ = seccomp.program(network=False), seccomp.program(network=True)
+    calls = {"inet": (41, (2, 1)), "inet6 udp": (41, (10, 2)), "netlink": (41, (16, 3)), "unix": (41, (1, 1)),
+             "tiocsti": (16, (0, 0x5412)), "tcgets": (16, (0, 0x5401)), "io_uring": (425, ()), "read": (0, ())}
+    assert {name: _bpf(closed, nr, args) for name, (nr, args) in calls.items()} == {
+        "inet": eacces, "inet6 udp": eacces, "netlink": eacces, "unix": seccomp.RET_ALLOW, "tiocsti": eperm,
+        "tcgets": seccomp.RET_ALLOW, "io_uring": eperm, "read": seccomp.RET_ALLOW}
+    assert {name: _bpf(open_, nr, args) for name, (nr, args) in calls.items()} == {
+        name: eperm if name == "tiocsti" else seccomp.RET_ALLOW for name in calls}
+    assert _bpf(closed, 0, arch=0x40000003) == seccomp.RET_KILL_PROCESS  # i386 system calls
+    assert _bpf(closed, 0x40000000 + 41) == seccomp.RET_KILL_PROCESS  # x32
+
+
+def _failing(reasons):
+    return lambda kind, sandbox: reasons.get(kind)
+
+
+@needs_bwrap
+@needs_landlock
+def test_for_agent_takes_the_first_sandbox_that_runs():
+    assert isinstance(for_agent("auto", full_auto=True, no_sandbox=False, check=_failing({})), Bubblewrap)
+    chosen = for_agent("auto", full_auto=True, no_sandbox=False, check=_failing({"bwrap": "no user namespaces"}))
+    assert isinstance(chosen, Landlock)
+
+
+@needs_bwrap
+@needs_landlock
+def test_for_agent_fails_closed():
+    broken = _failing({"bwrap": "no user namespaces", "landlock": "EPERM"})
+    with pytest.raises(SandboxUnavailable) as full_auto:
+        for_agent("auto", full_auto=True, no_sandbox=True, check=broken)
+    assert str(full_auto.value) == ("No sandbox for commands works here (bwrap: no user namespaces; landlock: EPERM), "
+                                    "and full-auto never runs them unconfined.")
+    with pytest.raises(SandboxUnavailable) as asking:
+        for_agent("bwrap", full_auto=False, no_sandbox=False, check=broken)
+    assert str(asking.value) == ("No sandbox for commands works here (bwrap: no user namespaces); --no-sandbox runs "
+                                 "them unconfined (never in full-auto).")
+    assert for_agent("auto", full_auto=False, no_sandbox=True, env={"A": "1"}, check=broken) == Unconfined({"A": "1"})
+
+
+def test_for_agent_none_is_the_users_choice_but_never_full_auto():
+    assert for_agent("none", full_auto=False, no_sandbox=False) == Unconfined()
+    with pytest.raises(SandboxUnavailable, match="^full-auto needs a sandbox for commands, and the sandbox"):
+        for_agent("none", full_auto=True, no_sandbox=True)
+    with pytest.raises(ConfigError, match="^Unknown sandbox 'jail'; use auto, bwrap, landlock or none.$"):
+        for_agent("jail", full_auto=False, no_sandbox=False)
+
+
+@needs_bwrap
+def test_for_agent_probes_for_real():
+    assert isinstance(for_agent("auto", full_auto=True, no_sandbox=False), Bubblewrap)
+
+
+def test_unknown_sandbox_kind_is_a_config_error():
     with pytest.raises(ConfigError, match="Unknown sandbox 'jail'"):
         make("jail")
 
@@ -45,6 +204,16 @@ def test_bash_in_bubblewrap_writes_the_workspace_only(tmp_path):
     assert "touch: cannot touch '/usr/luban-x': Read-only file system" in result.content
 
 
+@needs_landlock
+def test_bash_under_landlock_writes_the_workspace_only(tmp_path):
+    ws_root = tmp_path / "ws"
+    (ws_root / "src").mkdir(parents=True)
+    ws = Workspace.open(ws_root, tmp_path / "out", make("landlock", env={"CANARY": "c-42"}))
+    result = bash.TOOL({"command": "echo $CANARY > src/mine.txt; echo x > new.txt; echo $PAGER"}, ws)
+    assert (ws_root / "src" / "mine.txt").read_text() == "c-42\n"
+    assert result.content == "bash: line 1: new.txt: Permission denied\ncat\nexit code: 0"
+
+
 @needs_bwrap
 def test_bubblewrap_has_no_network(tmp_path):
     argv = make("bwrap").wrap(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 53), 2)"],
@@ -52,32 +221,6 @@ def test_bubblewrap_has_no_network(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True)
     assert done.returncode != 0
     assert "Network is unreachable" in done.stderr
-
-
-def test_readable_folders_under_tmp_are_bound_before_the_writable_workspace(tmp_path):
-    argv = Bubblewrap(readable=(tmp_path / "venv",)).wrap(["true"], tmp_path / "ws")
-    binds = argv[argv.index("/tmp") + 1: argv.index("--chdir")]
-    assert binds == ["--ro-bind", str(tmp_path / "venv"), str(tmp_path / "venv"),
-                     "--bind", str(tmp_path / "ws"), str(tmp_path / "ws")]
-
-
-@needs_bwrap
-def test_the_shell_cannot_remount_write_git_hooks_or_config_or_see_credentials(tmp_path, monkeypatch):
-    ws_root = tmp_path / "ws"
-    (ws_root / ".git" / "hooks").mkdir(parents=True)
-    (ws_root / ".git" / "config").write_text("[core]\n")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
-    monkeypatch.setenv("LUBAN_HARMLESS", "kept")
-    ws = Workspace.open(ws_root, tmp_path / "out", make("bwrap"))
-    result = bash.TOOL({"command": "mount -o remount,rw / ; echo remount=$?; touch /etc/luban-x; "
-                                   "touch .git/hooks/pre-commit; echo x >> .git/config; "
-                                   "env | grep -c -e ghp-secret -e sk-secret; echo $LUBAN_HARMLESS"}, ws)
-    assert "remount=32" in result.content  # mount(8): permission denied, as root too
-    assert not Path("/etc/luban-x").exists()
-    assert not (ws_root / ".git" / "hooks" / "pre-commit").exists()
-    assert (ws_root / ".git" / "config").read_text() == "[core]\n"
-    assert result.content.endswith("0\nkept\nexit code: 0")
 
 
 def test_credential_looking_variables_are_dropped():

@@ -56,7 +56,7 @@ class Bubblewrap:
             args += ["--bind", str(path), str(path)]
         args += _protect(root, bound)
         args += _hide_luban(bound, self.readable)
-        args += _environment(homes[0] if homes else Path("/"), self.env)
+        args += _environment(scope.home(os.environ), self.env)
         return [*args, "--chdir", str(root), "--", *argv]
 
 

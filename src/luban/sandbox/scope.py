@@ -34,9 +34,13 @@ def dropped(host: Mapping[str, str]) -> list[str]:
     return sorted(k for k in host if not allowed(k))
 
 
+def home(host: Mapping[str, str]) -> Path:
+    return Path(host.get("HOME") or Path.home()).resolve()
+
+
 def homes(host: Mapping[str, str]) -> tuple[Path, ...]:
     """The user's home directory, and /root when running as root: hidden from commands."""
-    places = {Path(host.get("HOME") or Path.home()).resolve()}
+    places = {home(host)}
     if os.geteuid() == 0:
         places.add(Path("/root"))
     return tuple(sorted(p for p in places if p != Path("/")))
