@@ -49,6 +49,7 @@ def normalised(screen: str, tmp_path: Path) -> str:
     screen = SESSION_ID.sub("<session>", screen)
     screen = re.sub(r"Luban \S+ ·", "Luban <version> ·", screen)
     screen = re.sub(r"· \d+ s ·", "· <t> s ·", screen)
+    screen = re.sub(r"\([0-9a-f]{12}\)", "(<commit>)", screen)
     return "\n".join(line.rstrip() for line in screen.rstrip().splitlines()) + "\n"
 
 
@@ -81,14 +82,19 @@ def test_an_edit_with_approvals_yes_always_and_no_with_a_message(tmp_path, works
         answer(pane, "y", 2)
         answer(pane, "a", 3)
         pane.wait_for("── done")
+        edited = ((workspace / "calc.py").read_text(), (workspace / "NOTES.md").read_text())
+        pane.type("/undo")
+        pane.keys("Enter")
+        pane.wait_for("Conversation:")
         pane.keys("C-d")
         screen = pane.wait_for("[exited]")
     finally:
         pane.close()
         server.close()
     check("edit_and_approvals", screen, tmp_path)
-    assert (workspace / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
-    assert (workspace / "NOTES.md").read_text() == "add() adds.\n"
+    assert edited == ("def add(a, b):\n    return a + b\n", "add() adds.\n")
+    assert (workspace / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
+    assert not (workspace / "NOTES.md").exists()
     declined = server.bodies[2]["messages"][-1]
     assert declined == {"role": "tool", "tool_call_id": "call_edit_file",
                         "content": "Error: The user declined this edit_file call. multiply? no: it should add"}

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.text import Text
 
 from .. import __version__, policy
+from ..checkpoints import CheckpointError, Checkpoints
 from ..config import Settings, user_config_file
 from ..harness import harness_for
 from ..tools import default_tools
@@ -57,18 +58,26 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
         specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
+        checkpoints, unavailable = _checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
-                          user_config_file(os.environ).parent / "commands")
+                          user_config_file(os.environ).parent / "commands", checkpoints)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))
-        for warning in warnings:
+        for warning in [*warnings, *unavailable]:
             session.say(f"! {warning}")
         completer = InputCompleter(ws.root, lambda: [*BUILTINS, *session.user_commands()])
         prompt = prompt_session(Path(settings.data_dir) / "prompt-history", completer, lambda: session.status.text())
         _read_eval(session, prompt)
         session.say(f"Session {session.transcript.id} is saved.\nResume it with: luban --resume {session.transcript.id}")
     return 0
+
+
+def _checkpoints(ws: Workspace, settings: Settings) -> tuple[Checkpoints | None, list[str]]:
+    try:
+        return Checkpoints.open(ws.root, Path(settings.data_dir)), []
+    except CheckpointError as exc:
+        return None, [f"No checkpoints, so /undo cannot restore files: {exc}"]
 
 
 def _banner(session: Session, resumed: bool) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import loop, policy
+from ..checkpoints import Checkpoints, rewind
 from ..config import Settings
 from ..context.budget import Budget
 from ..context.compact import compact, history_tokens
@@ -45,6 +46,7 @@ class Session:
     history: list[Message]
     ask: Ask
     commands_dir: Path  # the user's own command files
+    checkpoints: Checkpoints | None  # snapshots of the files before each turn that writes: /undo, /rewind
     screen: Screen = field(init=False)
     status: Status = field(init=False)
     usage: Usage = field(default_factory=Usage)
@@ -68,7 +70,8 @@ class Session:
     def turn(self, task: str) -> Outcome:
         activity = Activity(self.status, preview=self.harness.protocol.name == "native")
         run = loop.run(task, model=Tap(self.model, activity), tools=self.tools, ws=self.ws, settings=self.settings,
-                       history=self.history, transcript=self.transcript, harness=self.harness)
+                       history=self.history, transcript=self.transcript, harness=self.harness,
+                       checkpoints=self.checkpoints)
         try:
             outcome = drive(run, self.screen, activity, self.ask)
         except KeyboardInterrupt:
@@ -199,16 +202,10 @@ class Session:
         self.screen.event(Compacted(before, after, result.pruned, result.summarised))
 
     def rewind(self, turns: int) -> None:
-        try:
-            from ..checkpoints import rewind
-        except ImportError:
-            self.say("Undo needs checkpoints, which this build does not have yet.")
-            return
-        self.transcript.close()
-        try:
-            rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns)
-        finally:
-            self.transcript, self.history, _ = Transcript.resume(self.transcript.path)
+        """Files and conversation back to before the last `turns` turns that changed files."""
+        rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns, transcript=self.transcript)
+        self._reload()
+        self.screen.results.clear()
         self.say(rewound.summary())
 
 
