@@ -354,8 +354,11 @@ def _wipes(path: str, here: bool) -> bool:
 
 
 def _find_deletes(args: Args, here: bool) -> bool:
-    starts = tuple(a for a in args[: next((i for i, a in enumerate(args) if a[:1] in "-(!"), len(args))])
-    return "-delete" in args and any(_wipes(s, here) for s in starts or (".",))
+    """find -delete from outside the workspace, or with nothing to choose what it deletes."""
+    cut = next((i for i, a in enumerate(args) if a[:1] in "-(!"), len(args))
+    starts, expression = args[:cut] or (".",), set(args[cut:])
+    outside = not here or not all(inside(s) for s in starts)
+    return "-delete" in expression and (outside or expression <= {"-delete", "-depth", "-xdev", "-mount"})
 
 
 RISKS: tuple[Risk, ...] = (
