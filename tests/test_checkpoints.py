@@ -4,6 +4,7 @@ import os
 import shutil
 import stat
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -152,10 +153,25 @@ def test_the_store_lives_outside_the_project_under_the_data_dir(project, tmp_pat
     other = tmp_path / "other-project"
     other.mkdir()
     assert Checkpoints.open(other, tmp_path / "data").git_dir not in (store.git_dir, other)
+    inside = Checkpoints.open(project, project / ".luban-data")
     with pytest.raises(CheckpointError) as error:
-        Checkpoints.open(project, project / ".luban-data")
+        inside.snapshot("s")
     assert str(error.value) == (f"The checkpoint store {project / '.luban-data' / 'checkpoints'} would be inside the "
                                 f"project {project}; set a data directory outside it (LUBAN_HOME).")
+
+
+def test_a_tree_too_big_to_copy_is_refused_in_one_sentence(project, tmp_path):
+    store = replace(open_store(project, tmp_path), max_new_files=10)
+    with pytest.raises(CheckpointError) as error:
+        store.snapshot("s")
+    assert str(error.value) == (f"{project} has 11 new files that no .gitignore excludes, more than a checkpoint "
+                                "takes at once (10 files, 2048.0 MiB); list the big folders in .gitignore.")
+    small = replace(open_store(project, tmp_path), max_new_bytes=1000)
+    with pytest.raises(CheckpointError) as error:
+        small.snapshot("s")
+    assert str(error.value) == (f"{project} has 11 new files that no .gitignore excludes (0.0 MiB), more than a "
+                                "checkpoint takes at once (100000 files, 0.0 MiB); list the big folders in .gitignore.")
+    assert replace(store, max_new_files=11).snapshot("s")
 
 
 def test_the_projects_and_users_git_config_and_environment_do_not_reach_the_store(project, tmp_path, monkeypatch):

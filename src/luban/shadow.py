@@ -34,6 +34,8 @@ GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AT
            "GIT_COMMITTER_NAME": "luban", "GIT_COMMITTER_EMAIL": "luban@localhost", "LC_ALL": "C"}
 FILE_MODES = {"100644": False, "100755": True}  # git mode -> executable
 SYMLINK_MODE = "120000"
+# Files new since the last snapshot that one snapshot takes; more means a tree nobody meant to copy.
+MAX_NEW_FILES, MAX_NEW_BYTES = 100_000, 2 << 30
 
 
 class CheckpointError(LubanError):
@@ -67,30 +69,26 @@ class Checkpoints:
 
     root: Path
     git_dir: Path
+    max_new_files: int = MAX_NEW_FILES
+    max_new_bytes: int = MAX_NEW_BYTES
 
     @classmethod
     def open(cls, root: Path, data_dir: Path) -> Checkpoints:
+        """The store of `root`. Nothing is checked or created before the first use, so opening cannot fail: a
+        store that cannot work says so when the loop first snapshots, and the turn goes on without one."""
         root = Path(root).resolve()
         store = Path(data_dir).expanduser().resolve() / "checkpoints"
-        if store == root or root in store.parents:
-            raise CheckpointError(f"The checkpoint store {store} would be inside the project {root}; "
-                                  "set a data directory outside it (LUBAN_HOME).")
-        checkpoints = cls(root, store / hashlib.sha256(os.fsencode(root)).hexdigest()[:16])
-        if not (checkpoints.git_dir / "HEAD").exists():
-            checkpoints._create()
-        return checkpoints
+        return cls(root, store / hashlib.sha256(os.fsencode(root)).hexdigest()[:16])
 
     def _create(self) -> None:
         if shutil.which("git") is None:
             raise CheckpointError("Checkpoints need git, and git is not on PATH.")
-        self.git_dir.mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            self._git("init", "-q", "--bare", str(self.git_dir), work_tree=False)
-            info = self.git_dir / "info"
-            info.mkdir(exist_ok=True)
-            (info / "exclude").write_text(EXCLUDES)
-            (info / "attributes").write_text(ATTRIBUTES)
-            (self.git_dir / "luban-root").write_text(f"{self.root}\n")
+        self._git("init", "-q", "--bare", str(self.git_dir), work_tree=False)
+        info = self.git_dir / "info"
+        info.mkdir(exist_ok=True)
+        (info / "exclude").write_text(EXCLUDES)
+        (info / "attributes").write_text(ATTRIBUTES)
+        (self.git_dir / "luban-root").write_text(f"{self.root}\n")
 
     def snapshot(self, note: str) -> str:
         """Commit the workspace as it is now (untracked files too, symlinks as symlinks); returns the commit id."""
@@ -122,7 +120,9 @@ class Checkpoints:
 
     def _snapshot(self, note: str) -> str:
         # A nested repository (listed as "dir/") would become a gitlink without its files, or fail the add.
-        nested = [p[:-1] for p in self._paths("ls-files", "-z", "-o", "--exclude-standard") if p.endswith("/")]
+        new = self._paths("ls-files", "-z", "-o", "--exclude-standard")
+        nested = [p[:-1] for p in new if p.endswith("/")]
+        self._check_size([p for p in new if not p.endswith("/")])
         specs = [".", *(f":(exclude,literal){p}" for p in nested)]
         self._git("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                   stdin=b"\0".join(os.fsencode(s) for s in specs))
@@ -132,6 +132,16 @@ class Checkpoints:
         commit = self._git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message).decode().strip()
         self._git("update-ref", SNAPSHOTS_REF, commit)
         return commit
+
+    def _check_size(self, new: list[str]) -> None:
+        """Refuse to copy a tree that is too big (a home folder, a data set nobody ignored): the copy would take
+        minutes and the disk space of the tree again."""
+        size = sum(_size(self.root / p) for p in new) if len(new) <= self.max_new_files else 0
+        if len(new) > self.max_new_files or size > self.max_new_bytes:
+            megabytes = f" ({size / 2**20:.1f} MiB)" if size else ""
+            raise CheckpointError(f"{self.root} has {len(new)} new files that no .gitignore excludes{megabytes}, more "
+                                  f"than a checkpoint takes at once ({self.max_new_files} files, "
+                                  f"{self.max_new_bytes / 2**20:.1f} MiB); list the big folders in .gitignore.")
 
     def _resolve(self, commit: str) -> str:
         found = self._git("rev-parse", "-q", "--verify", f"{commit}^{{commit}}", check=False).decode().strip()
@@ -183,13 +193,21 @@ class Checkpoints:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """One snapshot or restore at a time per project, across processes (git's own index.lock would fail)."""
+        """One snapshot or restore at a time per project, across processes (git's own index.lock would fail);
+        the store is made on first use."""
+        store = self.git_dir.parent
+        if store == self.root or self.root in store.parents:
+            raise CheckpointError(f"The checkpoint store {store} would be inside the project {self.root}; "
+                                  "set a data directory outside it (LUBAN_HOME).")
         try:
+            self.git_dir.mkdir(parents=True, exist_ok=True)
             lock = open(self.git_dir / "luban.lock", "a")
         except OSError as exc:
             raise CheckpointError(f"Cannot open the checkpoint store {self.git_dir}: {exc.strerror}.") from None
         with lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            if not (self.git_dir / "HEAD").exists():
+                self._create()
             yield
 
 
@@ -329,6 +347,13 @@ def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def _umask() -> int:

@@ -163,6 +163,7 @@ def test_the_first_write_of_a_turn_is_snapshotted_once_and_recorded(session):
 
 def test_a_damaged_store_warns_and_the_turn_goes_on(session):
     store = Checkpoints.open(session.root, session.data)
+    store.snapshot("made")
     (store.git_dir / "HEAD").write_text("garbage\n")
     events = session.turn("write", call("a", "write_file", path="a.txt", content="1\n"), assistant("ok"))
     assert [e for e in events if isinstance(e, Notice)] == [Notice(
