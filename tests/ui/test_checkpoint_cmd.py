@@ -30,14 +30,16 @@ def home(tmp_path, monkeypatch):
 
 
 def write_turns(home, root, *contents):
-    """One session with a turn per content, each writing it to notes.txt; returns the session id."""
+    """One session with a turn per content, each writing it to notes.txt (or running it, from "$ "); returns the
+    session id."""
     ws = Workspace.open(root, root.parent / "out")
     transcript = Transcript.create(home / "data" / "sessions", ws.root, "scripted")
     transcript.append_message(Message("system", "s"))
     messages = [Message("system", "s")]
     for n, content in enumerate(contents):
-        model = script(assistant(calls=[ToolCall(f"c{n}", "write_file", {"path": "notes.txt", "content": content})]),
-                       assistant("ok"))
+        call = (ToolCall(f"c{n}", "bash", {"command": content[2:]}) if content.startswith("$ ")
+                else ToolCall(f"c{n}", "write_file", {"path": "notes.txt", "content": content}))
+        model = script(assistant(calls=[call]), assistant("ok"))
         list(loop.run(f"write {content.strip()}", model=model, tools=default_tools(), ws=ws, settings=SETTINGS,
                       history=messages, transcript=transcript, checkpoints=Checkpoints.open(ws.root, home / "data")))
         transcript.close()
@@ -71,6 +73,20 @@ def test_rewind_n_of_a_named_session_from_another_directory(home, tmp_path, caps
     assert capsys.readouterr().out.splitlines()[1:3] == ["Files: 0 written, 0 created, 1 deleted.",
                                                          "  deleted  notes.txt"]
     assert not (project / "notes.txt").exists()
+
+
+def test_rewind_without_n_lists_the_turns_it_can_go_back_to(home, tmp_path, capsys):
+    session = write_turns(home, tmp_path / "work", "one\n", "$ echo two > notes.txt", "three\n")
+    assert main(["rewind"]) == 0
+    assert capsys.readouterr().out == (
+        f"Turns of session {session} that changed files, newest first (luban rewind N goes back to before turn N):\n"
+        "    1  write three\n"
+        "    2  write $ echo two > notes.txt  (1 command)\n"
+        "    3  write one\n")
+    assert main(["rewind", "3"]) == 0
+    capsys.readouterr()
+    assert main(["rewind"]) == 0
+    assert capsys.readouterr().out == f"Session {session} has no turn that changed files to go back to.\n"
 
 
 @pytest.mark.parametrize("argv, error", [

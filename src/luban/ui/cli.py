@@ -79,9 +79,11 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
 def _rewind_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.description = ("Put back the files and the conversation as they were before the last turn that changed files"
                      if command == "undo" else "Put back the files and the conversation as they were before the "
-                     "N-th last turn that changed files") + "; says which commands ran since and cannot be undone."
+                     "N-th last turn that changed files") + ("; says which commands ran since and cannot be undone. "
+                                                             "Files that .gitignore ignores are not restored.")
     if command == "rewind":
-        p.add_argument("turns", type=int, metavar="N", help="how many turns that changed files to go back")
+        p.add_argument("turns", type=int, nargs="?", metavar="N", help="how many turns that changed files to go back "
+                       "(without N: list them)")
     p.add_argument("--session", metavar="ID", help="the session (default: the latest one in the workspace)")
     p.add_argument("--cwd", help="the workspace (default: the current directory)")
 
@@ -158,7 +160,7 @@ def _command(command: str, args: argparse.Namespace) -> int:
     if command in ("undo", "rewind"):
         from .checkpoint_cmd import checkpoint_command
 
-        return checkpoint_command(_settings(args), getattr(args, "turns", 1), args.session, sys.stdout)
+        return checkpoint_command(_settings(args), 1 if command == "undo" else args.turns, args.session, sys.stdout)
     if command == "models":
         from .models_cmd import models_command
 
