@@ -192,8 +192,7 @@ class Session:
         specs = [t.spec for t in self.tools]
         window = Window.for_model(self.model, self.settings.max_reply_tokens, self.harness.protocol, specs)
         before = history_tokens(self.history, window.count)
-        # A budget whose compaction target is half the present history.
-        budget = Budget(self.settings.max_reply_tokens + int(before / 0.9), self.settings.max_reply_tokens)
+        budget = _HalfNow(window.budget.window, window.budget.reply, before // 2)
         result = compact(self.history, window.system(self.ws, self.harness.protocol, specs), budget, window.count,
                          {}, lambda request: drain(self.model, request).message.content)
         self.transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
@@ -207,6 +206,17 @@ class Session:
         self._reload()
         self.screen.results.clear()
         self.say(rewound.summary())
+
+
+@dataclass(frozen=True)
+class _HalfNow(Budget):
+    """The model's real budget (summary chunks fill its window), aiming at half the present history."""
+
+    target: int = 0
+
+    @property
+    def compact_to(self) -> int:
+        return self.target
 
 
 def _event(record: dict[str, Any]) -> Any:
