@@ -94,9 +94,12 @@ class Walk:
                     fd = _step(name, held[-1], flags, mode, final=not todo)
                 except OSError as error:
                     target = _link_target(name, held[-1], error)
-                    links += 1
+                    links += 1  # a retry after a swap counts too, so a swapping loop cannot keep us here
                     if links > MAX_LINKS:
                         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path) from None
+                    if target is None:
+                        todo.append(name)
+                        continue
                     if target.startswith("/"):
                         raise Escape(path) from None
                     todo.extend(_parts(target)[::-1])
@@ -126,15 +129,22 @@ def _step(name: str, dir_fd: int, flags: int, mode: int, *, final: bool) -> int:
     return fd
 
 
-def _link_target(name: str, dir_fd: int, error: OSError) -> str:
-    """The symlink's target when `error` came from meeting one under O_NOFOLLOW; else `error` again."""
+def _link_target(name: str, dir_fd: int, error: OSError) -> str | None:
+    """The symlink's target when `error` came from meeting one under O_NOFOLLOW; None when it was one but a
+    folder or file has been swapped into its place since (take the step again); else `error` again."""
     # ELOOP: a symlink opened with O_NOFOLLOW; ENOTDIR: one opened with O_DIRECTORY; EMLINK: the BSDs.
     if error.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
         raise error
     try:
         return os.readlink(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise  # gone since: what the open would say now
     except OSError:
-        raise error from None  # not a symlink after all: a file where a folder was expected
+        pass
+    now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if error.errno != errno.ENOTDIR or stat.S_ISDIR(now.st_mode):
+        return None
+    raise error  # a file where a folder was expected
 
 
 @functools.cache

@@ -7,7 +7,6 @@ import contextlib
 import errno
 import os
 import posixpath
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,7 +262,7 @@ def _replace(parent: int, name: str, data: bytes, place: Place) -> bool:
         if not stat.S_ISREG(old.st_mode):
             raise BoundaryError(f"{place.shown} is not a regular file; the file tools only write files.")
         _refuse_hard_links(place, old)
-    tmp = f".{name[:60]}.{secrets.token_hex(4)}.tmp"  # short: NAME_MAX is 255 bytes
+    tmp = f".{name[:60]}.{os.urandom(4).hex()}.tmp"  # short: NAME_MAX is 255 bytes
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=parent)
     try:
         with os.fdopen(fd, "wb") as f:

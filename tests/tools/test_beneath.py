@@ -2,6 +2,7 @@
 
 import errno
 import os
+import sys
 
 import pytest
 
@@ -84,7 +85,8 @@ def test_paths_that_leave_are_refused(resolver, tree, path):
 def test_a_folder_reached_through_dot_dot_or_a_symlink_opens_as_a_folder(resolver, tree):
     fds = [resolver(tree, path, os.O_RDONLY | os.O_DIRECTORY) for path in ("src/..", "pkg", "src/pkg/..")]
     try:
-        assert [sorted(os.listdir(fd))[:2] for fd in fds] == [["absolute-inside", "alias.py"], ["a.py"], ["back", "pkg"]]
+        listed = [sorted(os.listdir(fd))[:2] for fd in fds]
+        assert listed == [["absolute-inside", "alias.py"], ["a.py"], ["back", "pkg"]]
     finally:
         for fd in fds:
             os.close(fd)
@@ -105,7 +107,7 @@ def test_a_symlink_loop_fails_with_eloop(resolver, tree):
     assert caught.value.errno == errno.ELOOP
 
 
-def test_creating_through_a_symlink_that_stays_creates_beneath_and_one_that_leaves_creates_nothing(resolver, tree, tmp_path):
+def test_creating_through_a_symlink_that_stays_creates_beneath_and_one_that_leaves_nothing(resolver, tree, tmp_path):
     (tmp_path / "root" / "new-link").symlink_to("src/new.txt")
     os.close(resolver(tree, "new-link", os.O_WRONLY | os.O_CREAT, 0o600))
     with pytest.raises(Escape):
@@ -130,3 +132,18 @@ def test_magic_links_in_proc_do_not_count_as_beneath(resolver):
 
 def test_the_default_resolver_is_the_same_object_each_time_and_opens_beneath(tree):
     assert (default_resolver() is default_resolver(), read(default_resolver(), tree, "pkg/a.py")) == (True, "a = 1\n")
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or os.uname().machine not in ("x86_64", "aarch64"), reason="437 is openat2 only here"
+)
+def test_openat2_is_chosen_wherever_the_kernel_answers_it():
+    root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.close(Openat2(437)(root, "etc", os.O_RDONLY))
+        answers = True
+    except OSError:  # an old kernel, or a seccomp filter that refuses it
+        answers = False
+    finally:
+        os.close(root)
+    assert isinstance(default_resolver(), Openat2) is answers

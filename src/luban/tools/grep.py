@@ -104,7 +104,7 @@ def _grep(ws: Workspace, target: Place, pattern: str, glob: str | None, ignore_c
     return ToolResult("\n".join(lines))
 
 
-def _run(argv: list[str], *, cwd: int | None = None, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess[bytes]:
+def _run(argv: list[str], *, cwd: int | None = None, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess:
     """Run rg, in the folder descriptor `cwd` when given: entered by descriptor, so there is no path to swap."""
     options: dict[str, Any] = {}
     if cwd is not None and os.path.isdir("/proc/self/fd"):
