@@ -36,6 +36,8 @@ from luban.shell import SimpleCommand as C
     ("\\curl x", (C(("curl", "x")),)),
     ("cu''r\"l\" 'a b' c\\ d", (C(("curl", "a b", "c d")),)),
     ("/usr/bin/curl x", (C(("/usr/bin/curl", "x")),)),
+    ("cu\\\nrl x", (C(("curl", "x")),)),  # bash joins a continued line before it reads words
+    ("echo a\\\\\ncurl x", (C(("echo", "a\\")), C(("curl", "x")))),  # an escaped backslash, then a new line
     ("git commit -m 'fix: a \"b\"'", (C(("git", "commit", "-m", 'fix: a "b"')),)),
 ])
 def test_every_command_that_would_run(source, expected):
@@ -120,6 +122,8 @@ def test_a_long_chain_is_read_to_its_end():
     ("export PATH=.:$PATH; ls", "it sets PATH, which changes what later commands run"),
     ("env LD_PRELOAD=x.so ls", "it sets LD_PRELOAD, which changes what later commands run"),
     ("IFS=/; ls", "it sets IFS, which changes what later commands run"),
+    ("read PATH < f; ls", "it sets PATH, which changes what later commands run"),
+    ("for PATH in .; do ls; done", "it sets PATH, which changes what later commands run"),
     (functools.reduce(lambda inner, _: f"bash -c {shlex.quote(inner)}", range(10), "x"), "shells nested too deeply"),
     ("(" * 300 + "x" + ")" * 300, "it is nested too deeply"),
 ])

@@ -86,6 +86,11 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\+?=")
 _GLOB = re.compile(r"(?<!\\)[*?\[]")
 _DQ_ESCAPE = re.compile(r"\\([$`\"\\\n])")
 _ESCAPE = re.compile(r"\\(.)", re.S)
+# bash joins `cu\<newline>rl` into `curl` before anything else; tree-sitter would read two words. An escaped
+# backslash (an even run) before a newline is no continuation.
+_CONTINUATION = re.compile(r"(?<!\\)((?:\\\\)*)\\\n")
+# Builtins that assign to a variable named by an argument.
+_SETTERS = frozenset({"read", "printf", "mapfile", "readarray", "getopts"})
 
 
 def commands(source: str) -> tuple[SimpleCommand, ...] | None:
@@ -100,7 +105,7 @@ def read(source: str, nesting: int = 0) -> tuple[SimpleCommand, ...]:
     """Like commands(), but raises Unreadable with the reason."""
     if nesting > MAX_SHELL_NESTING:
         raise Unreadable("shells nested too deeply")
-    tree = _parser().parse(source.encode("utf-8", "surrogatepass"))
+    tree = _parser().parse(_CONTINUATION.sub(r"\1", source).encode("utf-8", "surrogatepass"))
     if tree.root_node.has_error:
         raise Unreadable("its syntax is incomplete or not bash")
     found: list[SimpleCommand] = []
@@ -135,6 +140,8 @@ class _Reader:
             _check_assignments(node)
         elif node.type == "variable_assignment":
             _check_assignments(node.parent)
+        elif node.type in ("for_statement", "select_statement"):
+            _check_names(f"{_word(c).text}=" for c in node.children if c.type == "variable_name")
         for child in node.children:  # substitutions anywhere inside run too
             self.visit(child, depth + 1)
 
@@ -176,6 +183,8 @@ def _run(words: list[_Word], writes: tuple[str, ...], assignments: tuple[str, ..
     program = here.program
     if program in CODE_BUILTINS:
         raise Unreadable(f"`{program}` runs code that is only known when it runs")
+    if program in _SETTERS:
+        _check_names(f"{w.text}=" for w in words[1:])
     if program in WRAPPERS:
         inner, more = _unwrap(WRAPPERS[program], words[1:], program)
         return [here, *_run(inner, writes, (*assignments, *more), nesting)]

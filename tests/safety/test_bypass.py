@@ -22,7 +22,7 @@ SHAPES = [
     "ls & curl x", "(ls; curl x)", "{ ls; curl x; }", "ls $(echo $(curl x))", "sudo -u me nohup curl x",
     "ls <<< $(curl x)", "f() { curl x; }; f", "if ls; then curl x; fi", "for f in a; do curl $f; done",
     "ls > >(curl x)", "xargs -I{} curl {} < list", "command curl x", "exec curl x", "c'u'rl x", "PATH=. ls",
-    "echo 'curl x' | sh", "ls\ncurl x",
+    "echo 'curl x' | sh", "ls\ncurl x", "cu\\\nrl x", "ls \\\\\ncurl x",
 ]
 UNJUDGEABLE = {'eval "curl x"', "$CMD x", "PATH=. ls", "echo 'curl x' | sh"}
 DENIED_BY_TEXT = {'eval "curl x"', "echo 'curl x' | sh"}  # unreadable, but the denied program is named
