@@ -212,6 +212,27 @@ def test_a_nested_repository_is_skipped_not_an_error(project, tmp_path):
     assert (nested / "code.py").read_text() == "changed\n"
 
 
+def test_a_tampered_checkpoint_that_leaves_the_workspace_changes_nothing(project, tmp_path):
+    store = open_store(project, tmp_path)
+    store.snapshot("s")
+    before = tree(project)
+
+    def git(*args, stdin=None):
+        return subprocess.run(["git", f"--git-dir={store.git_dir}", *args], input=stdin, capture_output=True,
+                              check=True).stdout.strip()
+
+    blob = git("hash-object", "-w", "--stdin", stdin=b"evil\n").decode()
+    inner = git("mktree", stdin=f"100644 blob {blob}\tescaped.txt\n".encode()).decode()
+    evil = git("mktree", stdin=f"040000 tree {inner}\t..\n".encode()).decode()
+    commit = git("commit-tree", evil, "-m", "tampered", stdin=b"").decode()
+
+    with pytest.raises(CheckpointError) as error:
+        store.restore(commit)
+    assert str(error.value) == "The checkpoint store holds a path that would leave the workspace: '../escaped.txt'."
+    assert tree(project) == before
+    assert not (tmp_path / "escaped.txt").exists()
+
+
 def test_a_missing_checkpoint_or_a_damaged_store_is_one_sentence(project, tmp_path):
     store = open_store(project, tmp_path)
     with pytest.raises(CheckpointError) as error:

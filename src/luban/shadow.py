@@ -156,6 +156,7 @@ class Checkpoints:
         changes = []
         for header, path in zip(fields[0::2], fields[1::2]):
             _, new_mode, _, new_sha, status = header.decode().lstrip(":").split(" ")
+            _parts(os.fsdecode(path))  # all checked before any file changes
             changes.append((status, new_mode, new_sha, os.fsdecode(path)))
         return changes
 
@@ -240,6 +241,14 @@ def _apply(root_fd: int, changes: list[tuple[str, str, str, str]], blobs: dict[s
                     tuple(deleted), before)
 
 
+def _parts(path: str) -> list[str]:
+    """The names along a path from the store; git never records these, so one means a tampered store."""
+    parts = path.split("/")
+    if any(p in ("", ".", "..", ".git") for p in parts):
+        raise CheckpointError(f"The checkpoint store holds a path that would leave the workspace: {path!r}.")
+    return parts
+
+
 def _walk(root_fd: int, parts: list[str], create: bool) -> int | None:
     """A new fd of the directory at `parts` under the root, never following a symlink on the way.
 
@@ -274,7 +283,7 @@ def _open_dir(dir_fd: int, name: str) -> int:
 
 
 def _remove(root_fd: int, path: str) -> None:
-    *dirs, name = path.split("/")
+    *dirs, name = _parts(path)
     fd = _walk(root_fd, dirs, create=False)
     if fd is None:
         return  # its directory is gone or became a symlink: there is nothing of ours to remove
@@ -290,7 +299,7 @@ def _remove(root_fd: int, path: str) -> None:
 
 def _prune(root_fd: int, path: str) -> None:
     """Remove the directories that the deletion of `path` left empty, deepest first."""
-    dirs = path.split("/")[:-1]
+    dirs = _parts(path)[:-1]
     while dirs:
         fd = _walk(root_fd, dirs[:-1], create=False)
         if fd is None:
@@ -306,7 +315,7 @@ def _prune(root_fd: int, path: str) -> None:
 
 def _put(root_fd: int, path: str, data: bytes, mode: str, umask: int) -> None:
     """Write one file or symlink atomically: into a temp name in its real directory, then renamed over."""
-    *dirs, name = path.split("/")
+    *dirs, name = _parts(path)
     fd = _walk(root_fd, dirs, create=True)
     assert fd is not None
     tmp = f".{name}.luban-{secrets.token_hex(4)}"
