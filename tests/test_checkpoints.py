@@ -77,6 +77,8 @@ def test_restore_after_creating_editing_deleting_and_swapping_puts_back_every_by
     (project / "new" / "deeper" / "made.py").write_text("created\n")
     (project / "dangling").unlink()
     (project / "dangling").write_text("a file where a symlink was\n")
+    (project / "caf\u00e9 menu.txt").unlink()
+    (project / "caf\u00e9 menu.txt").symlink_to(outside / "core.py")  # restoring it must not write core.py
     (project / "docs").unlink()
     (project / "docs").mkdir()
     (project / "docs" / "page.md").write_text("a directory where a symlink was\n")
@@ -89,11 +91,11 @@ def test_restore_after_creating_editing_deleting_and_swapping_puts_back_every_by
     assert tree(project) == before
     assert tree(outside) == outside_before
     assert restored == Restored(
-        written=("README", "dangling", "empty", "run.sh"),
+        written=("README", "caf\u00e9 menu.txt", "dangling", "empty", "run.sh"),
         created=("docs", "id.txt", "src/pkg/core.py", "src/pkg/data.bin"),
         deleted=("docs/page.md", "new/deeper/made.py", "src/pkg"),
         before=restored.before)
-    assert restored.changed == 11
+    assert restored.changed == 12
 
 
 def test_restore_writes_nothing_through_a_symlinked_directory(project, outside, tmp_path):
