@@ -186,10 +186,11 @@ def test_an_approved_command_reaches_the_network(jail: Jail):
 
 
 def _running(marker: str) -> list[int]:
+    """The `sleep <marker>` processes (not the shells or sandboxes whose command lines name it)."""
     pids = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+            if Path(f"/proc/{entry}/cmdline").read_bytes() == f"sleep\0{marker}\0".encode():
                 pids.append(int(entry))
         except OSError:
             continue
