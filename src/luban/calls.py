@@ -9,12 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generator, Mapping
 
-from . import policy
+from . import hooks, policy
+from .checkpoints import CheckpointError, snapshot_before
 from .models.protocol import FINISH, TurnHints
 from .models.repair import repair_call
 from .prompt import repository_files
+from .redact import MARKER_PREFIX, carries_marker
 from .state import RunState
-from .types import ApprovalNeeded, Decision, Event, Notice, ToolCall, ToolFinished, ToolResult, ToolStarted
+from .types import ApprovalNeeded, Decision, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult, ToolStarted
 from .workspace import PathEscape, Workspace
 
 NUDGE_AT, STUCK_AT = 3, 5
@@ -52,6 +54,8 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None
         result = ToolResult(checked.error or refusal, error=True)
     else:
         result = yield from _checked_call(call, st)
+    # Secrets never reach the transcript or the model, whichever tool (or hook) printed them.
+    result = ToolResult(st.harness.redactor(result.content), result.error)
     st.repeats[repeat_key(call, result)] += 1
     count = st.repeats[repeat_key(call, result)]
     st.recent = (*st.recent[-(RECENT - 1):], (call.name, count >= 2))
@@ -63,14 +67,39 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None
 
 
 def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | None, ToolResult]:
-    """Permission first (rules, mode, the user's answer), then the harness's guards, then the tool."""
+    """Permission first (rules, mode, the user's answer), then the harness's guards, then the tool, then the
+    user's after-edit hooks."""
     tool = st.tools[call.name]
+    refused = yield from _permitted(call, tool.effect, st)
+    if refused:
+        return refused
+    marked = carries_marker(call.arguments) if tool.effect == "write" else None
+    if marked:
+        return ToolResult(f"{marked} contains a {MARKER_PREFIX}…] marker: that is where a secret was hidden from you, "
+                          "and writing it would destroy the secret. Change the text around it instead.", error=True)
+    refusal = st.guards.refuse(call, tool.effect, st.ws)
+    if refusal:
+        return ToolResult(refusal, error=True)
+    try:
+        result = tool(call.arguments, st.ws)
+    except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
+        return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
+    st.guards.observe(call, tool.effect, result, st.ws)
+    path = call.arguments.get("path")
+    if tool.effect == "write" and not result.error and isinstance(path, str):
+        result = hooks.after_edit(st.harness.hooks, st.ws, path, result)
+    return result
+
+
+def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event, Decision | None, ToolResult | None]:
+    """None when the call may run: allowed by mode and rules, or approved by the user (a risky command only
+    after a snapshot of the files); otherwise the refusal the model sees."""
     judged = _judged(call, st.ws)
     asked_before = f"{call.name} {json.dumps(judged.arguments, sort_keys=True, default=str)}"
     if asked_before in st.declined:
         return ToolResult(f"The user already declined this {call.name} call in this run, and a rejected call is "
                           "not asked again; do something else.", error=True)
-    ruling = policy.decide(judged, tool.effect, st.settings.permission_mode, _rules(st.settings.permissions),
+    ruling = policy.decide(judged, effect, st.settings.permission_mode, _rules(st.settings.permissions),
                            st.session_allow)
     if ruling.verdict == "deny":
         return ToolResult(ruling.reason, error=True)
@@ -82,15 +111,13 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
             return ToolResult(f"The user declined this {call.name} call. {reason}".strip(), error=True)
         if decision.always and policy.narrowest(judged) not in st.session_allow:
             st.session_allow.append(policy.narrowest(judged))
-    refusal = st.guards.refuse(call, tool.effect, st.ws)
-    if refusal:
-        return ToolResult(refusal, error=True)
-    try:
-        result = tool(call.arguments, st.ws)
-    except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
-        return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
-    st.guards.observe(call, tool.effect, result, st.ws)
-    return result
+    if ruling.risky:
+        try:
+            snapshot_before(st, f"before: {call.arguments.get('command', call.name)}")
+        except CheckpointError as exc:
+            return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
+                              f"failed: {exc}", error=True)
+    return None
 
 
 def _judged(call: ToolCall, ws: Workspace) -> ToolCall:
