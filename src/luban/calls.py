@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Generator, Mapping
 
 from . import hooks, policy
-from .checkpoints import CheckpointError, snapshot_before
+from .checkpoints import CheckpointError, TurnCheckpoints, before_call, snapshot_before
 from .models.protocol import FINISH, TurnHints
 from .models.repair import repair_call
 from .prompt import repository_files
@@ -73,6 +73,7 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
     refused = yield from _permitted(call, tool.effect, st)
     if refused:
         return refused
+    yield from before_call(call, st)
     marked = carries_marker(call.arguments) if tool.effect == "write" else None
     if marked:
         return ToolResult(f"{marked} contains a {MARKER_PREFIX}…] marker: that is where a secret was hidden from you, "
@@ -112,8 +113,10 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
         if decision.always and policy.narrowest(judged) not in st.session_allow:
             st.session_allow.append(policy.narrowest(judged))
     if ruling.risky:
+        turn = st.checkpoints
+        fresh = isinstance(turn, TurnCheckpoints) and not turn.taken  # else the turn's own snapshot is older
         try:
-            snapshot_before(st, f"before: {call.arguments.get('command', call.name)}")
+            snapshot_before(st, turn.note if fresh else f"before: {call.arguments.get('command', call.name)}")
         except CheckpointError as exc:
             return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
                               f"failed: {exc}", error=True)

@@ -105,7 +105,7 @@ def writing_turns(records: Sequence[dict[str, Any]]) -> list[WritingTurn]:
             if cut is None:
                 cut = next((i for i, t in enumerate(turns) if t.messages >= record["messages"]), len(turns))
             del turns[cut:]
-        elif kind == "event" and record.get("kind") == "ToolStarted" and turns:
+        elif kind == "event" and record.get("kind") == "ToolFinished" and turns:
             call = record.get("call") or {}
             if call.get("name") == "bash":
                 turns[-1].commands.append(str((call.get("arguments") or {}).get("command", "")))

@@ -60,3 +60,13 @@ def after_edit(hooks: Hooks, ws: Workspace, path: str, result: ToolResult) -> To
     if not complaints:
         return result
     return ToolResult("\n\n".join([result.content, *complaints]), result.error)
+
+
+def session_start(hooks: Hooks, ws: Workspace) -> list[str]:
+    """Run the session_start hooks; one line each for the user (with the output's last line when one fails)."""
+    lines = []
+    for hook in hooks.on("session_start"):
+        ran = hook.run(ws)
+        last = ran.content.strip().splitlines()[-2:-1] if ran.error else []
+        lines.append(f"hook `{hook.command}`: {'failed' if ran.error else 'ok'}" + (f" ({last[0]})" if last else ""))
+    return lines

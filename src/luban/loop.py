@@ -10,10 +10,10 @@ from dataclasses import asdict, replace
 from typing import Generator, Sequence
 
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
-from .checkpoints import Checkpoints, before_call, for_turn
+from .checkpoints import Checkpoints
 from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, worth_sampling
 from .config import Settings
-from .context.engine import Window, maintain
+from .context.engine import maintain
 from .errors import LubanError
 from .harness import Harness
 from .models import Model, drain
@@ -32,15 +32,14 @@ CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: c
 
 def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
         history: Sequence[Message], transcript: Transcript | None = None, harness: Harness = Harness(),
-        checkpoints: Checkpoints | None = None) -> Generator[Event, Decision | None, Outcome]:
+        checkpoints: Checkpoints | None = None, allowed: list[str] | None = None
+        ) -> Generator[Event, Decision | None, Outcome]:
     """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
 
     With a test gate, the test command's output is shown with the task and a final answer is accepted only once
-    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (checkpoints.py)."""
-    specs = tuple(t.spec for t in tools)
-    window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, specs)
-    state = RunState(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
-                     harness.guards(), window, checkpoints=for_turn(checkpoints, task, history))
+    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (checkpoints.py);
+    `allowed` (the session's "always allow" patterns) is extended in place, so later turns keep them."""
+    state = RunState.start(task, model, tools, ws, settings, history, transcript, harness, checkpoints, allowed)
     try:
         outcome = yield from _steps(task, state)
     except LubanError as exc:
@@ -82,7 +81,6 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
                 return outcome
             continue
         for call in turn.calls:
-            yield from before_call(call, st)
             call, result = yield from run_call(call, st, rejected)
             st.window.add_result(st, call, view(result))
             if st.repeats[repeat_key(call, result)] >= STUCK_AT:

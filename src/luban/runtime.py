@@ -7,19 +7,43 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from .config import Settings
+from . import policy
+from .checkpoints import Checkpoints
+from .config import Settings, untrusted_project
 from .errors import SessionError
 from .harness import Harness
 from .models import Model
 from .models.openai_compat import OpenAICompatModel, ServerConfig
 from .models.probe import cached_probe
 from .models.profiles import Profile, load_profiles, match_profile
+from .sandbox import Unconfined, for_agent
 from .context.engine import session_prefix
 from .session import Transcript, find, latest_for
 from .types import Message, ToolSpec
 from .workspace import Workspace
 
 Progress = Callable[[str, float], None]
+UNCONFINED = ("Commands run unconfined (--no-sandbox): they can read and change anything your user can, so "
+              "keep a mode that asks before each one.")
+
+
+def open_workspace(settings: Settings) -> tuple[Workspace, list[str]]:
+    """The workspace with its command sandbox (fail closed: SandboxUnavailable when none works and the settings
+    do not allow running unconfined), and warnings for the user."""
+    policy.Rules.parse(settings.permissions)  # a malformed rule stops the start, not the first tool call
+    sandbox = for_agent(settings.sandbox, full_auto=settings.permission_mode == "full-auto",
+                        no_sandbox=settings.no_sandbox)
+    ws = Workspace.open(settings.cwd, sandbox=sandbox)
+    warnings = [UNCONFINED] if isinstance(sandbox, Unconfined) else []
+    pending = untrusted_project(settings)
+    if pending:
+        warnings.append(f"This repository's .luban/config.toml asks for: {'; '.join(pending)}. It stays ignored "
+                        "until you review it with `luban trust`.")
+    return ws, warnings
+
+
+def open_checkpoints(ws: Workspace, settings: Settings) -> Checkpoints:
+    return Checkpoints.open(ws.root, Path(settings.data_dir))
 
 
 @contextlib.contextmanager

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Sequence
 from dataclasses import asdict, dataclass, field
 
+from .checkpoints import Checkpoints, for_turn
 from .config import Settings
 from .context.engine import Window
 from .gate import TestGate
@@ -50,6 +52,16 @@ class RunState:
     declined: list[str] = field(default_factory=list)
     # Snapshots of the workspace taken before each turn that writes (checkpoints.py); None: not kept.
     checkpoints: object | None = None
+
+    @classmethod
+    def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
+              history: Sequence[Message], transcript: Transcript | None, harness: Harness,
+              checkpoints: Checkpoints | None, allowed: list[str] | None) -> RunState:
+        """The state at the start of one turn (see loop.run for the arguments)."""
+        window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, tuple(t.spec for t in tools))
+        return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
+                   harness.guards(), window, checkpoints=for_turn(checkpoints, task, history),
+                   session_allow=[] if allowed is None else allowed)
 
     @property
     def protocol(self) -> ToolProtocol:

@@ -81,10 +81,13 @@ def test_an_approved_risky_command_runs_after_a_snapshot(tmp_path):
     root = tmp_path / "ws"
     root.mkdir()
     (root / "a.txt").write_text("mine\n")
-    results, asked, _, path = run(tmp_path, [("bash", {"command": "rm -rf ~/x"})],
+    results, asked, _, path = run(tmp_path, [("bash", {"command": "rm -rf ~/x"}),
+                                             ("write_file", {"path": "a.txt", "content": "edited\n"}),
+                                             ("bash", {"command": "git reset --hard"})],
                                   checkpoints=Checkpoints.open(root, tmp_path / "data"))
-    assert [a.risky for a in asked] == [True]
+    assert [a.risky for a in asked] == [True, True]
     records, _ = read_records(path)
-    kinds = [r.get("kind") or r["type"] for r in records]
-    assert kinds.index("checkpoint") < kinds.index("ToolFinished")
-    assert [r["note"] for r in records if r["type"] == "checkpoint"] == ["do it", "before: rm -rf ~/x"]
+    order = [r["note"] if r["type"] == "checkpoint" else r["call"]["arguments"].get("command", "write")
+             for r in records if r["type"] == "checkpoint" or r.get("kind") == "ToolFinished"]
+    # The turn's snapshot comes first; the second risky command gets its own, after the edit.
+    assert order == ["do it", "rm -rf ~/x", "write", "before: git reset --hard", "git reset --hard"]

@@ -158,7 +158,8 @@ def test_the_first_write_of_a_turn_is_snapshotted_once_and_recorded(session):
     checkpoints = [r for r in records if r["type"] == "checkpoint"]
     assert checkpoints == [{"type": "checkpoint", "commit": checkpoints[0]["commit"], "messages": 1,
                             "note": "edit twice", "turn": checkpoints[0]["turn"]}]
-    assert records.index(checkpoints[0]) < next(i for i, r in enumerate(records) if r.get("kind") == "ToolStarted")
+    # Taken once the call is allowed, before the tool runs.
+    assert records.index(checkpoints[0]) < next(i for i, r in enumerate(records) if r.get("kind") == "ToolFinished")
 
 
 def test_a_damaged_store_warns_and_the_turn_goes_on(session):

@@ -7,16 +7,16 @@ consumers can read it; docs/stream-json.md documents it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, TextIO
 
-from .. import loop, policy
+from .. import hooks, loop, policy
 from ..config import Settings
 from ..harness import harness_for
-from ..runtime import open_model, open_session, profile_for, resolve_protocol
+from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 from ..tools import default_tools
-from ..workspace import Workspace
 from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
                      ToolStarted, TurnEnded, Usage)
 
@@ -184,23 +184,23 @@ def progress_printer(err: TextIO) -> Callable[[str, float], None]:
 def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume: str | None = None,
              continue_last: bool = False) -> Outcome:
     """Open model, workspace and session, run the task headless, render it; returns the outcome."""
-    ws = Workspace.open(settings.cwd)
+    ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
     tools = policy.offered(default_tools(), settings.permission_mode)
     with open_model(settings, progress_printer(err)) as model:
         if err.isatty():
             err.write("\r\033[K")
         settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings))
+        harness = harness_for(settings, profile_for(model, settings), os.environ)
         transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
                                                      resume=resume, continue_last=continue_last)
         try:
-            for warning in warnings:
+            for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
                 err.write(f"! {warning}\n")
             render = _renderer(settings, transcript.id, out, err)
             if isinstance(render, StreamJson):
                 render.init(str(ws.root), model.info.name, [t.spec.name for t in tools], settings.permission_mode)
             events = loop.run(task, model=model, tools=tools, ws=ws, settings=settings, history=history,
-                              transcript=transcript, harness=harness)
+                              transcript=transcript, harness=harness, checkpoints=open_checkpoints(ws, settings))
             return drive(events, render)
         finally:
             transcript.close()

@@ -14,16 +14,17 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
-from .. import __version__, policy
+from .. import __version__, hooks, policy
 from ..checkpoints import CheckpointError, Checkpoints
 from ..config import Settings, user_config_file
 from ..harness import harness_for
 from ..tools import default_tools
-from ..runtime import open_model, open_session, profile_for, resolve_protocol
+from ..runtime import open_model, open_session, open_workspace, profile_for, resolve_protocol
+from ..policy import narrowest
 from ..types import ApprovalNeeded, Decision
 from ..workspace import Workspace
 from .slash import BUILTINS, dispatch
-from .tui_input import ALWAYS_LABEL, HINT, InputCompleter, ask_approval, attach, prompt_session
+from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session
 
 _ANSWERS = {(True, False): "yes", (True, True): "yes, and always for this session", (False, False): "no"}
@@ -48,13 +49,13 @@ class Loading:
 
 def run_tui(settings: Settings, *, resume: str | None = None, continue_last: bool = False) -> int:
     console = Console(highlight=False)
-    ws = Workspace.open(settings.cwd)
+    ws, notes = open_workspace(settings)
     with contextlib.ExitStack() as stack:
         loading = Loading()
         with Live(loading, console=console, transient=True, refresh_per_second=4):
             model = stack.enter_context(open_model(settings, loading.update))
             settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings))
+        harness = harness_for(settings, profile_for(model, settings), os.environ)
         specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
@@ -64,7 +65,7 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))
-        for warning in [*warnings, *unavailable]:
+        for warning in [*notes, *warnings, *unavailable, *hooks.session_start(harness.hooks, ws)]:
             session.say(f"! {warning}")
         completer = InputCompleter(ws.root, lambda: [*BUILTINS, *session.user_commands()])
         prompt = prompt_session(Path(settings.data_dir) / "prompt-history", completer, lambda: session.status.text())
@@ -113,13 +114,8 @@ def _read_eval(session: Session, prompt: PromptSession) -> None:
 
 
 def _ask(console: Console, event: ApprovalNeeded) -> Decision:
-    label = ALWAYS_LABEL
-    with contextlib.suppress(ImportError, AttributeError):
-        from ..policy import narrowest  # the permission rules' narrowest pattern, where that work has landed
-
-        label = f"[a]lways {narrowest(event.call)}"
     tell = PromptSession()
-    decision = ask_approval(event, lambda: tell.prompt("  Tell the agent instead: "), label)
+    decision = ask_approval(event, lambda: tell.prompt("  Tell the agent instead: "), f"[a]lways {narrowest(event.call)}")
     answer = _ANSWERS.get((decision.approved, decision.always), "no")
     if decision.message:
         answer = f"no; told the agent: {decision.message}"

@@ -52,6 +52,7 @@ class Session:
     usage: Usage = field(default_factory=Usage)
     model_s: float = 0.0
     running: bool = True
+    allowed: list[str] = field(default_factory=list)  # "always" answers: kept across turns, not across sessions
     models: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __post_init__(self) -> None:
@@ -71,7 +72,7 @@ class Session:
         activity = Activity(self.status, preview=self.harness.protocol.name == "native")
         run = loop.run(task, model=Tap(self.model, activity), tools=self.tools, ws=self.ws, settings=self.settings,
                        history=self.history, transcript=self.transcript, harness=self.harness,
-                       checkpoints=self.checkpoints)
+                       checkpoints=self.checkpoints, allowed=self.allowed)
         try:
             outcome = drive(run, self.screen, activity, self.ask)
         except KeyboardInterrupt:
