@@ -26,3 +26,17 @@ def test_keep_refuses_a_folder_that_is_not_empty(tmp_path):
     (tmp_path / "x").write_text("mine")
     with pytest.raises(ConfigError, match=f"{tmp_path} is not empty; give --keep a new or empty folder."):
         prepare(str(tmp_path))
+
+
+def test_the_demo_asks_nothing_and_keeps_a_mode_the_user_chose():
+    import io
+
+    from luban.config import Settings
+    from luban.demo import demo_mode
+
+    err = io.StringIO()
+    assert demo_mode(Settings(permission_mode="plan"), err) == "plan"
+    assert demo_mode(Settings(sandbox="none"), err) == "auto-edit"
+    assert err.getvalue() == ("! full-auto needs a sandbox for commands, and the sandbox setting is none; choose auto, "
+                              "bwrap or landlock, or a mode that asks before commands. The demo runs in auto-edit "
+                              "mode: the agent's own commands are refused.\n")

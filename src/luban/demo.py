@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import Settings
-from .errors import ConfigError
+from .errors import ConfigError, SandboxUnavailable
+from .sandbox import for_agent
 from .ui.headless import EXIT_CODES, run_task
 
 EXAMPLE = Path(__file__).parent / "examples" / "shop"
@@ -53,9 +54,23 @@ def changes(before: Path, after: Path) -> str:
     return "".join(diff)
 
 
+def demo_mode(settings: Settings, err: TextIO) -> str:
+    """The demo works on a throwaway copy, so it asks nothing: full-auto where a sandbox works, else edits
+    without asking and commands denied (headless runs deny what would ask); a mode the user chose stays."""
+    if settings.permission_mode != "ask":
+        return settings.permission_mode
+    try:
+        for_agent(settings.sandbox, full_auto=True, no_sandbox=False)
+    except SandboxUnavailable as exc:
+        err.write(f"! {exc} The demo runs in auto-edit mode: the agent's own commands are refused.\n")
+        return "auto-edit"
+    return "full-auto"
+
+
 def run_demo(settings: Settings, keep: str | None, out: TextIO, err: TextIO) -> int:
     root = prepare(keep)
-    settings = replace(settings, cwd=str(root), test_command=settings.test_command or TEST_COMMAND)
+    settings = replace(settings, cwd=str(root), test_command=settings.test_command or TEST_COMMAND,
+                       permission_mode=demo_mode(settings, err))
     passed, summary = run_tests(root)
     out.write(f"Example repository: {root}\nTests before: {'pass' if passed else 'FAIL'} — {summary}\n"
               f"Task: {TASK}\n\n")

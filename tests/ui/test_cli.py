@@ -144,3 +144,22 @@ def test_eval_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err == f"luban: {tmp_path} is not an eval run folder (no run.json).\n"
     assert main(["eval", "compare", *env_free]) == 2
     assert "needs one or two run folders" in capsys.readouterr().err
+
+
+def test_full_auto_without_a_working_sandbox_refuses_to_start(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LUBAN_HOME", str(tmp_path / "home"))
+    # No server at this address: the refusal comes before any model is contacted.
+    code = main(["-p", "go", "--base-url", "http://127.0.0.1:9/v1", "--permission-mode", "full-auto",
+                 "--sandbox", "none", "--cwd", str(tmp_path)])
+    assert (code, capsys.readouterr().err) == (1, (
+        "luban: full-auto needs a sandbox for commands, and the sandbox setting is none; choose auto, bwrap or "
+        "landlock, or a mode that asks before commands.\n"))
+
+
+def test_a_malformed_permission_rule_stops_the_start(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LUBAN_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "config.toml").write_text('[permissions]\ndeny = ["bash(curl"]\n')
+    code = main(["-p", "go", "--base-url", "http://127.0.0.1:9/v1", "--cwd", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("luban: ") and "bash(curl" in err and err.count("\n") == 1

@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
-COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
                                 "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
-                                "init, undo, rewind N.")
+                                "init, undo, rewind N, trust.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
@@ -60,6 +60,13 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         return p
     if command in ("undo", "rewind"):  # no model flags: a rewind runs no model
         _rewind_arguments(p, command)
+        return p
+    if command == "trust":
+        p.description = ("Show what the workspace's own .luban/config.toml would do (looser mode, allow rules, hooks) "
+                         "and trust that content of it; until then it may only narrow permissions.")
+        p.add_argument("--yes", action="store_true", help="trust without asking")
+        p.add_argument("--revoke", action="store_true", help="stop trusting it")
+        p.add_argument("--cwd", help="the workspace (default: the current directory)")
         return p
     if command == "run":
         p.add_argument("task")
@@ -161,6 +168,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .checkpoint_cmd import checkpoint_command
 
         return checkpoint_command(_settings(args), 1 if command == "undo" else args.turns, args.session, sys.stdout)
+    if command == "trust":
+        from .trust_cmd import trust_command
+
+        return trust_command(_settings(args), args.yes, args.revoke, sys.stdout, input)
     if command == "models":
         from .models_cmd import models_command
 

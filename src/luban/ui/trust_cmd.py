@@ -24,9 +24,16 @@ def trust_command(settings: Settings, yes: bool, revoke: bool, out: TextIO, ask:
     state = "trusted" if is_trusted(data_dir, project) else "not trusted"
     out.write(f"{project.path} ({state}) would give this repository:\n")
     out.write("".join(f"  - {line}\n" for line in lines) or "  nothing beyond narrowing permissions\n")
-    if not yes and ask("Trust this config as it is now (a later change needs trusting again)? [y/N] ").strip().lower() not in ("y", "yes"):
+    if not yes and not _agreed(ask, "Trust this config as it is now (a later change needs trusting again)? [y/N] "):
         out.write("Not trusted.\n")
         return 1
     set_trust(data_dir, project, True)
     out.write("Trusted.\n")
     return 0
+
+
+def _agreed(ask: Callable[[str], str], question: str) -> bool:
+    try:
+        return ask(question).strip().lower() in ("y", "yes")
+    except EOFError:  # no terminal to answer on: the safe answer
+        return False
