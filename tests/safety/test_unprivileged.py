@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -17,16 +18,32 @@ REPO = HERE.parents[1]
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
 
-def _unreadable(home: Path) -> str | None:
-    """Why nobody cannot run this suite here, or None. Through a shell: setpriv itself execs with root's
+def _runnable(python: str, env: dict[str, str]) -> str | None:
+    """Why nobody cannot run the suite with `python`, or None. Through a shell: setpriv itself execs with root's
     capabilities still in hand, so it reaches an interpreter that nobody's own children (the Landlock
     launcher) cannot, say one under a 0700 /root."""
-    check = [*AS_NOBODY, "/bin/sh", "-c", 'exec "$0" -c "import luban, pytest"', sys.executable]
-    done = subprocess.run(check, cwd=REPO, capture_output=True, text=True, env={"HOME": str(home), "PATH": os.defpath})
-    if done.returncode != 0 or not os.access(HERE, os.R_OK):
+    check = [*AS_NOBODY, "/bin/sh", "-c", 'exec "$0" -c "import luban, pytest"', python]
+    done = subprocess.run(check, cwd=REPO, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        return f"uid {NOBODY} cannot read the checkout or its Python: {lines[-1] if lines else 'no access'}"
+        return f"{python}: {lines[-1] if lines else f'exit code {done.returncode}'}"
     return None
+
+
+def _interpreter(env: dict[str, str]) -> tuple[str, dict[str, str]] | str:
+    """This interpreter if nobody can run it; else the system's Python of the same version with this
+    environment's packages on PYTHONPATH (a venv built on a Python under a 0700 home). Or why neither works."""
+    reasons = [_runnable(sys.executable, env)]
+    if reasons[0] is None:
+        return sys.executable, env
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    if Path(system).exists():
+        packages = os.pathsep.join([str(REPO / "src"), sysconfig.get_paths()["purelib"]])
+        env = {**env, "PYTHONPATH": packages, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+        reasons.append(_runnable(system, env))
+        if reasons[-1] is None:
+            return system, env
+    return f"uid {NOBODY} cannot run the suite: " + "; ".join(reasons)
 
 
 def test_the_safety_suite_passes_unprivileged(tmp_path):
@@ -38,11 +55,14 @@ def test_the_safety_suite_passes_unprivileged(tmp_path):
     home.mkdir()
     os.chown(home, NOBODY, NOBODY)
     os.chmod(tmp_path, 0o755)
-    if reason := _unreadable(home):
-        pytest.skip(reason)
-    env = {"HOME": str(home), "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
+    if not os.access(HERE, os.R_OK) or not os.stat(HERE).st_mode & 0o005:
+        pytest.skip(f"uid {NOBODY} cannot read the checkout at {REPO}")
+    found = _interpreter({"HOME": str(home), "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"})
+    if isinstance(found, str):
+        pytest.skip(found)
+    python, env = found
     # This file skips itself when not root, so the inner run cannot recurse; --ignore makes that plain.
-    argv = [*AS_NOBODY, sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "not model",
+    argv = [*AS_NOBODY, python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "not model",
             f"--ignore={Path(__file__)}", str(HERE)]
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     summary = done.stdout.strip().splitlines()
