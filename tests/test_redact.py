@@ -25,6 +25,7 @@ def test_only_the_secret_part_of_a_match_is_replaced():
     redact = Redactor()
     assert redact("DATABASE_URL=postgres://admin:hunter22@db:5432/prod") == (
         "DATABASE_URL=postgres://admin:[REDACTED:url-password]@db:5432/prod")
+    assert redact("URL=CANARY_postgres://admin:secret@db") == "URL=CANARY_postgres://admin:[REDACTED:url-password]@db"
     assert redact("aws_secret_access_key = " + "w" * 40) == "aws_secret_access_key = [REDACTED:aws-secret-access-key]"
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n-----END OPENSSH PRIVATE KEY-----"
     assert redact(f"cat id\n{key}\nexit code: 0") == "cat id\n[REDACTED:private-key]\nexit code: 0"
