@@ -8,11 +8,16 @@ extras=""
 [ "${1:-}" = "--test" ] && extras="[dev]"
 .venv/bin/pip install --disable-pip-version-check -q -e ".${extras}"
 .venv/bin/luban models pull qwen2.5-coder-1.5b
-# The sandbox for eval tasks (and, with the safety work, for the agent's commands) is bubblewrap.
-if ! command -v bwrap >/dev/null; then
+# The agent's commands (and eval tasks) run in a bubblewrap sandbox; Landlock is the fallback where bwrap
+# cannot run. `--test` also wants tmux: the terminal UI's tests drive a real terminal.
+want=(bubblewrap:bwrap)
+[ "${1:-}" = "--test" ] && want+=(tmux:tmux)
+for pair in "${want[@]}"; do
+  package=${pair%%:*} binary=${pair##*:}
+  command -v "$binary" >/dev/null && continue
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -q bubblewrap >/dev/null 2>&1 || echo "setup: could not install bubblewrap; commands will run unsandboxed" >&2
+    apt-get install -y -q "$package" >/dev/null 2>&1 || echo "setup: could not install $package" >&2
   else
-    echo "setup: bubblewrap (bwrap) is not installed; install it for sandboxed eval runs" >&2
+    echo "setup: $package is not installed; install it (apt-get install $package)" >&2
   fi
-fi
+done

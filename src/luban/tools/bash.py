@@ -38,8 +38,8 @@ SPEC = ToolSpec(
     description=(
         "Run a shell command with bash in the workspace root. Returns its output (stdout and stderr together) "
         "and its exit code. The command gets no input, so do not start interactive programs. Long output is "
-        "cut in the middle and saved in full to a file you can read with read_file. To leave a server running, "
-        "redirect its output: `cmd > server.log 2>&1 &`."
+        "cut in the middle and saved in full to a file you can read with read_file. Processes started in the "
+        "background end with the command (it runs in a sandbox), so start a server and use it in one command."
     ),
     parameters={
         "type": "object",
