@@ -30,6 +30,8 @@ CONFIGS = {
     "plain": dict(tool_protocol="native", test_command="", read_before_write=False),
     # Luban's defaults for the embedded model: constrained JSON turns and every harness aid.
     "luban": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True),
+    # The same with up to 8 sampled edits per edit step instead of 4 (sampling stops at the first that passes).
+    "samples8": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, edit_samples=8),
     # The same aids with the other two ways of speaking tools, to compare protocols side by side.
     "native": dict(tool_protocol="native", test_command=TEST_COMMAND, read_before_write=True),
     "text": dict(tool_protocol="text", test_command=TEST_COMMAND, read_before_write=True),
@@ -87,9 +89,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--configs", default="plain,luban")
     parser.add_argument("--embedded-model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--max-wall-s", type=float, default=300.0, help="wall-clock cap per run")
     args = parser.parse_args()
     base = replace(load({"embedded_model": args.embedded_model}), permission_mode="full-auto", max_steps=25,
-                   max_wall_s=300)
+                   max_wall_s=args.max_wall_s)
     print(f"example: {EXAMPLE.name}, model: {args.embedded_model}, runs per config: {args.runs}")
     with open_model(base, lambda stage, fraction: None) as model:
         for name in args.configs.split(","):

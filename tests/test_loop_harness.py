@@ -122,6 +122,20 @@ def test_sampled_edits_are_tried_on_a_copy_and_the_one_the_tests_pass_is_kept(tm
     assert outcome.status == "done"
 
 
+def test_sampling_stops_at_the_first_edit_that_makes_the_tests_pass(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
+    wrong = turn("edit_file", path="calc.py", old_string="a - b", new_string="b - a")
+    right = turn("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
+    model = script(turn("read_file", path="calc.py"), wrong, right, turn("finish", answer="Fixed."))
+    events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
+                          settings=Settings(permission_mode="full-auto", edit_samples=8))
+    assert [e.text for e in events if isinstance(e, Notice)] == [
+        "Tried 2 sampled edits on a copy; took one after which the tests pass."]
+    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.0]
+    assert outcome.status == "done"
+
+
 def test_an_edit_that_leaves_the_tests_worse_is_not_applied(tmp_path):
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n")
     (tmp_path / "test_calc.py").write_text(
@@ -163,10 +177,10 @@ def test_an_edit_the_guards_refuse_is_not_sampled(tmp_path):
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
     unread = turn("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
-    model = script(unread, turn("read_file", path="calc.py"), unread, unread, unread, turn("finish", answer="ok"))
+    model = script(unread, turn("read_file", path="calc.py"), unread, turn("finish", answer="ok"))
     events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
                           settings=Settings(permission_mode="full-auto", edit_samples=3))
-    # One request for the refused edit (no samples), one read, then the edit with its two samples.
-    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.0, 0.8, 0.8, 0.0]
+    # One request for the refused edit (no samples), one read, then the edit: it passes, so no samples either.
+    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.0, 0.0]
     assert model.requests[1].messages[-1].content.startswith("Result of edit_file:\nError: Read calc.py")
     assert outcome.status == "done"

@@ -1,8 +1,8 @@
 """Verifier-guided choice between sampled edits.
 
-When the model's next step changes a file and the project has a test command, a few alternative replies
-are sampled, each edit is tried on a scratch copy of the workspace, and the one after which the tests do
-best is kept. The tests decide, never the model's confidence; the original reply wins ties.
+When the model's next step changes a file and the project has a test command, its edit is tried on a scratch
+copy of the workspace; while no candidate makes the tests pass, another reply is sampled and tried (up to
+`edit_samples` in all), and the one after which the tests do best is kept. The tests decide, never the model's confidence; the original reply wins ties.
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ def baseline(st: RunState) -> Score:
     return _tests_score(st.gate.run(st.ws))
 
 
-def best(candidates: list[Turn], st: RunState) -> tuple[Turn, Score]:
-    scored = [(score(turn, st), i, turn) for i, turn in enumerate(candidates)]
-    top_score, _, top = min(scored)
+def best(scored: list[tuple[Score, Turn]]) -> tuple[Turn, Score]:
+    """The candidate the tests like best; the earliest wins ties (the model's own reply comes first)."""
+    top_score, _, top = min((s, i, turn) for i, (s, turn) in enumerate(scored))
     return top, top_score
 
 

@@ -11,7 +11,7 @@ from typing import Generator, Sequence
 
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
 from .checkpoints import Checkpoints
-from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, worth_sampling
+from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, score, worth_sampling
 from .config import Settings
 from .context.engine import maintain
 from .errors import LubanError
@@ -133,16 +133,17 @@ def _complete(st: RunState, request: Request) -> Generator[Event, Decision | Non
 
 def _best_edit(turn: Turn, request: Request, st: RunState
                ) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
-    """Sample alternatives to an edit, keep the one the tests like best (choose.py), and refuse it if even
-    that one leaves the tests worse than they are now."""
+    """Sample alternatives to an edit until one makes the tests pass (at most `edit_samples` in all), keep the
+    one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now."""
     before = baseline(st)
-    candidates = [turn]
+    scored = [(score(turn, st), turn)]
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
-    for _ in range(st.settings.edit_samples - 1):
-        candidates.append((yield from _complete(st, warmer))[0])
-    chosen, after = best(candidates, st)
+    while scored[-1][0][0] != 0 and len(scored) < st.settings.edit_samples:
+        sample = (yield from _complete(st, warmer))[0]
+        scored.append((score(sample, st), sample))
+    chosen, after = best(scored)
     if chosen is not turn:
         verdict = "pass" if after[0] == 0 else "do better"
-        yield st.record(Notice(f"Tried {len(candidates)} sampled edits on a copy; took one after which the tests "
+        yield st.record(Notice(f"Tried {len(scored)} sampled edits on a copy; took one after which the tests "
                                f"{verdict}."))
     return chosen, regression(before, after, st.gate.command)
