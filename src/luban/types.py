@@ -97,6 +97,15 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True)
+class PromptProgress:
+    """The server has read `processed` of the prompt's `total` tokens (llama.cpp's prompt_progress): the only
+    sign of life during a long CPU prefill."""
+
+    processed: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Completion:
     """A finished assistant turn as the server sent it (tool calls not yet parsed from text)."""
 

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from luban.errors import ModelError, ModelProtocolError, ModelRejected, ModelUnavailable
-from luban.models.wire import assemble, error_message, iter_data
-from luban.types import Completion, Message, ReasoningDelta, TextDelta, ToolCall, Usage
+from luban.models.wire import assemble, chat_body, error_message, iter_data
+from luban.types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, Usage
 
 
 def chunk(delta: dict | None = None, finish: str | None = None, **extra: object) -> str:
@@ -41,6 +41,21 @@ def test_text_and_reasoning_deltas_then_the_assembled_completion():
         TextDelta("lo"),
         Completion(Message("assistant", "Hello", reasoning="Thinking. Done."), "stop", Usage(requests=1), "qwen"),
     ]
+
+
+def test_llama_cpp_prompt_progress_comes_before_the_text():
+    progress = [{"choices": [{"index": 0, "delta": {}, "finish_reason": None}],
+                 "prompt_progress": {"total": 3000, "cache": 1000, "processed": n, "time_ms": 9.5}}
+                for n in (1512, 3000)]
+    payloads = [*(json.dumps(p) for p in progress), chunk({"content": "Hi"}, "stop"), "[DONE]"]
+    assert list(assemble(payloads)) == [PromptProgress(1512, 3000), PromptProgress(3000, 3000), TextDelta("Hi"),
+                                        Completion(Message("assistant", "Hi"), "stop", Usage(requests=1), "qwen")]
+
+
+def test_prompt_progress_is_asked_for_only_where_the_server_sends_it():
+    request = Request((Message("user", "hi"),))
+    assert "return_progress" not in chat_body(request, "m")
+    assert chat_body(request, "m", progress=True)["return_progress"] is True
 
 
 def test_parallel_tool_calls_are_assembled_by_index_across_chunks():

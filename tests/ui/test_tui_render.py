@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.live import Live
 
 from luban.types import (ApprovalNeeded, AssistantText, Completion, Decision, Message, ModelReplied, Notice, Outcome,
-                         ReasoningDelta, TextDelta, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded, Usage)
+                         PromptProgress, ReasoningDelta, TextDelta, ToolCall, ToolFinished, ToolResult, ToolStarted,
+                         TurnEnded, Usage)
 from luban.ui.tui_render import Screen, Status, call_line, clean, proposed_change
 from luban.ui.tui_turn import Activity, drive
 
@@ -124,6 +125,16 @@ def test_the_activity_line_says_what_is_going_on_and_for_how_long():
     assert c.export_text() == "Hello\n⠹ thinking · 4 s · 2 tokens · Ctrl-C interrupts\nm · context 0% of 1.0k · mode ask\n"
     activity.streamed(Completion(Message("assistant", "Hello"), "stop", Usage()))
     assert (activity.label, activity.text) == ("working", "")
+
+
+def test_the_activity_line_shows_prefill_progress_where_the_server_reports_it():
+    now = [100.0]
+    activity = Activity(Status("m", 1000, "ask"), clock=lambda: now[0])
+    activity.begin("waiting for the model")
+    now[0] = 130.0
+    activity.streamed(PromptProgress(1536, 4096))
+    assert activity.line() == ("⠋ waiting for the model · 30 s · reading the prompt 37% (1536 of 4096 tokens) · "
+                               "Ctrl-C interrupts")
 
 
 def test_drive_renders_events_and_sends_the_users_decision_back():

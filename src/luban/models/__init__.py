@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
-from ..types import Completion, ReasoningDelta, Request, TextDelta
+from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class ModelInfo:
 class Model(Protocol):
     info: ModelInfo
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | Completion]:
-        """Stream deltas, then exactly one Completion as the last item."""
+    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
+        """Stream deltas (and, from llama.cpp, prompt progress), then exactly one Completion as the last item."""
         ...
 
     def close(self) -> None: ...

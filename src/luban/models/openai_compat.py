@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 import httpx
 
 from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
-from ..types import Completion, ReasoningDelta, Request, TextDelta
+from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
 from . import ModelInfo
 from .tokenize import ServerTokenizer
 from .wire import assemble, chat_body, error_message, iter_data, sentence
@@ -77,6 +77,7 @@ class OpenAICompatModel:
         self._sleep = sleep or (cancel.wait if cancel is not None else time.sleep)
         self._random = random.Random()
         self._info: ModelInfo | None = None
+        self._progress = False  # llama.cpp streams prompt progress when asked (found by discover)
         self._tokenizer = ServerTokenizer(self._probe, lambda: self.config.model or self.info.name)
         read_s = max(config.first_token_timeout_s, config.idle_timeout_s)
         self._probe_timeout = httpx.Timeout(config.connect_timeout_s, read=_PROBE_READ_S)
@@ -104,8 +105,9 @@ class OpenAICompatModel:
             listing = self._probe("GET", "/v1/models")
             entries = [e for e in _items(listing, "data") if isinstance(e.get("id"), str)]
             name, entry = self._choose(entries)
-            window = (_listed_window(entry) or self._props_window() or self._ollama_window(name)
-                      or self._lmstudio_window(name))
+            self._progress = entry.get("owned_by") == "llamacpp"
+            window = (_listed_window(entry) or _props_window(self._probe("GET", "/props")) or
+                      self._ollama_window(name) or self._lmstudio_window(name))
         except httpx.TransportError as exc:
             if self.config.model is None:
                 raise ModelUnavailable(f"Cannot reach the model server at {self._root}: {exc}.") from None
@@ -129,10 +131,6 @@ class OpenAICompatModel:
             return wanted, entries[0] if entries else {}
         shown = ", ".join(ids[:10]) + (", …" if len(ids) > 10 else "")
         raise ConfigError(f"The model server at {self._root} does not serve '{wanted}'; it serves: {shown}.")
-
-    def _props_window(self) -> int | None:
-        props = self._probe("GET", "/props")  # llama.cpp: the per-slot window it actually allocated
-        return _positive(_mapping(_mapping(props).get("default_generation_settings")).get("n_ctx"))
 
     def _ollama_window(self, name: str) -> int | None:
         """Ollama's window: the model's num_ctx, else the loaded runner's, capped at the trained length.
@@ -181,10 +179,10 @@ class OpenAICompatModel:
 
     # ---- completion ----
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | Completion]:
+    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
         self._check_cancel()
         name = self.config.model or self.info.name
-        body = json.dumps(chat_body(request, name), ensure_ascii=False).encode()
+        body = json.dumps(chat_body(request, name, self._progress), ensure_ascii=False).encode()
         started = time.monotonic()
         exchange, sent = self._open(body)
         finished = False
@@ -395,3 +393,8 @@ def _positive(value: object) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
+
+
+def _props_window(props: Any) -> int | None:
+    """llama.cpp's /props (None elsewhere): the per-slot window it actually allocated."""
+    return _positive(_mapping(_mapping(props).get("default_generation_settings")).get("n_ctx"))

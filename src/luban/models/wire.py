@@ -7,15 +7,16 @@ import json
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import ModelError, ModelProtocolError, ModelRejected, ModelUnavailable
-from ..types import Completion, Message, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
+from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
 
 RAW_ARGUMENTS = "__raw__"
 """Key of the arguments of a native tool call whose argument string was not valid JSON: the agent shows it
 to the model so it can fix the call, and the request serialiser sends the string back unchanged."""
 
 
-def chat_body(request: Request, model: str) -> dict[str, Any]:
-    """The JSON body of a streamed chat-completions request, usage included in the stream."""
+def chat_body(request: Request, model: str, progress: bool = False) -> dict[str, Any]:
+    """The JSON body of a streamed chat-completions request, usage included in the stream; `progress` asks
+    llama.cpp for prompt-progress chunks while it reads the prompt."""
     body: dict[str, Any] = {
         "model": model,
         "messages": [_wire_message(m, request.send_reasoning) for m in request.messages],
@@ -30,6 +31,8 @@ def chat_body(request: Request, model: str) -> dict[str, Any]:
         body["max_tokens"] = request.max_tokens
     if request.response_format is not None:
         body["response_format"] = dict(request.response_format)
+    if progress:
+        body["return_progress"] = True
     return body
 
 
@@ -83,7 +86,7 @@ def iter_data(lines: Iterable[str]) -> Iterator[str]:
         yield "\n".join(pending)
 
 
-def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | Completion]:
+def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
     """Turn the data payloads of one streamed chat completion into deltas and, last, the finished Completion.
 
     Raises ModelUnavailable when the payloads end before the server said the turn was over (no finish_reason,
@@ -139,9 +142,12 @@ class _Turn:
         self.usage: Mapping[str, Any] = {}
         self.timings: Mapping[str, Any] = {}
 
-    def feed(self, chunk: Mapping[str, Any]) -> Iterator[TextDelta | ReasoningDelta]:
+    def feed(self, chunk: Mapping[str, Any]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress]:
         if chunk.get("error") or chunk.get("object") == "error":
             raise _stream_error(chunk)
+        progress = _mapping(chunk.get("prompt_progress"))
+        if isinstance(progress.get("processed"), int) and isinstance(progress.get("total"), int):
+            yield PromptProgress(progress["processed"], progress["total"])
         self.model = self.model or str(chunk.get("model") or "")
         self.usage = _mapping(chunk.get("usage")) or self.usage
         self.timings = _mapping(chunk.get("timings")) or self.timings

@@ -15,8 +15,8 @@ from rich.live import Live
 from rich.text import Text
 
 from ..models import Model, ModelInfo
-from ..types import (ApprovalNeeded, Completion, Decision, Event, ModelReplied, Outcome, ReasoningDelta, Request,
-                     TextDelta, ToolFinished, ToolStarted, Usage)
+from ..types import (ApprovalNeeded, Completion, Decision, Event, ModelReplied, Outcome, PromptProgress, ReasoningDelta,
+                     Request, TextDelta, ToolFinished, ToolStarted, Usage)
 from .tui_render import Screen, Status, clean, one_line
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -36,13 +36,17 @@ class Activity:
     clock: Callable[[], float] = time.monotonic
     usage: Usage = field(default_factory=Usage)  # of this turn's requests
     model_s: float = 0.0
+    prefill: PromptProgress | None = None  # the server's last prompt-progress report, where it sends them
 
     def begin(self, label: str) -> None:
-        self.label, self.started, self.deltas, self.text = label, self.clock(), 0, ""
+        self.label, self.started, self.deltas, self.text, self.prefill = label, self.clock(), 0, "", None
 
-    def streamed(self, item: TextDelta | ReasoningDelta | Completion) -> None:
+    def streamed(self, item: TextDelta | ReasoningDelta | PromptProgress | Completion) -> None:
         if isinstance(item, Completion):
             self.begin("working")
+            return
+        if isinstance(item, PromptProgress):
+            self.prefill = item
             return
         if not self.deltas:
             self.label = "thinking" if isinstance(item, ReasoningDelta) else "writing"
@@ -54,7 +58,10 @@ class Activity:
         elapsed = self.clock() - self.started
         frame = _FRAMES[int(elapsed * 8) % len(_FRAMES)]
         line = f"{frame} {self.label} · {elapsed:.0f} s"
-        if self.label == "waiting for the model":
+        if self.label == "waiting for the model" and self.prefill and self.prefill.total:
+            p = self.prefill
+            line += f" · reading the prompt {100 * p.processed // p.total}% ({p.processed} of {p.total} tokens)"
+        elif self.label == "waiting for the model":
             line += " (prefilling the prompt; long prompts take a while on CPU)" if elapsed >= 3 else ""
         elif self.deltas:
             line += f" · {self.deltas} tokens"
@@ -80,7 +87,7 @@ class Tap:
     def info(self) -> ModelInfo:
         return self.model.info
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | Completion]:
+    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
         self.activity.begin("waiting for the model")
         for item in self.model.complete(request):
             self.activity.streamed(item)
