@@ -5,7 +5,7 @@ the caller asks a human instead of guessing."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Iterable
 

@@ -1,7 +1,5 @@
 """The interactive terminal's rendering, to an 80-column recording console: exact text, no colour."""
 
-import time
-
 from rich.console import Console
 from rich.live import Live
 
