@@ -15,14 +15,12 @@ from rich.live import Live
 from rich.text import Text
 
 from .. import __version__, hooks, policy
-from ..checkpoints import CheckpointError, Checkpoints
 from ..config import Settings, user_config_file
 from ..harness import harness_for
 from ..tools import default_tools
-from ..runtime import open_model, open_session, open_workspace, profile_for, resolve_protocol
+from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 from ..policy import narrowest
 from ..types import ApprovalNeeded, Decision
-from ..workspace import Workspace
 from .slash import BUILTINS, dispatch
 from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session
@@ -59,26 +57,19 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
         specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
-        checkpoints, unavailable = _checkpoints(ws, settings)
+        checkpoints = open_checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
                           user_config_file(os.environ).parent / "commands", checkpoints)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))
-        for warning in [*notes, *warnings, *unavailable, *hooks.session_start(harness.hooks, ws)]:
+        for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
             session.say(f"! {warning}")
         completer = InputCompleter(ws.root, lambda: [*BUILTINS, *session.user_commands()])
         prompt = prompt_session(Path(settings.data_dir) / "prompt-history", completer, lambda: session.status.text())
         _read_eval(session, prompt)
         session.say(f"Session {session.transcript.id} is saved.\nResume it with: luban --resume {session.transcript.id}")
     return 0
-
-
-def _checkpoints(ws: Workspace, settings: Settings) -> tuple[Checkpoints | None, list[str]]:
-    try:
-        return Checkpoints.open(ws.root, Path(settings.data_dir)), []
-    except CheckpointError as exc:
-        return None, [f"No checkpoints, so /undo cannot restore files: {exc}"]
 
 
 def _banner(session: Session, resumed: bool) -> None:
