@@ -30,6 +30,8 @@ CONFIGS = {
     "plain": dict(tool_protocol="native", test_command="", read_before_write=False),
     # Luban's defaults for the embedded model: constrained JSON turns and every harness aid.
     "luban": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True),
+    # Luban's defaults without focused rewrites among the candidate edits (rewrite.py).
+    "norewrite": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, focused_rewrites=False),
     # The same with up to 8 sampled edits per edit step instead of 4 (sampling stops at the first that passes).
     "samples8": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, edit_samples=8),
     # The same aids with the other two ways of speaking tools, to compare protocols side by side.

@@ -115,7 +115,7 @@ def test_sampled_edits_are_tried_on_a_copy_and_the_one_the_tests_pass_is_kept(tm
     events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
                           settings=Settings(permission_mode="full-auto", edit_samples=3))
     assert [e.text for e in events if isinstance(e, Notice)] == [
-        "Tried 3 sampled edits on a copy; took one after which the tests pass."]
+        "Tried 3 candidate edits on a copy; took a sampled one, after which the tests pass."]
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.8, 0.0]
     assert model.requests[4].messages[-2] == right
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
@@ -131,7 +131,7 @@ def test_sampling_stops_at_the_first_edit_that_makes_the_tests_pass(tmp_path):
     events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
                           settings=Settings(permission_mode="full-auto", edit_samples=8))
     assert [e.text for e in events if isinstance(e, Notice)] == [
-        "Tried 2 sampled edits on a copy; took one after which the tests pass."]
+        "Tried 2 candidate edits on a copy; took a sampled one, after which the tests pass."]
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.0]
     assert outcome.status == "done"
 
@@ -146,7 +146,7 @@ def test_an_edit_that_leaves_the_tests_worse_is_not_applied(tmp_path):
     breaks = turn("edit_file", path="calc.py", old_string="def add(a, b):", new_string="def add(a, b)")
     model = script(turn("read_file", path="calc.py"), breaks, breaks, turn("finish", answer="gave up"))
     run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
-        settings=Settings(permission_mode="full-auto", edit_samples=2))
+        settings=Settings(permission_mode="full-auto", edit_samples=2, focused_rewrites=False))
     assert model.requests[3].messages[-1].content.startswith(
         "Result of edit_file:\nError: This edit was not applied: tried on a copy of the workspace, it leaves "
         "`python3 -m unittest` worse (0 tests passing instead of 1).")

@@ -1,8 +1,9 @@
 """Verifier-guided choice between sampled edits.
 
 When the model's next step changes a file and the project has a test command, its edit is tried on a scratch
-copy of the workspace; while no candidate makes the tests pass, another reply is sampled and tried (up to
-`edit_samples` in all), and the one after which the tests do best is kept. The tests decide, never the model's confidence; the original reply wins ties.
+copy of the workspace; while no candidate makes the tests pass, another is made and tried (up to `edit_samples`
+in all: replies sampled warmer, alternating with focused rewrites, rewrite.py), and the one after which the
+tests do best is kept. The tests decide, never the model's confidence; the original reply wins ties.
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def score(turn: Turn, st: RunState) -> Score:
         scratch = Workspace.open(copy, Path(tmp) / "out", st.ws.sandbox)
         if tool(checked.arguments, scratch).error:
             return (2, 0, 0)
-        return _tests_score(st.gate.run(scratch))
+        return tests_score(st.gate.run(scratch))
 
 
-def _tests_score(run: TestRun) -> Score:
+def tests_score(run: TestRun) -> Score:
+    """The score of a test run; for the workspace as it is, that of changing nothing."""
     passed, failed = test_counts(run.output)
     return (0 if run.passed else 1, -passed, failed)
 
@@ -72,11 +74,6 @@ def test_counts(output: str) -> tuple[int, int]:
     if not passed and not failed:
         failed = len(_FAILURE.findall(output))
     return passed, failed
-
-
-def baseline(st: RunState) -> Score:
-    """The score of changing nothing: an edit that scores worse makes the tests worse."""
-    return _tests_score(st.gate.run(st.ws))
 
 
 def best(scored: list[tuple[Score, Turn]]) -> tuple[Turn, Score]:

@@ -61,6 +61,9 @@ class Settings:
     # With a test command: sample this many candidate replies for each edit, try each on a scratch copy, and
     # keep the one the tests like best (1 turns it off).
     edit_samples: int = 4
+    # Among those candidates, alternately the model's rewrite of the definition the failing tests call most,
+    # asked for in a short separate request (rewrite.py).
+    focused_rewrites: bool = True
     output_format: str = "text"
     cwd: str = "."
     data_dir: str = ""

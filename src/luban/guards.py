@@ -36,6 +36,10 @@ class Guards:
     def is_protected(self, rel: str) -> bool:
         return any(fnmatch(rel, pattern) for pattern in self.protected)
 
+    def saw(self, path: Path) -> None:
+        """The harness showed the model this file's text itself (a focused rewrite quotes what it replaces)."""
+        self._seen.add(path)
+
     def observe(self, call: ToolCall, effect: Effect, result: ToolResult, ws: Workspace) -> None:
         path = _path(call, ws)
         if path is not None and not result.error and effect in ("read", "write"):

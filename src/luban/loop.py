@@ -11,10 +11,12 @@ from typing import Generator, Sequence
 
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
 from .checkpoints import Checkpoints
-from .choose import SAMPLE_TEMPERATURE, baseline, best, regression, score, worth_sampling
+from . import rewrite
+from .choose import SAMPLE_TEMPERATURE, best, regression, score, tests_score, worth_sampling
 from .config import Settings
 from .context.engine import maintain
 from .errors import LubanError
+from .gate import TestRun
 from .harness import Harness
 from .models import Model, drain
 from .models.protocol import Turn, view
@@ -22,7 +24,7 @@ from .models.reasoning import reasoning_apart
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import AssistantText, Decision, Event, Message, ModelReplied, Notice, Outcome, Request, TurnEnded
+from .types import AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request, TurnEnded
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
@@ -120,12 +122,17 @@ def _request(st: RunState) -> Request:
     return replace(request, send_reasoning=st.harness.send_reasoning)
 
 
-def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
+def _ask(st: RunState, request: Request) -> Generator[Event, Decision | None, Completion]:
     completion = drain(st.model, request)
-    st.window.observed(len(request.messages), completion.usage)
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))
+    return completion
+
+
+def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
+    completion = yield from _ask(st, request)
+    st.window.observed(len(request.messages), completion.usage)
     message = reasoning_apart(completion.message, st.harness.reasoning_format)
     specs = [t.spec for t in st.tools.values()]
     return st.protocol.read(message, specs, f"call_{st.steps}"), completion.finish_reason
@@ -133,17 +140,35 @@ def _complete(st: RunState, request: Request) -> Generator[Event, Decision | Non
 
 def _best_edit(turn: Turn, request: Request, st: RunState
                ) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
-    """Sample alternatives to an edit until one makes the tests pass (at most `edit_samples` in all), keep the
+    """Try alternatives to an edit until one makes the tests pass (at most `edit_samples` in all): replies
+    sampled warmer, alternating with focused rewrites where the failing tests point at a definition. Keep the
     one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now."""
-    before = baseline(st)
-    scored = [(score(turn, st), turn)]
+    now = st.gate.run(st.ws)
+    goal = rewrite.target(now, st.ws, st.guards) if st.settings.focused_rewrites else None
+    scored, rewrites = [(score(turn, st), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < st.settings.edit_samples:
-        sample = (yield from _complete(st, warmer))[0]
+        sample = (yield from _rewrite(goal, now, warmer.temperature, st)) if goal and len(scored) % 2 else None
+        if sample:
+            rewrites.append(sample)
+        else:
+            sample = (yield from _complete(st, warmer))[0]
         scored.append((score(sample, st), sample))
     chosen, after = best(scored)
     if chosen is not turn:
+        how = f"the model's focused rewrite of {goal.name}" if any(chosen is r for r in rewrites) else "a sampled one"
         verdict = "pass" if after[0] == 0 else "do better"
-        yield st.record(Notice(f"Tried {len(scored)} sampled edits on a copy; took one after which the tests "
+        yield st.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the tests "
                                f"{verdict}."))
-    return chosen, regression(before, after, st.gate.command)
+    return chosen, regression(tests_score(now), after, st.gate.command)
+
+
+def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunState
+             ) -> Generator[Event, Decision | None, Turn | None]:
+    """The model's rewrite of `goal`, asked for in a separate short request, as an edit_file turn."""
+    completion = yield from _ask(st, rewrite.request(goal, now, temperature, st.settings.max_reply_tokens))
+    new = rewrite.rewritten(completion.message.content, goal)
+    if new is None:
+        return None
+    st.guards.saw(st.ws.resolve(goal.path))  # the request quoted the text the edit replaces
+    return st.protocol.turn_for(rewrite.thought(goal), rewrite.edit_call(goal, new, f"call_{st.steps}_rewrite"))

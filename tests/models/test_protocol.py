@@ -1,6 +1,9 @@
+import json
+
 import pytest
 
-from luban.models.protocol import NEXT_STEP, JsonProtocol, NativeProtocol, Turn, TurnHints, turn_format
+from luban.models.formats import FORMATS
+from luban.models.protocol import NEXT_STEP, JsonProtocol, NativeProtocol, TextProtocol, Turn, TurnHints, turn_format
 from luban.types import Message, Request, ToolCall, ToolSpec
 
 READ = ToolSpec("read", "Read a file.", {
@@ -226,3 +229,19 @@ def test_text_protocol_in_the_glm_format_keeps_the_reply_as_written():
         "user", FORMATS["glm"].render_result("read_file", "x = 1"))
     request = protocol.request([Message("user", "hi")], [spec], 0.0, 100)
     assert (request.tools, request.response_format) == ((), None)
+
+
+@pytest.mark.parametrize("protocol", [NativeProtocol(), JsonProtocol(), *(TextProtocol(f) for f in FORMATS.values())],
+                         ids=lambda p: getattr(getattr(p, "format", None), "name", p.name))
+def test_a_turn_made_for_a_call_reads_back_as_that_call(protocol):
+    call = ToolCall("call_3_0", "bash", {"command": 'grep -n "x" a.py'})
+    made = protocol.turn_for("Look for x.", call)
+    again = protocol.read(made.message, SPECS, "call_3")
+    assert (made.calls, made.thought) == ((call,), "Look for x.")
+    assert [(c.name, c.arguments) for c in again.calls] == [("bash", {"command": 'grep -n "x" a.py'})]
+    assert made.message.role == "assistant" and again.answer is None
+
+
+def test_json_turn_for_is_the_object_a_constrained_reply_would_be():
+    made = JsonProtocol().turn_for("Fix it.", ToolCall("c", "bash", {"command": "ls"}))
+    assert json.loads(made.message.content) == {"thought": "Fix it.", "tool": "bash", "args": {"command": "ls"}}

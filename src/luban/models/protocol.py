@@ -66,6 +66,10 @@ class ToolProtocol(Protocol):
 
     def result(self, call: ToolCall, view: str) -> Message: ...
 
+    def turn_for(self, thought: str, call: ToolCall) -> Turn:
+        """The turn in which the assistant makes `call`, written as this protocol would have read it (for a
+        call the harness had the model write in a separate request: history stays in one voice)."""
+
 
 def view(result: ToolResult) -> str:
     return f"Error: {result.content}" if result.error else result.content
@@ -94,6 +98,9 @@ class NativeProtocol:
     def result(self, call: ToolCall, view: str) -> Message:
         return Message("tool", view, tool_call_id=call.id)
 
+    def turn_for(self, thought: str, call: ToolCall) -> Turn:
+        return Turn(Message("assistant", thought, (call,)), (call,), thought=thought)
+
 
 @dataclass(frozen=True)
 class TextProtocol:
@@ -121,6 +128,9 @@ class TextProtocol:
 
     def result(self, call: ToolCall, view: str) -> Message:
         return Message("user", self.format.render_result(call.name, view))
+
+    def turn_for(self, thought: str, call: ToolCall) -> Turn:
+        return Turn(Message("assistant", f"{thought}\n{self.format.render_call(call)}"), (call,), thought=thought)
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,10 @@ class JsonProtocol:
 
     def result(self, call: ToolCall, view: str) -> Message:
         return Message("user", f"Result of {call.name}:\n{view}\n\n{NEXT_STEP}")
+
+    def turn_for(self, thought: str, call: ToolCall) -> Turn:
+        content = json.dumps({"thought": thought, "tool": call.name, "args": dict(call.arguments)}, ensure_ascii=False)
+        return Turn(Message("assistant", content), (call,), thought=thought)
 
 
 _FINISH_SPEC = ToolSpec(FINISH, "End the task. answer: your final answer to the user: what you found or changed, or why you stopped.",

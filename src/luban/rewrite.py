@@ -1,0 +1,85 @@
+"""Focused rewrites: a second source of candidate edits for the verifier (choose.py).
+
+Deep in an agent conversation a 1.5B model patches symptoms: on the bundled example it kept special-casing
+the one failing input. Asked in a short, separate request to rewrite just the definition the failing tests
+call most, shown its current text and the failing output and nothing else, the same model writes a correct
+function most of the time (the task now has HumanEval's shape). Its rewrite becomes an ordinary edit_file
+call, tried on a copy and judged by the tests like every sampled edit; the model's words decide nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+
+from .gate import TestRun
+from .guards import Guards
+from .localize import code_under_test, source_of
+from .prompt import repository_files
+from .types import Message, Request, ToolCall
+from .workspace import Workspace
+
+_SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
+_FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The definition to rewrite: its file, its name, and its text as it is now (whole lines)."""
+
+    path: str
+    name: str
+    source: str
+
+
+def target(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
+    """The definition the failing lines call most, when it is short enough to show whole and may be changed."""
+    if run.passed:
+        return None
+    found = code_under_test(run.output, ws, repository_files(ws.root))
+    if not found:
+        return None
+    path, _, rest = found[0].partition(":")
+    name = rest.split(" ", 1)[1].removeprefix("class ").split("(", 1)[0]
+    source = source_of(found[0], ws)
+    if not source or guards.is_protected(path):
+        return None
+    return Target(path, name, source)
+
+
+def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:
+    kind = "class" if goal.source.lstrip().startswith("class ") else "function"
+    prompt = (f"These tests fail:\n\n{run.output.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
+              f"```python\n{textwrap.dedent(goal.source)}\n```\n\n"
+              f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
+              "Keep its name, signature and docstring. Do not special-case the test inputs: make it right for "
+              "every input its docstring allows.")
+    return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
+
+
+def rewritten(reply: str, goal: Target) -> str | None:
+    """The definition named `goal.name` from the reply's first code block that parses, indented as the original,
+    or None when there is none or it changes nothing."""
+    for block in _FENCED.findall(reply):
+        code = textwrap.dedent(block)
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == goal.name:
+                lines = code.splitlines()[node.lineno - 1:node.end_lineno]
+                indent = goal.source[:len(goal.source) - len(goal.source.lstrip())]
+                new = textwrap.indent("\n".join(lines), indent, lambda line: bool(line.strip()))
+                return None if new.strip() == goal.source.strip() else new
+    return None
+
+
+def edit_call(goal: Target, new: str, call_id: str) -> ToolCall:
+    return ToolCall(call_id, "edit_file", {"path": goal.path, "old_string": goal.source, "new_string": new})
+
+
+def thought(goal: Target) -> str:
+    return f"Rewrite {goal.name} in {goal.path} as a whole so that the failing tests pass."
