@@ -4,7 +4,7 @@ Prints, per run and per configuration: fixed or not (by running the example's te
 wall time split into model time and harness time, prompt tokens evaluated vs served from the KV cache,
 and prefill / decode speed from the server's own timings.
 
-    .venv/bin/python bench/example_task.py --runs 5 --configs plain,luban,native,text
+    .venv/bin/python bench/example_task.py --runs 5 --configs luban,native,text,plain
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import statistics
 import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from luban import loop, policy
 from luban.config import load
@@ -20,6 +21,7 @@ from luban.demo import EXAMPLE, TASK, TEST_COMMAND, prepare, run_tests
 from luban.harness import harness_for
 from luban.context.engine import session_prefix
 from luban.runtime import open_model, profile_for
+from luban.session import Transcript
 from luban.tools import default_tools
 from luban.types import CallStats, ModelReplied, Usage
 from luban.ui.headless import drive
@@ -32,6 +34,9 @@ CONFIGS = {
     "luban": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True),
     # Luban's defaults without focused rewrites among the candidate edits (rewrite.py).
     "norewrite": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, focused_rewrites=False),
+    # Luban's defaults with one aid off: no candidate edits (so no focused rewrites either), no read-before-write.
+    "nosample": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, edit_samples=1),
+    "noread": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=False),
     # The same with up to 8 sampled edits per edit step instead of 4 (sampling stops at the first that passes).
     "samples8": dict(tool_protocol="json", test_command=TEST_COMMAND, read_before_write=True, edit_samples=8),
     # The same aids with the other two ways of speaking tools, to compare protocols side by side.
@@ -52,7 +57,7 @@ class Run:
     requests: tuple[Usage, ...] = ()  # per model request, in order
 
 
-def one_run(settings, model, profile) -> Run:
+def one_run(settings, model, profile, transcripts: Path | None) -> Run:
     root = prepare(None)
     settings = replace(settings, cwd=str(root))
     ws = Workspace.open(root)
@@ -60,8 +65,14 @@ def one_run(settings, model, profile) -> Run:
     tools = policy.offered(default_tools(), settings.permission_mode)
     history = [session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])]
     replies: list[ModelReplied] = []
-    events = loop.run(TASK, model=model, tools=tools, ws=ws, settings=settings, history=history, harness=harness)
+    transcript = Transcript.create(transcripts, root, model.info.name) if transcripts else None
+    if transcript:
+        transcript.append_message(history[0])
+    events = loop.run(TASK, model=model, tools=tools, ws=ws, settings=settings, history=history, harness=harness,
+                      transcript=transcript)
     outcome = drive(events, lambda e: replies.append(e) if isinstance(e, ModelReplied) else None)
+    if transcript:
+        transcript.close()
     fixed, _ = run_tests(root)
     return Run(fixed, outcome.status, outcome.steps, outcome.wall_s, outcome.model_s, outcome.usage, outcome.calls,
                tuple(r.usage for r in replies))
@@ -92,6 +103,7 @@ def main() -> int:
     parser.add_argument("--configs", default="plain,luban")
     parser.add_argument("--embedded-model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--max-wall-s", type=float, default=300.0, help="wall-clock cap per run")
+    parser.add_argument("--transcripts", type=Path, help="keep each run's transcript (JSON lines) in this folder")
     args = parser.parse_args()
     base = replace(load({"embedded_model": args.embedded_model}), permission_mode="full-auto", max_steps=25,
                    max_wall_s=args.max_wall_s)
@@ -100,7 +112,8 @@ def main() -> int:
         for name in args.configs.split(","):
             settings = replace(base, **CONFIGS[name])
             profile = profile_for(model, base)
-            report(name, [one_run(settings, model, profile) for _ in range(args.runs)])
+            kept = args.transcripts / name if args.transcripts else None
+            report(name, [one_run(settings, model, profile, kept) for _ in range(args.runs)])
     return 0
 
 

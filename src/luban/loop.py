@@ -168,6 +168,9 @@ def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunStat
     """The model's rewrite of `goal`, asked for in a separate short request, as an edit_file turn."""
     completion = yield from _ask(st, rewrite.request(goal, now, temperature, st.settings.max_reply_tokens))
     new = rewrite.rewritten(completion.message.content, goal)
+    if st.transcript:  # not part of the conversation, but what the model wrote is kept for the record
+        st.transcript.append({"type": "rewrite", "target": f"{goal.path}:{goal.name}",
+                              "reply": completion.message.content, "usable": new is not None})
     if new is None:
         return None
     st.guards.saw(st.ws.resolve(goal.path))  # the request quoted the text the edit replaces
