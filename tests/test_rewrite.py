@@ -109,3 +109,19 @@ def test_without_focused_rewrites_only_sampled_replies_are_tried(tmp_path):
                   settings=Settings(permission_mode="full-auto", edit_samples=2, focused_rewrites=False),
                   harness=Harness(JsonProtocol(), TestGate("python3 -m unittest", max_refusals=0))))
     assert all(r.response_format for r in model.requests)  # every request was a turn of the conversation
+
+
+def test_a_rewrite_that_makes_no_progress_is_not_taken(tmp_path):
+    ws = shop(tmp_path)
+    own = turn("edit_file", path="pricing.py", old_string="round(price * percent / 100, 2)",
+               new_string="round(price * percent / 100, 3)")
+    broken = RIGHT.replace("round(price * (100 - percent) / 100, 2)", "float(Decimal(price) * percent / 100)")
+    model = script(turn("read_file", path="pricing.py"), own, assistant(f"```python\n{broken}\n```"), own,
+                   turn("finish", answer="gave up"))
+    events = list(loop.run("fix it", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                           history=[Message("system", "s")],
+                           settings=Settings(permission_mode="full-auto", edit_samples=3),
+                           harness=Harness(JsonProtocol(), TestGate("python3 -m unittest", max_refusals=0))))
+    assert not [e for e in events if isinstance(e, Notice) and "candidate" in e.text]
+    text = (ws.root / "pricing.py").read_text()
+    assert "round(price * percent / 100, 3)" in text and "Decimal" not in text

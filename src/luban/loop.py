@@ -12,7 +12,7 @@ from typing import Generator, Sequence
 from .calls import STUCK_AT, repeat_key, run_call, turn_hints
 from .checkpoints import Checkpoints
 from . import rewrite
-from .choose import SAMPLE_TEMPERATURE, best, regression, score, tests_score, worth_sampling
+from .choose import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_score, worth_sampling
 from .config import Settings
 from .context.engine import maintain
 from .errors import LubanError
@@ -144,6 +144,7 @@ def _best_edit(turn: Turn, request: Request, st: RunState
     sampled warmer, alternating with focused rewrites where the failing tests point at a definition. Keep the
     one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now."""
     now = st.gate.run(st.ws)
+    before = tests_score(now)
     goal = rewrite.target(now, st.ws, st.guards) if st.settings.focused_rewrites else None
     scored, rewrites = [(score(turn, st), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
@@ -151,16 +152,20 @@ def _best_edit(turn: Turn, request: Request, st: RunState
         sample = (yield from _rewrite(goal, now, warmer.temperature, st)) if goal and len(scored) % 2 else None
         if sample:
             rewrites.append(sample)
+            # The model chose its own edits; a rewrite it did not ask for must earn its place by progress
+            # (measured: one that only turned failures into NameErrors was taken and derailed the run).
+            rewrite_score = score(sample, st)
+            scored.append((rewrite_score if rewrite_score < before else WORST, sample))
         else:
             sample = (yield from _complete(st, warmer))[0]
-        scored.append((score(sample, st), sample))
+            scored.append((score(sample, st), sample))
     chosen, after = best(scored)
     if chosen is not turn:
         how = f"the model's focused rewrite of {goal.name}" if any(chosen is r for r in rewrites) else "a sampled one"
-        verdict = "pass" if after[0] == 0 else "do better"
+        verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
         yield st.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the tests "
                                f"{verdict}."))
-    return chosen, regression(tests_score(now), after, st.gate.command)
+    return chosen, regression(before, after, st.gate.command)
 
 
 def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunState
