@@ -51,3 +51,13 @@ def test_source_of_gives_nothing_for_long_unparsable_or_unknown_definitions(tmp_
     assert source_of("bad.py:1 broken()", ws) == ""
     assert source_of("m.py:7 nothing()", ws) == ""
     assert source_of("missing.py:1 f()", ws) == ""
+
+
+def test_the_file_quoted_is_the_one_whose_definition_is_shown(tmp_path):
+    from luban.gate import TestRun, quoted
+
+    shutil.copytree(SHOP, tmp_path / "shop")
+    ws = Workspace.open(tmp_path / "shop", tmp_path / "out")
+    failing = TestGate("python3 -m unittest").run(ws)
+    assert quoted(failing, ws) == "pricing.py"
+    assert quoted(TestRun(True, failing.output), ws) is None

@@ -93,6 +93,7 @@ def test_three_malformed_replies_in_a_row_stop_the_run(tmp_path):
         "user", "Your reply was not one valid JSON object (Expecting value at character 0). "
                 "Reply with a single JSON object as described.")
     assert (outcome.status, outcome.message) == ("stuck", "The model sent 3 malformed replies in a row.")
+    assert outcome.calls.rejected == 3  # replies that could not be read count as rejected calls
 
 
 def test_think_tags_go_to_the_reasoning_channel_and_back_when_the_profile_says_so(tmp_path):

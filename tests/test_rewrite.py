@@ -34,7 +34,8 @@ def test_the_target_is_the_definition_the_failing_lines_call_most(tmp_path):
     ws = shop(tmp_path)
     goal = target(TestGate("python3 -m unittest").run(ws), ws, Guards())
     assert (goal.path, goal.name) == ("pricing.py", "apply_discount")
-    assert goal.source.startswith("def apply_discount(") and goal.source.endswith("return round(price * percent / 100, 2)")
+    assert goal.source.startswith("def apply_discount(")
+    assert goal.source.endswith("return round(price * percent / 100, 2)")
 
 
 def test_no_target_when_the_tests_pass_the_file_is_protected_or_nothing_is_pointed_at(tmp_path):
@@ -125,3 +126,16 @@ def test_a_rewrite_that_makes_no_progress_is_not_taken(tmp_path):
     assert not [e for e in events if isinstance(e, Notice) and "candidate" in e.text]
     text = (ws.root / "pricing.py").read_text()
     assert "round(price * percent / 100, 3)" in text and "Decimal" not in text
+
+
+def test_a_file_whose_definition_the_gate_quoted_may_be_edited_without_reading_it_first(tmp_path):
+    ws = shop(tmp_path)
+    fix = turn("edit_file", path="pricing.py", old_string="round(price * percent / 100, 2)",
+               new_string="round(price * (100 - percent) / 100, 2)")
+    unquoted = turn("edit_file", path="cart.py", old_string="    lines: list", new_string="    lines: list ")
+    model = script(unquoted, fix, turn("finish", answer="Fixed."))
+    list(loop.run("fix it", model=model, tools=(read.TOOL, edit.TOOL), ws=ws, history=[Message("system", "s")],
+                  settings=Settings(permission_mode="full-auto"),
+                  harness=Harness(JsonProtocol(), TestGate("python3 -m unittest"), read_before_write=True)))
+    assert model.requests[1].messages[-1].content.startswith("Result of edit_file:\nError: Read cart.py")
+    assert "round(price * (100 - percent) / 100, 2)" in (ws.root / "pricing.py").read_text()

@@ -33,8 +33,8 @@ class TestGate:
         result = bash.TOOL({"command": self.command, "timeout": 600}, ws)
         return TestRun(not result.error, excerpt(result.content))
 
-    def briefing(self, ws: Workspace) -> str:
-        run = self.run(ws)
+    def briefing(self, ws: Workspace, run: TestRun | None = None) -> str:
+        run = run or self.run(ws)
         state = "passes" if run.passed else "fails"
         text = f"The test command `{self.command}` {state} now. Its output:\n{run.output}"
         return text + _pointers(run, ws)
@@ -44,17 +44,29 @@ class TestGate:
                 "Fix the code until it passes, then finish.")
 
 
-def _pointers(run: TestRun, ws: Workspace) -> str:
+def quoted(run: TestRun, ws: Workspace) -> str | None:
+    """The file whose definition the briefing or refusal for `run` shows as written, if any."""
+    found = _quote(run, ws)
+    return found[0].split(":", 1)[0] if found and found[1] else None
+
+
+def _quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
+    """(the most-called definition's pointer, its text or "" when too long, all pointers), or None."""
     if run.passed:
-        return ""
+        return None
     found = code_under_test(run.output, ws, repository_files(ws.root))
+    return (found[0], source_of(found[0], ws), found) if found else None
+
+
+def _pointers(run: TestRun, ws: Workspace) -> str:
+    found = _quote(run, ws)
     if not found:
         return ""
     # The most-called definition's own text, without line numbers (numbered code was measured to make the
     # 1.5B copy the numbers into its edits): weak models that skip reading it still see the bug.
-    source = source_of(found[0], ws)
-    shown = f"\n\n{found[0].split(' ')[0]}, as it is now:\n{source}" if source else ""
-    return "\n\nCode called by the failing lines:\n" + "\n".join(found) + shown
+    first, source, pointers = found
+    shown = f"\n\n{first.split(' ')[0]}, as it is now:\n{source}" if source else ""
+    return "\n\nCode called by the failing lines:\n" + "\n".join(pointers) + shown
 
 
 def excerpt(text: str) -> str:

@@ -16,7 +16,7 @@ from .choose import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_sc
 from .config import Settings
 from .context.engine import maintain
 from .errors import LubanError
-from .gate import TestRun
+from .gate import TestRun, quoted
 from .harness import Harness
 from .models import Model, drain
 from .models.protocol import Turn, view
@@ -24,7 +24,8 @@ from .models.reasoning import reasoning_apart
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request, TurnEnded
+from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
+                    TurnEnded)
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
@@ -53,7 +54,12 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
 
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
-    st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws)}" if st.gate else task))
+    if st.gate:
+        tests = st.gate.run(st.ws)
+        st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
+        _saw_quoted(tests, st)
+    else:
+        st.add(Message("user", task))
     malformed = 0
     while True:
         limit = st.limit_reached()
@@ -69,7 +75,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         text = turn.thought if turn.calls else (turn.answer or "")
         if text or turn.message.reasoning:
             yield st.record(AssistantText(text, turn.message.reasoning))
-        if turn.error:
+        if turn.error:  # a reply that could not be read counts as a rejected call
+            st.stats["rejected"] += 1
             malformed += 1
             if malformed >= MALFORMED_LIMIT:
                 return st.outcome("stuck", f"The model sent {malformed} malformed replies in a row.")
@@ -107,8 +114,18 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
             st.must_edit = True
             yield st.record(Notice(f"The model tried to finish but `{st.gate.command}` fails; sent it back to work."))
             st.add(Message("user", st.gate.refusal(tests, st.ws)))
+            _saw_quoted(tests, st)
             return None
     return st.outcome("done", turn.answer or "")
+
+
+def _saw_quoted(tests: TestRun, st: RunState) -> None:
+    """The gate showed the model a definition as written: an edit of that file is grounded in its real text.
+    (Measured: forced to edit after a refused finish, the 1.5B kept editing the quoted function without a
+    read_file first, the read-before-write guard refused each edit, and the run ended stuck.)"""
+    path = quoted(tests, st.ws)
+    if path:
+        st.guards.saw(st.ws.resolve(path))
 
 
 def _request(st: RunState) -> Request:

@@ -245,3 +245,21 @@ def test_a_turn_made_for_a_call_reads_back_as_that_call(protocol):
 def test_json_turn_for_is_the_object_a_constrained_reply_would_be():
     made = JsonProtocol().turn_for("Fix it.", ToolCall("c", "bash", {"command": "ls"}))
     assert json.loads(made.message.content) == {"thought": "Fix it.", "tool": "bash", "args": {"command": "ls"}}
+
+
+# What the embedded 1.5B wrote in native mode on the example (an unescaped docstring quote inside a JSON string).
+UNESCAPED = ('```json\n{\n  "name": "bash",\n  "arguments": {\n    "command": "echo """done""""\n  }\n}\n```')
+
+
+@pytest.mark.parametrize("protocol", [NativeProtocol(), TextProtocol(FORMATS["hermes"])], ids=["native", "text"])
+def test_a_call_that_cannot_be_read_is_an_error_that_says_so_not_the_answer(protocol):
+    turn = protocol.read(Message("assistant", UNESCAPED), SPECS, "c")
+    assert (turn.calls, turn.answer) == ((), None)
+    assert turn.error.startswith("Your reply tries to call bash, but the call could not be read, so nothing ran.")
+    markup = protocol.read(Message("assistant", "<tool_call>\n{oops\n</tool_call>"), SPECS, "c")
+    assert markup.error.startswith("Your reply tries to call a tool, but")
+
+
+def test_prose_that_names_no_known_tool_stays_the_answer():
+    reply = Message("assistant", 'The config has {"name": "shop"} in it; nothing to change.')
+    assert NativeProtocol().read(reply, SPECS, "c").answer == reply.content

@@ -19,12 +19,15 @@ from typing import Any, Protocol, Sequence
 
 from ..tools import EXISTING
 from ..types import Message, Request, ToolCall, ToolResult, ToolSpec
-from .formats import FORMATS, Format, parse_any
+from .formats import FORMATS, Format, attempted_call, parse_any
 
 FINISH = "finish"
 THOUGHT_MAX_CHARS = 400
 # Small models re-run a call they have the answer to unless told what a result is for.
 NEXT_STEP = "Use this result for the next step. If the task is done, call finish."
+UNREADABLE = ("Your reply tries to call {name}, but the call could not be read, so nothing ran. Send the call "
+              'again, written exactly as the tool format asks; inside JSON strings write a double quote as \\" and '
+              "a line break as \\n.")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,14 @@ class ToolProtocol(Protocol):
         call the harness had the model write in a separate request: history stays in one voice)."""
 
 
+def _answer_or_unreadable(message: Message, names: Sequence[str], answer: str | None = None) -> Turn:
+    """A reply without a readable call is the final answer, unless it was a call that could not be read."""
+    name = attempted_call(message.content, names)
+    if name:
+        return Turn(message, error=UNREADABLE.format(name=name))
+    return Turn(message, answer=message.content if answer is None else answer)
+
+
 def view(result: ToolResult) -> str:
     return f"Error: {result.content}" if result.error else result.content
 
@@ -89,11 +100,12 @@ class NativeProtocol:
     def read(self, reply: Message, specs: Sequence[ToolSpec], call_prefix: str) -> Turn:
         if reply.tool_calls:
             return Turn(reply, reply.tool_calls, thought=reply.content)
-        parsed = parse_any(reply.content, [s.name for s in specs], call_prefix, specs)
+        names = [s.name for s in specs]
+        parsed = parse_any(reply.content, names, call_prefix, specs)
         message = Message("assistant", parsed.text, parsed.calls, reasoning=reply.reasoning)
         if parsed.calls:
             return Turn(message, parsed.calls, thought=parsed.text)
-        return Turn(message, answer=parsed.text)
+        return _answer_or_unreadable(message, names)
 
     def result(self, call: ToolCall, view: str) -> Message:
         return Message("tool", view, tool_call_id=call.id)
@@ -124,7 +136,7 @@ class TextProtocol:
         kept = Message("assistant", reply.content, reasoning=reply.reasoning)
         if parsed.calls:
             return Turn(kept, parsed.calls, thought=parsed.text)
-        return Turn(kept, answer=parsed.text)
+        return _answer_or_unreadable(kept, names, parsed.text)
 
     def result(self, call: ToolCall, view: str) -> Message:
         return Message("user", self.format.render_result(call.name, view))
@@ -171,7 +183,8 @@ class JsonProtocol:
         return Message("user", f"Result of {call.name}:\n{view}\n\n{NEXT_STEP}")
 
     def turn_for(self, thought: str, call: ToolCall) -> Turn:
-        content = json.dumps({"thought": thought, "tool": call.name, "args": dict(call.arguments)}, ensure_ascii=False)
+        content = json.dumps({"thought": thought, "tool": call.name, "args": dict(call.arguments)},
+                             ensure_ascii=False)
         return Turn(Message("assistant", content), (call,), thought=thought)
 
 
