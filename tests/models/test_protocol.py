@@ -247,13 +247,13 @@ def test_json_turn_for_is_the_object_a_constrained_reply_would_be():
     assert json.loads(made.message.content) == {"thought": "Fix it.", "tool": "bash", "args": {"command": "ls"}}
 
 
-# What the embedded 1.5B wrote in native mode on the example (an unescaped docstring quote inside a JSON string).
-UNESCAPED = ('```json\n{\n  "name": "bash",\n  "arguments": {\n    "command": "echo """done""""\n  }\n}\n```')
+# A call cut off mid-string, outside any fence or tag: no format can read it.
+UNREADABLE_CALL = 'I will list it: {"name": "bash", "arguments": {"command": "ls'
 
 
 @pytest.mark.parametrize("protocol", [NativeProtocol(), TextProtocol(FORMATS["hermes"])], ids=["native", "text"])
 def test_a_call_that_cannot_be_read_is_an_error_that_says_so_not_the_answer(protocol):
-    turn = protocol.read(Message("assistant", UNESCAPED), SPECS, "c")
+    turn = protocol.read(Message("assistant", UNREADABLE_CALL), SPECS, "c")
     assert (turn.calls, turn.answer) == ((), None)
     assert turn.error.startswith("Your reply tries to call bash, but the call could not be read, so nothing ran.")
     markup = protocol.read(Message("assistant", "<tool_call>\n{oops\n</tool_call>"), SPECS, "c")
@@ -263,3 +263,14 @@ def test_a_call_that_cannot_be_read_is_an_error_that_says_so_not_the_answer(prot
 def test_prose_that_names_no_known_tool_stays_the_answer():
     reply = Message("assistant", 'The config has {"name": "shop"} in it; nothing to change.')
     assert NativeProtocol().read(reply, SPECS, "c").answer == reply.content
+
+
+def test_a_fenced_call_with_unescaped_quotes_is_salvaged_and_repaired():
+    from luban.models.repair import repair_call
+
+    # What the embedded 1.5B wrote in native mode on the example: a docstring's quotes unescaped in a string.
+    reply = ('```json\n{\n  "name": "bash",\n  "arguments": {\n    "command": "echo """done"""",\n'
+             '    "timeout": 5\n  }\n}\n```')
+    turn = NativeProtocol().read(Message("assistant", reply), SPECS, "c")
+    fixed = repair_call(turn.calls[0].name, turn.calls[0].arguments, SPECS)
+    assert (fixed.arguments, fixed.repaired, fixed.error) == ({"command": 'echo """done"""', "timeout": 5}, True, None)

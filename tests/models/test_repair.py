@@ -59,6 +59,16 @@ def test_arguments_text_repaired_when_the_object_is_unambiguous(raw):
     assert repair_call("read_file", raw, SPECS) == Repair("read_file", {"path": "a.py"}, True, None)
 
 
+@pytest.mark.parametrize(("raw", "path"), [
+    ('{"path": "say "hi".py"}', 'say "hi".py'),  # quotes inside a string, unescaped
+    ('{"path": "x """a.py"""", "limit": 3}', 'x """a.py"""'),  # a docstring's quotes: the last one closes it
+    ('{\n  "path": "a "b" c"\n}', 'a "b" c'),
+])
+def test_unescaped_quotes_inside_strings_are_read_as_text(raw, path):
+    fixed = repair_call("read_file", raw, SPECS)
+    assert (fixed.arguments["path"], fixed.repaired, fixed.error) == (path, True, None)
+
+
 def test_nested_brackets_are_closed_in_order():
     raw = '{"path": "a.py", "edits": [{"old": "x", "new": "y"}'
     assert repair_call("edit_file", raw, SPECS) == Repair(

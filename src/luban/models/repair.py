@@ -95,7 +95,7 @@ def _read(text: str) -> tuple[Any, bool, str | None]:
         problem = f"{exc.msg} at character {exc.pos}"
     else:
         return _unwrap(value, repaired=False)
-    for reading in (_with_prose_around, _python_literal, _closed):
+    for reading in (_with_prose_around, _python_literal, _stray_quotes, _closed):
         value = reading(text)
         if value == "cut":
             return None, False, "cut"
@@ -140,6 +140,31 @@ def _python_literal(text: str) -> dict | None:
         if isinstance(value, dict) and _is_json(value):
             return json.loads(json.dumps(value))  # tuples become lists
     return None
+
+
+def _stray_quotes(text: str) -> dict | None:
+    """JSON whose strings hold unescaped double quotes (a docstring's \"\"\" inside "new_string"): a quote ends
+    a string only where a comma, colon or closing bracket follows; every other one is taken as text."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    out, in_string, escaped = [], False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string and escaped:
+            escaped = False
+        elif in_string and ch == "\\":
+            escaped = True
+        elif ch == '"' and in_string and text[i + 1:].lstrip(" \t")[:1] not in (",", ":", "}", "]", "\n", ""):
+            ch = '\\"'
+        elif ch == '"':
+            in_string = not in_string
+        out.append(ch)
+    try:
+        value, _ = json.JSONDecoder().raw_decode("".join(out))
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _closed(text: str) -> dict | str | None:

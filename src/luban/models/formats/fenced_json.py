@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Collection, Sequence
 
 from ...types import ToolCall, ToolSpec
-from .hermes import FORMAT as HERMES
+from .hermes import FORMAT as HERMES, salvage
 from .parsed import Found, ParsedText, arguments_json, bare_calls, call_in, json_values, parsed
 
 _FENCED = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)```", re.DOTALL)
@@ -41,7 +41,19 @@ class FencedJson:
             found = [Found(m.span(), *call) for m in pattern.finditer(text) for call in _calls(m.group(1), tool_names)]
             if found:
                 return parsed(text, found, id_prefix)
-        return parsed(text, bare_calls(text, tool_names), id_prefix)
+        found = bare_calls(text, tool_names)
+        return parsed(text, found or _salvaged(text, tool_names), id_prefix)
+
+
+def _salvaged(text: str, names: Collection[str]) -> list[Found]:
+    """Fenced calls to known tools whose JSON does not parse (say, an unescaped quote in a string), with the
+    arguments text kept raw for repair to read or to explain."""
+    found = []
+    for match in _FENCED.finditer(text):
+        call = salvage(match.group(1).strip())
+        if call and call[0] in names:
+            found.append(Found(match.span(), *call))
+    return found
 
 
 def _calls(body: str, names: Collection[str]) -> list[tuple[str, dict]]:

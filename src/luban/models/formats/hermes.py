@@ -64,11 +64,11 @@ def _calls_in(body: str, names: Collection[str]) -> tuple[list[tuple[str, dict[s
         used = end
     if calls:
         return calls, used
-    salvaged = _salvage(body.strip())
+    salvaged = salvage(body.strip())
     return ([salvaged], len(body)) if salvaged else ([], 0)
 
 
-def _salvage(body: str) -> tuple[str, dict[str, Any]] | None:
+def salvage(body: str) -> tuple[str, dict[str, Any]] | None:
     """A call whose JSON does not parse (cut off, single quotes, a stray brace): its name, and its arguments
     text kept raw so that repair can read it or tell the model what is wrong."""
     name = _NAME.search(body)
