@@ -136,7 +136,7 @@ def test_request_body_is_the_exact_openai_json():
             {"role": "user", "content": "Read a.py"},
             {"role": "assistant", "content": "Reading.", "tool_calls": [
                 {"id": "c1", "type": "function", "function": {"name": "read", "arguments": '{"path": "a.py"}'}},
-                {"id": "c2", "type": "function", "function": {"name": "edit", "arguments": '{"path": "a.py",'}},
+                {"id": "c2", "type": "function", "function": {"name": "edit", "arguments": '{"path": "a.py"}'}},
             ]},
             {"role": "tool", "content": "x = 1", "tool_call_id": "c1"},
             {"role": "tool", "content": "Error: arguments are not JSON.", "tool_call_id": "c2"},

@@ -185,3 +185,12 @@ def test_reasoning_is_sent_back_only_when_the_request_asks():
     assert chat_body(Request(messages), "m")["messages"][1] == {"role": "assistant", "content": "a"}
     assert chat_body(Request(messages, send_reasoning=True), "m")["messages"][1] == {
         "role": "assistant", "content": "a", "reasoning_content": "r"}
+
+
+def test_a_broken_call_goes_back_in_history_as_json_a_chat_template_can_parse():
+
+    cut = ToolCall("a", "edit", {"__raw__": '{"path": "a.py",'})  # repairable: sent repaired
+    lost = ToolCall("b", "edit", {"__raw__": '{"path": "a'})  # not: sent as one string under the raw key
+    body = chat_body(Request((Message("assistant", "", (cut, lost)),)), "m")
+    sent = [c["function"]["arguments"] for c in body["messages"][0]["tool_calls"]]
+    assert [json.loads(s) for s in sent] == [{"path": "a.py"}, {"__raw__": '{"path": "a'}]

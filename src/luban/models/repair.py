@@ -85,6 +85,12 @@ def _raw_text(raw: str | Mapping[str, Any]) -> str | None:
     return None
 
 
+def read_arguments(text: str) -> dict | None:
+    """The arguments object an arguments text means, repaired where that is unambiguous, or None."""
+    value, _, problem = _read(text)
+    return value if problem is None and isinstance(value, dict) else None
+
+
 def _read(text: str) -> tuple[Any, bool, str | None]:
     """(value, repaired, problem): strict JSON, else the first reading that works; problem "cut" or a JSON error."""
     if not text.strip():

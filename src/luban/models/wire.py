@@ -53,9 +53,12 @@ def _wire_message(message: Message, send_reasoning: bool = False) -> dict[str, A
 
 
 def _arguments_text(arguments: Mapping[str, Any]) -> str:
-    # A call whose arguments were not JSON goes back exactly as the model wrote it, keeping the prefix stable.
+    # Chat templates parse the arguments of earlier calls (llama.cpp answers HTTP 500 when they are not JSON),
+    # so a call the model wrote broken goes back as Luban read it: repaired, else its text as one JSON string.
     if set(arguments) == {RAW_ARGUMENTS} and isinstance(arguments[RAW_ARGUMENTS], str):
-        return arguments[RAW_ARGUMENTS]
+        from .repair import read_arguments  # repair builds on this module
+
+        arguments = read_arguments(arguments[RAW_ARGUMENTS]) or arguments
     return json.dumps(dict(arguments), ensure_ascii=False)
 
 
