@@ -37,7 +37,7 @@ class Guards:
         return any(fnmatch(rel, pattern) for pattern in self.protected)
 
     def saw(self, path: Path) -> None:
-        """The harness showed the model this file's text itself (a focused rewrite quotes what it replaces)."""
+        """The harness showed the model this text itself (the gate quotes a definition; a rewrite, what it replaces)."""
         self._seen.add(path)
 
     def observe(self, call: ToolCall, effect: Effect, result: ToolResult, ws: Workspace) -> None:
