@@ -46,11 +46,11 @@ class TestGate:
 
 def quoted(run: TestRun, ws: Workspace) -> str | None:
     """The file whose definition the briefing or refusal for `run` shows as written, if any."""
-    found = _quote(run, ws)
+    found = quote(run, ws)
     return found[0].split(":", 1)[0] if found and found[1] else None
 
 
-def _quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
+def quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
     """(the most-called definition's pointer, its text or "" when too long, all pointers), or None."""
     if run.passed:
         return None
@@ -59,7 +59,7 @@ def _quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
 
 
 def _pointers(run: TestRun, ws: Workspace) -> str:
-    found = _quote(run, ws)
+    found = quote(run, ws)
     if not found:
         return ""
     # The most-called definition's own text, without line numbers (numbered code was measured to make the

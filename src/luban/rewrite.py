@@ -14,10 +14,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from .gate import TestRun
+from .gate import TestRun, quote
 from .guards import Guards
-from .localize import code_under_test, source_of
-from .prompt import repository_files
 from .types import Message, Request, ToolCall
 from .workspace import Workspace
 
@@ -36,17 +34,13 @@ class Target:
 
 def target(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
     """The definition the failing lines call most, when it is short enough to show whole and may be changed."""
-    if run.passed:
+    found = quote(run, ws)
+    if not found or not found[1]:
         return None
-    found = code_under_test(run.output, ws, repository_files(ws.root))
-    if not found:
-        return None
-    path, _, rest = found[0].partition(":")
+    pointer, source, _ = found
+    path, _, rest = pointer.partition(":")
     name = rest.split(" ", 1)[1].removeprefix("class ").split("(", 1)[0]
-    source = source_of(found[0], ws)
-    if not source or guards.is_protected(path):
-        return None
-    return Target(path, name, source)
+    return None if guards.is_protected(path) else Target(path, name, source)
 
 
 def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:

@@ -6,7 +6,6 @@ family. `FORMATS` names them for profiles; `parse_any` tries them all when a rep
 
 from __future__ import annotations
 
-import re
 from typing import Collection, Protocol, Sequence
 
 from ...types import ToolCall, ToolSpec
@@ -51,7 +50,6 @@ def parse_any(text: str, tool_names: Collection[str], id_prefix: str = "call",
 
 
 # Signs of a call that no format could read: call markup, or a known tool named as a JSON "name".
-_CALL_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
 _CALL_MARKUP = ("<tool_call>", "<function=", "tool▁call", "<|start|>assistant<|channel|>commentary to=")
 
 
@@ -59,7 +57,7 @@ def attempted_call(text: str, tool_names: Collection[str]) -> str | None:
     """The tool a reply tried to call although no format could read the call (say, a JSON string with an
     unescaped quote), or "a tool" for bare call markup; None when the reply is prose. Weak models do this
     often, and taking the attempt for a final answer ends the work."""
-    for match in _CALL_NAME.finditer(text):
+    for match in hermes.CALL_NAME.finditer(text):
         if match.group(1) in tool_names:
             return match.group(1)
     return "a tool" if any(marker in text for marker in _CALL_MARKUP) else None

@@ -15,7 +15,7 @@ from .parsed import Found, ParsedText, arguments_from, arguments_json, call_in, 
 
 # A tag left open runs to the next tag or the end of the reply.
 TAGGED = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
-_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
+CALL_NAME = re.compile(r'"name"\s*:\s*"([^"]+)"')
 _ARGUMENTS = re.compile(r'"(?:arguments|parameters)"\s*:\s*(.*)', re.DOTALL)
 
 _HEADER = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
@@ -71,7 +71,7 @@ def _calls_in(body: str, names: Collection[str]) -> tuple[list[tuple[str, dict[s
 def salvage(body: str) -> tuple[str, dict[str, Any]] | None:
     """A call whose JSON does not parse (cut off, single quotes, a stray brace): its name, and its arguments
     text kept raw so that repair can read it or tell the model what is wrong."""
-    name = _NAME.search(body)
+    name = CALL_NAME.search(body)
     if not name:
         return None
     args = _ARGUMENTS.search(body)
