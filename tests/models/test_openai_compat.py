@@ -304,10 +304,12 @@ def test_cancel_unblocks_a_read_on_a_real_socket():
     cancel = threading.Event()
     model = OpenAICompatModel(ServerConfig(f"http://127.0.0.1:{server.server_address[1]}/v1", "m"), cancel=cancel)
     try:
+        readers: list[threading.Thread] = []
         with pytest.raises(Cancelled):
             for item in model.complete(REQUEST):
+                # Taken while the reader is surely alive: once cancelled it may end before a later look finds it.
+                readers = [t for t in set(threading.enumerate()) - before if t.name == "luban-model-http"]
                 cancel.set()
-        readers = [t for t in set(threading.enumerate()) - before if t.name == "luban-model-http"]
         for reader in readers:
             reader.join(2)
         assert (len(readers), [r.is_alive() for r in readers]) == (1, [False])
