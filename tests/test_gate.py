@@ -1,6 +1,6 @@
 import pytest
 
-from luban.gate import EXCERPT_HEAD, EXCERPT_TAIL, TestGate, TestRun, excerpt
+from luban.gate import EXCERPT_HEAD, EXCERPT_TAIL, TestGate, TestRun, excerpt, relative_paths
 from luban.workspace import Workspace
 
 LOUD_FAILURE = "python3 -c \"print('x'*5000); raise SystemExit(1)\""
@@ -48,3 +48,16 @@ def test_refusal(ws):
 def test_the_command_runs_in_the_workspace_root(ws, tmp_path):
     (tmp_path / "marker.txt").write_text("here\n")
     assert TestGate("cat marker.txt").run(ws) == TestRun(True, "here\nexit code: 0")
+
+
+def test_paths_beneath_the_root_are_shown_relative(ws, tmp_path):
+    (tmp_path / "test_it.py").write_text("import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n"
+                                         "        self.assertEqual(1, 2)\n")
+    output = TestGate("python3 -m unittest").run(ws).output
+    assert ('File "test_it.py", line 5, in test_x' in output, str(tmp_path) in output) == (True, False)
+
+
+def test_paths_elsewhere_and_lookalike_folders_keep_their_absolute_form(ws, tmp_path):
+    # A sibling folder whose name starts with the root's name is not beneath the root.
+    text = f"{tmp_path}-other/a.py /usr/lib/python3/b.py {tmp_path}/c.py"
+    assert relative_paths(text, ws) == f"{tmp_path}-other/a.py /usr/lib/python3/b.py c.py"
