@@ -185,3 +185,32 @@ def test_an_edit_the_guards_refuse_is_not_sampled(tmp_path):
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.0, 0.0]
     assert model.requests[1].messages[-1].content.startswith("Result of edit_file:\nError: Read calc.py")
     assert outcome.status == "done"
+
+
+def test_an_edit_of_a_protected_test_is_sampled_for_an_edit_of_the_code(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "test_calc.py").write_text("import calc\nassert calc.add(2, 3) == 5\n")
+    gate = TestGate("python3 test_calc.py")
+    cheat = turn("edit_file", path="test_calc.py", old_string="== 5", new_string="== -1")
+    right = turn("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
+    model = script(turn("read_file", path="calc.py"), cheat, right, turn("finish", answer="Fixed."))
+    events, outcome = run(model, tmp_path, Harness(JsonProtocol(), gate, protected=("test_*.py",)),
+                          settings=Settings(permission_mode="full-auto", edit_samples=3, focused_rewrites=False))
+    assert [e.text for e in events if isinstance(e, Notice)] == [
+        "Tried 2 candidate edits on a copy; took a sampled one, after which the tests pass."]
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert (tmp_path / "test_calc.py").read_text() == "import calc\nassert calc.add(2, 3) == 5\n"
+    assert outcome.status == "done"
+
+
+def test_when_no_candidate_beats_it_the_protected_edit_is_refused_as_before(tmp_path):
+    (tmp_path / "test_calc.py").write_text("assert 1 == 2\n")
+    gate = TestGate("python3 test_calc.py", max_refusals=0)
+    cheat = turn("edit_file", path="test_calc.py", old_string="1 == 2", new_string="1 == 1")
+    model = script(turn("read_file", path="test_calc.py"), cheat, cheat, turn("finish", answer="gave up"))
+    run(model, tmp_path, Harness(JsonProtocol(), gate, protected=("test_*.py",), read_before_write=True),
+        settings=Settings(permission_mode="full-auto", edit_samples=2, focused_rewrites=False))
+    assert model.requests[3].messages[-1].content.startswith(
+        "Result of edit_file:\nError: test_calc.py is protected and must not be changed; change the code it tests "
+        "instead.")
+    assert (tmp_path / "test_calc.py").read_text() == "assert 1 == 2\n"

@@ -29,12 +29,16 @@ Score = tuple[int, int, int]
 
 def worth_sampling(turn: Turn, st: RunState) -> bool:
     """One call that writes and that the guards allow, a test gate to judge it, and a tree small enough to
-    copy. Sampling alternatives to an edit the guards will refuse (a file not read yet) only costs minutes."""
+    copy. Sampling alternatives to an edit refused for a file not read yet only costs minutes (the model reads
+    it next); one refused for changing a protected test is sampled, as candidates may change the code instead
+    (measured: in text mode the 1.5B kept editing test_pricing.py until the run ended stuck, 4 of 5 runs)."""
     if not st.gate or st.settings.edit_samples < 2 or len(turn.calls) != 1:
         return False
     call = turn.calls[0]
     tool = st.tools.get(call.name)
-    if tool is None or tool.effect != "write" or st.guards.refuse(call, tool.effect, st.ws):
+    if tool is None or tool.effect != "write":
+        return False
+    if st.guards.refuse(call, tool.effect, st.ws) and not st.guards.protects(call, st.ws):
         return False
     return len(repository_files(st.ws.root)) <= MAX_COPY_FILES
 

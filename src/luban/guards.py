@@ -33,6 +33,11 @@ class Guards:
             return f"Read {rel} with read_file before changing it, so your edit matches its real text."
         return None
 
+    def protects(self, call: ToolCall, ws: Workspace) -> bool:
+        """Whether the call names a protected file (a write to it is refused)."""
+        path = _path(call, ws)
+        return path is not None and self.is_protected(ws.relative(path))
+
     def is_protected(self, rel: str) -> bool:
         return any(fnmatch(rel, pattern) for pattern in self.protected)
 
