@@ -214,3 +214,18 @@ def test_when_no_candidate_beats_it_the_protected_edit_is_refused_as_before(tmp_
         "Result of edit_file:\nError: test_calc.py is protected and must not be changed; change the code it tests "
         "instead.")
     assert (tmp_path / "test_calc.py").read_text() == "assert 1 == 2\n"
+
+
+def test_an_edit_the_tests_pass_with_says_so_in_its_result(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
+    wrong = turn("edit_file", path="calc.py", old_string="a - b", new_string="b - a")
+    right = turn("edit_file", path="calc.py", old_string="b - a", new_string="a + b")
+    model = script(turn("read_file", path="calc.py"), wrong, wrong, right, turn("finish", answer="Fixed."))
+    run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
+        settings=Settings(permission_mode="full-auto", edit_samples=2))
+    passing = ("[Luban: `python3 -c 'import calc; assert calc.add(2, 3) == 5'` passes after this edit. If nothing "
+               "else is left, finish.]")
+    # The first edit (both candidates wrong) ran without the note; the second, which the tests pass with, has it.
+    assert [passing in r.messages[-1].content for r in model.requests] == [False, False, False, False, True]
+    assert model.requests[4].messages[-1].content.startswith("Result of edit_file:\nEdited calc.py (1 replacement).")

@@ -38,11 +38,12 @@ def turn_hints(st: RunState) -> TurnHints:
     return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
 
 
-def run_call(call: ToolCall, st: RunState, refusal: str | None = None
+def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str | None = None
              ) -> Generator[Event, Decision | None, tuple[ToolCall, ToolResult]]:
     """Repair the call if it is unambiguous, run it if allowed; returns the call as run and its result.
 
     `refusal`: the harness already decided not to run it (an edit that was tried and made the tests worse).
+    `note`: what the harness adds to the result if the call succeeds (the tests pass after this edit).
     """
     checked = repair_call(call.name, call.arguments, [t.spec for t in st.tools.values()])
     st.stats["rejected" if checked.error else "repaired" if checked.repaired else "valid"] += 1
@@ -54,6 +55,8 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None
         result = ToolResult(checked.error or refusal, error=True)
     else:
         result = yield from _checked_call(call, st)
+        if note and not result.error:
+            result = ToolResult(f"{result.content}\n\n{note}", False)
     # Secrets never reach the transcript or the model, whichever tool (or hook) printed them.
     result = ToolResult(st.harness.redactor(result.content), result.error)
     st.repeats[repeat_key(call, result)] += 1

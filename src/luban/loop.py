@@ -68,9 +68,9 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         yield from maintain(st)
         request = _request(st)
         turn, finish_reason = yield from _complete(st, request)
-        rejected = None
+        rejected = passing = None
         if worth_sampling(turn, st):
-            turn, rejected = yield from _best_edit(turn, request, st)
+            turn, rejected, passing = yield from _best_edit(turn, request, st)
         st.add(turn.message)
         text = turn.thought if turn.calls else (turn.answer or "")
         if text or turn.message.reasoning:
@@ -90,7 +90,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
                 return outcome
             continue
         for call in turn.calls:
-            call, result = yield from run_call(call, st, rejected)
+            call, result = yield from run_call(call, st, rejected, passing)
             st.window.add_result(st, call, view(result))
             if st.repeats[repeat_key(call, result)] >= STUCK_AT:
                 return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
@@ -156,10 +156,13 @@ def _complete(st: RunState, request: Request) -> Generator[Event, Decision | Non
 
 
 def _best_edit(turn: Turn, request: Request, st: RunState
-               ) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
+               ) -> Generator[Event, Decision | None, tuple[Turn, str | None, str | None]]:
     """Try alternatives to an edit until one makes the tests pass (at most `edit_samples` in all): replies
     sampled warmer, alternating with focused rewrites where the failing tests point at a definition. Keep the
-    one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now."""
+    one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now.
+
+    Returns (the turn to run, why its edit must not run, what to tell the model once it ran: that the tests
+    pass, when they did on the copy)."""
     now = st.gate.run(st.ws)
     before = tests_score(now)
     goal = rewrite.target(now, st.ws, st.guards) if st.settings.focused_rewrites else None
@@ -182,7 +185,9 @@ def _best_edit(turn: Turn, request: Request, st: RunState
         verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
         yield st.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the tests "
                                f"{verdict}."))
-    return chosen, regression(before, after, st.gate.command)
+    # Measured: in text mode the 1.5B, its code fixed, kept reading the test file until the run ended stuck.
+    passing = f"[Luban: `{st.gate.command}` passes after this edit. If nothing else is left, finish.]"
+    return chosen, regression(before, after, st.gate.command), passing if after[0] == 0 else None
 
 
 def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunState
