@@ -229,3 +229,11 @@ def test_an_edit_the_tests_pass_with_says_so_in_its_result(tmp_path):
     # The first edit (both candidates wrong) ran without the note; the second, which the tests pass with, has it.
     assert [passing in r.messages[-1].content for r in model.requests] == [False, False, False, False, True]
     assert model.requests[4].messages[-1].content.startswith("Result of edit_file:\nEdited calc.py (1 replacement).")
+
+
+def test_a_run_stopped_while_the_tests_pass_says_so(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    model = script(*[turn("read_file", path="a.py") for _ in range(5)])
+    events, outcome = run(model, tmp_path, Harness(JsonProtocol(), TestGate("true")))
+    assert (outcome.status, outcome.message) == ("stuck", "The model repeated the same read_file call 5 times. "
+                                                          "`true` passes now.")

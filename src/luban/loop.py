@@ -29,6 +29,7 @@ from .types import (AssistantText, Completion, Decision, Event, Message, ModelRe
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
+STOPPED = frozenset({"stuck", "max_steps", "max_time", "max_tokens"})  # by the harness, not the user or an error
 CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
            "edit_file replacements instead of rewriting them whole.")
 
@@ -47,10 +48,19 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
         outcome = yield from _steps(task, state)
     except LubanError as exc:
         outcome = state.outcome(exc.status, str(exc))
+    outcome = _tests_at_stop(outcome, state)
     if transcript:
         transcript.append({"type": "outcome", **asdict(outcome)})
     yield TurnEnded(outcome)
     return outcome
+
+
+def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
+    """A run the harness stopped (stuck, or a limit) says whether the tests pass now: a weak model often fixes
+    the code and then loops instead of finishing, and the user should not have to find that out."""
+    if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
+        return outcome
+    return replace(outcome, message=f"{outcome.message} `{st.gate.command}` passes now.")
 
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
@@ -185,7 +195,8 @@ def _best_edit(turn: Turn, request: Request, st: RunState
         verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
         yield st.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the tests "
                                f"{verdict}."))
-    # Measured: in text mode the 1.5B, its code fixed, kept reading the test file until the run ended stuck.
+    # Tells the model its edit worked without a step spent running the tests. (Text mode's 1.5B, its code
+    # fixed, kept reading the test file until the run ended stuck, with this note as without it.)
     passing = f"[Luban: `{st.gate.command}` passes after this edit. If nothing else is left, finish.]"
     return chosen, regression(before, after, st.gate.command), passing if after[0] == 0 else None
 
