@@ -29,7 +29,8 @@ from .types import (AssistantText, Completion, Decision, Event, Message, ModelRe
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
-STOPPED = frozenset({"stuck", "max_steps", "max_time", "max_tokens"})  # by the harness, not the user or an error
+# Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
+STOPPED = frozenset({"stuck", "max_steps", "max_tokens"})
 CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
            "edit_file replacements instead of rewriting them whole.")
 
@@ -56,7 +57,7 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
 
 
 def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
-    """A run the harness stopped (stuck, or a limit) says whether the tests pass now: a weak model often fixes
+    """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak model often fixes
     the code and then loops instead of finishing, and the user should not have to find that out."""
     if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
         return outcome
