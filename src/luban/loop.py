@@ -31,6 +31,7 @@ from .workspace import Workspace
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
 # Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
 STOPPED = frozenset({"stuck", "max_steps", "max_tokens"})
+PASSING = "[Luban: `{command}` passes after this edit. If nothing else is left, finish.]"
 CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
            "edit_file replacements instead of rewriting them whole.")
 
@@ -57,8 +58,8 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
 
 
 def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
-    """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak model often fixes
-    the code and then loops instead of finishing, and the user should not have to find that out."""
+    """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak
+    model often fixes the code and then loops instead of finishing, and the user should not have to find out."""
     if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
         return outcome
     return replace(outcome, message=f"{outcome.message} `{st.gate.command}` passes now.")
@@ -198,8 +199,8 @@ def _best_edit(turn: Turn, request: Request, st: RunState
                                f"{verdict}."))
     # Tells the model its edit worked without a step spent running the tests. (Text mode's 1.5B, its code
     # fixed, kept reading the test file until the run ended stuck, with this note as without it.)
-    passing = f"[Luban: `{st.gate.command}` passes after this edit. If nothing else is left, finish.]"
-    return chosen, regression(before, after, st.gate.command), passing if after[0] == 0 else None
+    passing = PASSING.format(command=st.gate.command) if after[0] == 0 else None
+    return chosen, regression(before, after, st.gate.command), passing
 
 
 def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunState
