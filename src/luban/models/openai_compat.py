@@ -4,11 +4,9 @@ retries before the first byte, first-token and idle timeouts sized for CPU prefi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import random
-import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -19,6 +17,7 @@ import httpx
 from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
 from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
 from . import ModelInfo
+from .exchange import END, Exchange
 from .tokenize import ServerTokenizer
 from .wire import assemble, chat_body, error_message, iter_data, sentence
 
@@ -29,7 +28,6 @@ _RETRY_AFTER_CAP_S = 60.0  # a server asking for an hour would freeze the agent 
 _PROBE_READ_S = 30.0  # discovery endpoints answer from memory; a busy server still answers them quickly
 _POLL_S = 0.05  # how often a waiting request looks at the cancel flag
 _FIRST, _IDLE = "first_token_timeout_s", "idle_timeout_s"
-_END = object()
 
 
 @dataclass(frozen=True)
@@ -196,7 +194,7 @@ class OpenAICompatModel:
             if not finished:
                 exchange.abandon()
 
-    def _open(self, body: bytes) -> tuple[_Exchange, float]:
+    def _open(self, body: bytes) -> tuple[Exchange, float]:
         """Send the request until the server answers 200, retrying only what cannot have streamed anything."""
         attempts = self.config.max_retries + 1
         failure, delay = "", None
@@ -205,7 +203,7 @@ class OpenAICompatModel:
                 self._sleep(delay if delay is not None else self._backoff(attempt))
                 self._check_cancel()
             sent = time.monotonic()
-            exchange = _Exchange(self._client, self._chat_request(body))
+            exchange = Exchange(self._client, self._chat_request(body))
             try:
                 response = self._next(exchange, sent + self.config.first_token_timeout_s, _FIRST)
             except _RETRY_ERRORS as exc:
@@ -232,7 +230,7 @@ class OpenAICompatModel:
             delay = _retry_after(response)
         raise ModelUnavailable(failure + ".")
 
-    def _lines(self, exchange: _Exchange, sent: float) -> Iterator[str]:
+    def _lines(self, exchange: Exchange, sent: float) -> Iterator[str]:
         """The response lines, enforcing the first-token limit, then the idle limit between data lines."""
         deadline, limit = sent + self.config.first_token_timeout_s, _FIRST
         while True:
@@ -242,14 +240,14 @@ class OpenAICompatModel:
                 raise ModelUnavailable(
                     f"The connection to the model server at {self._root} broke mid-reply: {exc}."
                 ) from None
-            if item is _END:
+            if item is END:
                 return
             # Only data counts as progress: a server sending `: ping` forever is still stalled.
             if item.startswith("data:"):
                 deadline, limit = time.monotonic() + self.config.idle_timeout_s, _IDLE
             yield item
 
-    def _next(self, exchange: _Exchange, deadline: float, limit: str) -> Any:
+    def _next(self, exchange: Exchange, deadline: float, limit: str) -> Any:
         while True:
             self._check_cancel()
             remaining = deadline - time.monotonic()
@@ -285,60 +283,6 @@ class OpenAICompatModel:
         return self._client.build_request(
             "POST", f"{self._root}/v1/chat/completions", content=body, headers={"Content-Type": "application/json"}
         )
-
-
-class _Exchange:
-    """One streamed HTTP exchange whose blocking reads run on a daemon thread, handing items over a queue.
-
-    Why a thread: httpx's read timeout applies to each socket read, so it cannot tell "no first token yet"
-    from "stalled mid-reply", and a blocked read never sees a cancel flag; the caller instead waits on the
-    queue with its own deadline. Abandoning shuts the socket down so the thread and the server stop promptly.
-    """
-
-    def __init__(self, client: httpx.Client, request: httpx.Request) -> None:
-        self._items: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._socket: socket.socket | None = None
-        threading.Thread(target=self._run, args=(client, request), name="luban-model-http", daemon=True).start()
-
-    def get(self, timeout: float) -> Any:
-        """The response (read in full unless 200), then its lines, then _END; raises queue.Empty on timeout."""
-        item = self._items.get(timeout=timeout)
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def abandon(self) -> None:
-        self._stop.set()
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                # The plain-socket method, so a TLS socket's state is left to the reading thread.
-                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-
-    def _run(self, client: httpx.Client, request: httpx.Request) -> None:
-        try:
-            response = client.send(request, stream=True)
-            try:
-                self._socket = _socket_of(response)
-                if response.status_code != 200:
-                    response.read()
-                self._items.put(response)
-                if response.status_code == 200:
-                    for line in response.iter_lines():
-                        if self._stop.is_set():
-                            return
-                        self._items.put(line)
-            finally:
-                response.close()
-            self._items.put(_END)
-        except Exception as exc:  # not swallowed: handed to the waiting thread, which raises it
-            self._items.put(exc)
-
-
-def _socket_of(response: httpx.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
 
 
 # ---- reading server answers ----
