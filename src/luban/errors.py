@@ -5,6 +5,7 @@
     ├── WorkspaceError            workspace missing, path outside it
     ├── ModelError                anything between us and the model server
     │   ├── ModelUnavailable      cannot connect / server died / missing model files
+    │   │   └── ReplyBroken       the reply broke off mid-stream (sent again, a bounded number of times)
     │   ├── ModelTimeout          no first token or no progress within the limit
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
@@ -35,6 +36,10 @@ class ModelError(LubanError):
 
 class ModelUnavailable(ModelError):
     pass
+
+
+class ReplyBroken(ModelUnavailable):
+    """The connection broke or the stream ended before the reply finished; nothing of the reply was used."""
 
 
 class ModelTimeout(ModelError):

@@ -24,8 +24,8 @@ from .models.reasoning import reasoning_apart
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
-                    TurnEnded)
+from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, ReplyRestarted,
+                    Request, TurnEnded)
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
@@ -152,7 +152,10 @@ def _request(st: RunState) -> Request:
 
 
 def _ask(st: RunState, request: Request) -> Generator[Event, Decision | None, Completion]:
-    completion = drain(st.model, request)
+    restarts: list[ReplyRestarted] = []
+    completion = drain(st.model, request, restarts.append)
+    for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
+        yield st.record(Notice(restart.text))
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))

@@ -106,6 +106,14 @@ class PromptProgress:
 
 
 @dataclass(frozen=True)
+class ReplyRestarted:
+    """The reply broke off before it finished (a connection reset, a stream cut short) and the request is being
+    sent again: whatever was streamed of it so far is void. `text` says so in one sentence."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Completion:
     """A finished assistant turn as the server sent it (tool calls not yet parsed from text)."""
 
@@ -114,6 +122,10 @@ class Completion:
     usage: Usage
     model: str = ""
     wall_s: float = 0.0
+
+
+# What a Model's complete() yields: deltas as they come, exactly one Completion last.
+StreamItem = TextDelta | ReasoningDelta | PromptProgress | ReplyRestarted | Completion
 
 
 # ---- events the loop yields; every front-end consumes these ----

@@ -1,5 +1,7 @@
 import http.server
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import replace
@@ -8,10 +10,11 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from luban.errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
+from luban.errors import (Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
+                          ReplyBroken)
 from luban.models import ModelInfo
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
-from luban.types import Completion, Message, Request, TextDelta, ToolCall, ToolSpec, Usage
+from luban.types import Completion, Message, ReplyRestarted, Request, TextDelta, ToolCall, ToolSpec, Usage
 
 URL = "http://llm.test:8080"
 REQUEST = Request((Message("user", "hi"),))
@@ -220,15 +223,39 @@ def test_malformed_json_in_the_stream_is_a_protocol_error():
         "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1)): '{oops'.")
 
 
+CUT = sse(chunk({"content": "Reading."}),
+          chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "read", "arguments": '{"pa'}}]}),
+          done=False)
+CUT_SHORT = ("The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
+             "it may have crashed or run out of memory")
+
+
 def test_a_stream_cut_without_done_raises_and_yields_no_completion():
-    cut = sse(chunk({"content": "Reading."}),
-              chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "read", "arguments": '{"pa'}}]}),
-              done=False)
-    items, error = consume(model_for(Server(stream_response(cut))))
-    assert (items, type(error), str(error)) == (
-        [TextDelta("Reading.")], ModelUnavailable,
-        "The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
-        "it may have crashed or run out of memory.")
+    items, error = consume(model_for(Server(stream_response(CUT)), max_retries=0))
+    assert (items, type(error), str(error)) == ([TextDelta("Reading.")], ReplyBroken, CUT_SHORT + ".")
+    assert isinstance(error, ModelUnavailable)
+
+
+def test_a_stream_cut_short_is_sent_again_without_the_partial_reply():
+    sleeps: list[float] = []
+    server = Server(stream_response(CUT), stream_response(HELLO))
+    items, error = consume(model_for(server, sleeps, backoff_s=1.0))
+    assert (error, without_wall(items), len(server.requests)) == (None, [
+        TextDelta("Reading."),
+        ReplyRestarted(f"{CUT_SHORT}; sent the request again (retry 1 of 4), discarding the partial reply."),
+        TextDelta("Hel"), TextDelta("lo"), Completion(Message("assistant", "Hello"), "stop", Usage(requests=1), "qwen"),
+    ], 2)
+    assert len(sleeps) == 1 and 0.0 <= sleeps[0] <= 1.0
+
+
+def test_a_reply_that_keeps_breaking_gives_up_after_max_retries():
+    sleeps: list[float] = []
+    server = Server(stream_response(CUT))
+    items, error = consume(model_for(server, sleeps, max_retries=2, backoff_s=1.0))
+    assert (type(error), str(error), len(server.requests)) == (ReplyBroken, f"{CUT_SHORT} (3 times in a row).", 3)
+    assert [type(i).__name__ for i in items] == ["TextDelta", "ReplyRestarted", "TextDelta", "ReplyRestarted",
+                                                 "TextDelta"]
+    assert len(sleeps) == 2 and 0.0 <= sleeps[0] <= 1.0 and 0.0 <= sleeps[1] <= 2.0
 
 
 def test_a_broken_connection_mid_stream_is_unavailable():
@@ -237,11 +264,66 @@ def test_a_broken_connection_mid_stream_is_unavailable():
             yield sse(chunk({"content": "a"}), done=False)
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    items, error = consume(model_for(Server(stream_response(Broken()))))
+    items, error = consume(model_for(Server(stream_response(Broken())), max_retries=0))
     assert (items, type(error), str(error)) == (
-        [TextDelta("a")], ModelUnavailable,
+        [TextDelta("a")], ReplyBroken,
         f"The connection to the model server at {URL} broke mid-reply: "
         "peer closed connection without sending complete message body.")
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a handler that reset its own connection fails to flush it; that is the point, not news
+
+
+def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> QuietServer:
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_connection_reset_mid_reply_on_a_real_socket_is_sent_again():
+    served: list[str] = []
+
+    class ResettingOnce(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()  # no length and no chunking: the body runs until the connection closes
+            self.close_connection = True
+            if len(served) > 1:
+                self.wfile.write(HELLO)
+                return
+            self.wfile.write(sse(chunk({"content": "Hal"}), done=False))
+            self.wfile.flush()
+            time.sleep(0.2)  # the client reads the first piece before the reset
+            # SO_LINGER 0: close() sends a TCP reset, as a server killed or a proxy dropping the line would.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = serve(ResettingOnce)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    sleeps: list[float] = []
+    model = OpenAICompatModel(ServerConfig(url + "/v1", "m"), sleep=sleeps.append)
+    try:
+        items, error = consume(model)
+    finally:
+        model.close()
+        server.shutdown()
+        server.server_close()
+    assert (error, without_wall(items), served, len(sleeps)) == (None, [
+        TextDelta("Hal"),
+        ReplyRestarted(f"The connection to the model server at {url} broke mid-reply: [Errno 104] Connection reset "
+                       "by peer; sent the request again (retry 1 of 4), discarding the partial reply."),
+        TextDelta("Hel"), TextDelta("lo"), Completion(Message("assistant", "Hello"), "stop", Usage(requests=1), "qwen"),
+    ], ["/v1/chat/completions"] * 2, 1)
 
 
 def test_an_error_object_inside_the_stream_is_rejected():

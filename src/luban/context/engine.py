@@ -134,7 +134,7 @@ def _adopt(st: RunState, result: Compaction, before: int, how: str) -> Generator
 
 
 def _summarise(st: RunState, request: Request) -> str:
-    completion = drain(st.model, request)
+    completion = drain(st.model, request, lambda restart: st.record(Notice(restart.text)))
     st.usage += completion.usage
     st.model_s += completion.wall_s
     return completion.message.content

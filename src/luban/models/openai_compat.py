@@ -1,6 +1,6 @@
 """OpenAICompatModel: the Model protocol over any OpenAI-compatible chat-completions server (llama.cpp, vLLM,
 SGLang, Ollama, LM Studio): discovery of the served model and its context window, streaming over httpx with
-retries before the first byte, first-token and idle timeouts sized for CPU prefill, and cancellation."""
+retries (also of a reply that breaks off), first-token and idle timeouts sized for CPU prefill, and cancellation."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
-from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
-from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
+from ..errors import (Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
+                      ReplyBroken)
+from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
 from .tokenize import ServerTokenizer
@@ -177,11 +178,27 @@ class OpenAICompatModel:
 
     # ---- completion ----
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
+    def complete(self, request: Request) -> Iterator[StreamItem]:
         self._check_cancel()
         name = self.config.model or self.info.name
         body = json.dumps(chat_body(request, name, self._progress), ensure_ascii=False).encode()
         started = time.monotonic()
+        retries = self.config.max_retries
+        for attempt in range(1, retries + 2):
+            try:
+                yield from self._reply(body, name, started)
+                return
+            except ReplyBroken as exc:
+                if attempt > retries:
+                    raise ReplyBroken(f"{str(exc)[:-1]} ({attempt} times in a row).") if retries else exc from None
+                # Nothing of a broken reply was used, so sending the request again cannot duplicate a turn.
+                yield ReplyRestarted(f"{str(exc)[:-1]}; sent the request again (retry {attempt} of {retries}), "
+                                     "discarding the partial reply.")
+                self._sleep(self._backoff(attempt))
+                self._check_cancel()
+
+    def _reply(self, body: bytes, name: str, started: float) -> Iterator[StreamItem]:
+        """One attempt: send the request, stream the reply; ReplyBroken when it breaks off before the end."""
         exchange, sent = self._open(body)
         finished = False
         try:
@@ -237,7 +254,7 @@ class OpenAICompatModel:
             try:
                 item = self._next(exchange, deadline, limit)
             except httpx.TransportError as exc:
-                raise ModelUnavailable(
+                raise ReplyBroken(
                     f"The connection to the model server at {self._root} broke mid-reply: {exc}."
                 ) from None
             if item is END:

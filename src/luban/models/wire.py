@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..errors import ModelError, ModelProtocolError, ModelRejected, ModelUnavailable
+from ..errors import ModelError, ModelProtocolError, ModelRejected, ReplyBroken
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
 
 RAW_ARGUMENTS = "__raw__"
@@ -92,7 +92,7 @@ def iter_data(lines: Iterable[str]) -> Iterator[str]:
 def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
     """Turn the data payloads of one streamed chat completion into deltas and, last, the finished Completion.
 
-    Raises ModelUnavailable when the payloads end before the server said the turn was over (no finish_reason,
+    Raises ReplyBroken when the payloads end before the server said the turn was over (no finish_reason,
     no [DONE]): a server that died mid-reply must never hand the agent half a tool call.
     """
     turn = _Turn()
@@ -103,7 +103,7 @@ def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | P
             break
         yield from turn.feed(_decode(payload))
     if not done and turn.finish_reason is None:
-        raise ModelUnavailable(
+        raise ReplyBroken(
             "The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
             "it may have crashed or run out of memory."
         )
