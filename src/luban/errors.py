@@ -9,6 +9,7 @@
     │   ├── ModelTimeout          no first token or no progress within the limit
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
+    │       └── ContextOverflow   …because the prompt does not fit its context window (compact, then retry once)
     ├── SessionError              transcript missing, locked or unreadable
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
     ├── Cancelled                 the user or a driver cancelled the request
@@ -52,6 +53,10 @@ class ModelProtocolError(ModelError):
 
 class ModelRejected(ModelError):
     pass
+
+
+class ContextOverflow(ModelRejected):
+    """The server refused the request as longer than its context window, whatever our own count said."""
 
 
 class SessionError(LubanError):

@@ -14,8 +14,8 @@ from .checkpoints import Checkpoints
 from . import rewrite
 from .choose import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_score, worth_sampling
 from .config import Settings
-from .context.engine import maintain
-from .errors import LubanError
+from .context.engine import maintain, refit
+from .errors import ContextOverflow, LubanError
 from .gate import TestRun, quoted
 from .harness import Harness
 from .models import Model, drain
@@ -78,8 +78,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         if limit:
             return limit
         yield from maintain(st)
-        request = _request(st)
-        turn, finish_reason = yield from _complete(st, request)
+        request, turn, finish_reason = yield from _complete_fitted(st, _request(st))
         rejected = passing = None
         if worth_sampling(turn, st):
             turn, rejected, passing = yield from _best_edit(turn, request, st)
@@ -160,6 +159,21 @@ def _ask(st: RunState, request: Request) -> Generator[Event, Decision | None, Co
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))
     return completion
+
+
+def _complete_fitted(st: RunState, request: Request
+                     ) -> Generator[Event, Decision | None, tuple[Request, Turn, str | None]]:
+    """_complete, and once more after compacting the history if the server says the prompt exceeds its window."""
+    try:
+        return (request, *(yield from _complete(st, request)))
+    except ContextOverflow as exc:
+        yield from refit(st, str(exc))
+    request = replace(request, messages=tuple(st.messages))
+    try:
+        return (request, *(yield from _complete(st, request)))
+    except ContextOverflow as exc:
+        raise ContextOverflow(f"{str(exc)[:-1]}, even after the history was compacted; give the server a larger "
+                              "context window, or start a new session.") from None
 
 
 def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:

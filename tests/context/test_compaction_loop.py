@@ -6,7 +6,7 @@ import json
 from luban import loop
 from luban.config import Settings
 from luban.context.compact import PRUNED, SUMMARISER, SUMMARY_HEAD
-from luban.errors import ModelUnavailable
+from luban.errors import ContextOverflow, ModelUnavailable
 from luban.harness import Harness
 from luban.models import ModelInfo
 from luban.models.protocol import JsonProtocol
@@ -183,3 +183,52 @@ def test_json_protocol_stubs_keep_the_protocol_shape(tmp_path):
     stub = JsonProtocol().result(ToolCall("x", "read_file", {}),
                                  PRUNED.format(call='read_file(path="big.py", offset=1, limit=200)'))
     assert f"[user] {stub.content}" in agent.summary_requests[0].messages[1].content
+
+
+LLAMA_CPP_400 = ("The model server rejected the request (HTTP 400): request (5000 tokens) exceeds the available context "
+                 "size (4096 tokens), try increasing it.")
+
+
+class SmallerServer(Agent):
+    """A server whose real window (4096) is half what it reported (8192): it refuses what does not fit, in
+    llama.cpp's words, as the HTTP client reports them."""
+
+    def __init__(self, steps, window=4096):
+        super().__init__(steps)
+        self.window, self.refused = window, []
+
+    def __call__(self, request: Request) -> Message:
+        if sum(len(m.content) for m in request.messages) / 3 + (request.max_tokens or 0) > self.window:
+            self.refused.append(request)
+            self.work_requests.append(request)
+            raise ContextOverflow(LLAMA_CPP_400)
+        return super().__call__(request)
+
+
+def test_a_prompt_the_server_says_exceeds_its_window_is_compacted_and_sent_once_more(tmp_path):
+    ws = workspace(tmp_path)
+    server = SmallerServer(reads(8) + [assistant("Done.")])
+    events, outcome = run(model_for(server, 40), ws)
+    assert (outcome.status, outcome.message) == ("done", "Done.")
+    said = Notice(f"{LLAMA_CPP_400[:-1]}; compacting the history to send it once more.")
+    assert [e for e in events if isinstance(e, Notice)] == [said]
+    after = events[events.index(said) + 1]
+    assert isinstance(after, Compacted) and after.summarised > 0
+    assert len(server.refused) == 1 and len(server.summary_requests) >= 1
+    # The request sent once more is the compacted history: the task kept, the reads before it summarised.
+    refused, retried = server.refused[0], server.work_requests[server.work_requests.index(server.refused[0]) + 1]
+    assert (retried.messages[1], retried.messages[2].content) == (refused.messages[1], f"{SUMMARY_HEAD}\n{SUMMARY}")
+    assert sum(len(m.content) for m in retried.messages) < sum(len(m.content) for m in refused.messages) / 2
+
+
+def test_a_prompt_that_still_does_not_fit_after_compaction_ends_the_run_in_one_sentence(tmp_path):
+    ws = workspace(tmp_path)
+    server = SmallerServer([assistant("Done.")], window=100)
+    transcript = Transcript.create(tmp_path / "sessions", ws.root, "scripted")
+    events, outcome = run(model_for(server, 5), ws, transcript)
+    transcript.close()
+    stopped = (f"{LLAMA_CPP_400[:-1]}, even after the history was compacted; give the server a larger context "
+               "window, or start a new session.")
+    assert (outcome.status, outcome.message, len(server.refused)) == ("error", stopped, 2)
+    records = [json.loads(line) for line in transcript.path.read_text().splitlines()]
+    assert (records[-1]["type"], records[-1]["status"], records[-1]["message"]) == ("outcome", "error", stopped)

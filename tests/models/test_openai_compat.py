@@ -10,7 +10,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from luban.errors import (Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
+from luban.errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
                           ReplyBroken)
 from luban.models import ModelInfo
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
@@ -197,15 +197,58 @@ def test_an_unreachable_server_is_unavailable_after_retries():
 
 
 def test_a_400_is_rejected_with_the_servers_message_and_not_retried():
-    body = {"error": {"code": 400, "type": "invalid_request_error",
-                      "message": "the request exceeds the available context size, try increasing it"}}
+    body = {"error": {"code": 400, "type": "invalid_request_error", "message": "tools param requires --jinja flag"}}
     server = Server(httpx.Response(400, json=body))
     items, error = consume(model_for(server))
     assert (type(error), str(error), len(server.requests)) == (
-        ModelRejected,
-        "The model server rejected the request (HTTP 400): "
-        "the request exceeds the available context size, try increasing it.",
-        1)
+        ModelRejected, "The model server rejected the request (HTTP 400): tools param requires --jinja flag.", 1)
+
+
+# Each server's words for a prompt longer than its window, as their sources write them.
+OVERFLOWS = [
+    (400, {"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 9000, "n_ctx": 8192,
+                     "message": "request (9000 tokens) exceeds the available context size (8192 tokens), try "
+                                "increasing it"}}),  # llama.cpp
+    (400, {"error": {"code": 400, "type": "invalid_request_error",
+                     "message": "the request exceeds the available context size, try increasing it"}}),  # older
+    (400, {"object": "error", "type": "BadRequestError", "code": 400,
+           "message": "This model's maximum context length is 8192 tokens. However, your request has 9000 input "
+                      "tokens. Please reduce the length of the input messages."}),  # vLLM
+    (400, {"object": "error", "type": "BadRequestError", "code": 400,
+           "message": "The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure "
+                      "that `max_model_len` is no smaller than the number of text tokens."}),  # vLLM V1
+    (400, {"object": "error", "code": 400, "message": "The input (9000 tokens) is longer than the model's context "
+                                                      "length (8192 tokens)."}),  # SGLang
+    (400, {"detail": "Requested token count exceeds the model's maximum context length of 8192 tokens. You "
+                     "requested a total of 9000 tokens: 8000 tokens from the input messages and 1000 tokens for "
+                     "the completion."}),  # SGLang
+    (500, {"error": "the input length exceeds the context length"}),  # Ollama
+    (400, {"error": "Trying to keep the first 9000 tokens when context the overflows. However, the model is loaded "
+                    "with context length of only 8192 tokens, which is not enough. The number of tokens to keep "
+                    "from the initial prompt is greater than the context length."}),  # LM Studio
+]
+
+
+@pytest.mark.parametrize(("status", "body"), OVERFLOWS)
+def test_a_prompt_longer_than_the_window_is_a_context_overflow_and_not_retried(status: int, body: dict):
+    server = Server(httpx.Response(status, json=body))
+    items, error = consume(model_for(server))
+    said = body["error"] if isinstance(body.get("error"), str) else body.get("detail") or _message(body)
+    assert (type(error), str(error), len(server.requests)) == (
+        ContextOverflow, f"The model server rejected the request (HTTP {status}): {said.rstrip('.')}.", 1)
+
+
+def _message(body: dict) -> str:
+    return body["error"]["message"] if "error" in body else body["message"]
+
+
+def test_a_context_overflow_inside_the_stream_is_one_too():
+    body = sse({"error": {"code": 400, "type": "exceed_context_size_error", "message": "request (9000 tokens) "
+                          "exceeds the available context size (8192 tokens), try increasing it"}}, done=False)
+    items, error = consume(model_for(Server(stream_response(body))))
+    assert (items, type(error), str(error)) == (
+        [], ContextOverflow, "The model server rejected the request mid-reply: request (9000 tokens) exceeds the "
+                             "available context size (8192 tokens), try increasing it.")
 
 
 def test_a_404_with_a_plain_text_body():

@@ -117,6 +117,16 @@ def maintain(st: RunState) -> Generator[Event, None, None]:
         yield from _adopt(st, result, before, how)
 
 
+def refit(st: RunState, refusal: str) -> Generator[Event, None, None]:
+    """The server refused the prompt as longer than its window, whatever our count said: believe it. The window
+    is taken to end just below the refused prompt, and the history is compacted under that."""
+    window = st.window
+    refused = window.prompt_tokens(st.messages)
+    window.budget = Budget(min(window.budget.window, refused + window.budget.reply - 1), window.budget.reply)
+    yield st.record(Notice(f"{refusal[:-1]}; compacting the history to send it once more."))
+    yield from maintain(st)
+
+
 def _pruned_only(st: RunState, system: Callable[[list[str]], Message]) -> Compaction:
     pruned, n = prune(st.messages, st.window.results)
     return Compaction(tuple([system(st.window.in_play)] + pruned[1:]), n, 0)

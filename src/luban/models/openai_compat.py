@@ -14,13 +14,13 @@ from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
-from ..errors import (Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
-                      ReplyBroken)
+from ..errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout,
+                      ModelUnavailable, ReplyBroken)
 from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
 from .tokenize import ServerTokenizer
-from .wire import assemble, chat_body, error_message, iter_data, sentence
+from .wire import assemble, chat_body, error_message, iter_data, overflows, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before the server has answered, so replaying the request cannot duplicate a turn.
@@ -241,6 +241,8 @@ class OpenAICompatModel:
             if status == 200:
                 return exchange, sent
             detail = _error_detail(response)
+            if overflows(response.text):  # whatever the status (Ollama has sent 500): sending it again cannot help
+                raise ContextOverflow(f"The model server rejected the request (HTTP {status}): {detail}.")
             if status not in _RETRY_STATUS:
                 raise ModelRejected(f"The model server rejected the request (HTTP {status}): {detail}.")
             failure = f"The model server at {self._root} answered HTTP {status} {attempts} times: {detail}"
