@@ -9,11 +9,11 @@
     │   ├── ModelTimeout          no first token or no progress within the limit
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
-    │       └── ContextOverflow   …because the prompt does not fit its context window (compact, then retry once)
+    │       └── ContextOverflow   …as longer than its context window (compacted, then sent once more)
     ├── SessionError              transcript missing, locked or unreadable
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
     ├── Cancelled                 the user or a driver cancelled the request
-    └── TimeUp                    a driver's wall-clock cap ran out in the middle of a step
+    └── TimeUp                    max_wall_s (or a driver's cap) ran out in the middle of a step
 """
 
 
@@ -72,6 +72,7 @@ class Cancelled(LubanError):
 
 
 class TimeUp(LubanError):
-    """Thrown into a run by a driver whose wall-clock cap ran out; the run ends as max_time."""
+    """max_wall_s ran out in the middle of a step (a model request, compaction, candidate edits), or a driver whose
+    wall-clock cap ran out threw it into the run; the run ends as max_time."""
 
     status = "max_time"

@@ -152,7 +152,7 @@ def _request(st: RunState) -> Request:
 
 def _ask(st: RunState, request: Request) -> Generator[Event, Decision | None, Completion]:
     restarts: list[ReplyRestarted] = []
-    completion = drain(st.model, request, restarts.append)
+    completion = drain(st.model, replace(request, deadline=st.deadline), restarts.append)
     for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
         yield st.record(Notice(restart.text))
     st.usage += completion.usage
@@ -198,6 +198,7 @@ def _best_edit(turn: Turn, request: Request, st: RunState
     scored, rewrites = [(score(turn, st), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < st.settings.edit_samples:
+        st.check_time("while trying candidate edits")
         sample = (yield from _rewrite(goal, now, warmer.temperature, st)) if goal and len(scored) % 2 else None
         if sample:
             rewrites.append(sample)

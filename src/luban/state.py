@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from .checkpoints import Checkpoints, for_turn
 from .config import Settings
 from .context.engine import Window
+from .errors import TimeUp
 from .gate import TestGate
 from .guards import Guards
 from .harness import Harness
@@ -85,6 +86,16 @@ class RunState:
         wall = time.monotonic() - self.started
         calls = CallStats(self.stats["valid"], self.stats["repaired"], self.stats["rejected"])
         return Outcome(status, message, self.steps, self.usage, round(wall, 3), round(self.model_s, 3), calls)
+
+    @property
+    def deadline(self) -> float:
+        """The time.monotonic() by which the run must stop (max_wall_s)."""
+        return self.started + self.settings.max_wall_s
+
+    def check_time(self, during: str) -> None:
+        """Raise TimeUp once max_wall_s has passed: a long step (sampling candidate edits) checks as it goes."""
+        if time.monotonic() >= self.deadline:
+            raise TimeUp(f"Stopped after {self.settings.max_wall_s:.0f} s (max_wall_s), {during}.")
 
     def limit_reached(self) -> Outcome | None:
         s = self.settings

@@ -84,6 +84,8 @@ class Request:
     response_format: Mapping[str, Any] | None = None
     # Send assistant reasoning back as `reasoning_content` (models whose profile says they need it).
     send_reasoning: bool = False
+    # The time.monotonic() by which the run must stop (max_wall_s): the request gives up then (TimeUp).
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from luban.errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
-                          ReplyBroken)
+                          ReplyBroken, TimeUp)
 from luban.models import ModelInfo
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.types import Completion, Message, ReplyRestarted, Request, TextDelta, ToolCall, ToolSpec, Usage
@@ -461,6 +461,24 @@ def test_no_first_token_in_time_is_a_timeout_naming_the_setting():
     assert (items, type(error), str(error)) == (
         [], ModelTimeout, "The model server sent nothing for 0.1 s; a long prompt on slow hardware may need "
                           "more, so raise first_token_timeout_s.")
+
+
+TIME_UP = "Stopped: the run's time limit (max_wall_s) ran out while waiting for the model."
+
+
+def test_a_request_gives_up_at_the_runs_deadline_however_patient_its_own_timeouts():
+    gate = threading.Event()
+    server = Server(stream_response(Gate([], gate, HELLO)))
+    items, error = consume(model_for(server), replace(REQUEST, deadline=time.monotonic() + 0.2))
+    gate.set()
+    assert (items, type(error), str(error)) == ([], TimeUp, TIME_UP)
+
+
+def test_a_retry_that_would_wait_past_the_runs_deadline_is_not_waited_for():
+    sleeps: list[float] = []
+    server = Server(httpx.Response(429, headers={"retry-after": "30"}, text="busy"), stream_response(HELLO))
+    items, error = consume(model_for(server, sleeps), replace(REQUEST, deadline=time.monotonic() + 10))
+    assert (items, type(error), str(error), sleeps, len(server.requests)) == ([], TimeUp, TIME_UP, [], 1)
 
 
 def test_pings_do_not_keep_a_stalled_stream_alive():

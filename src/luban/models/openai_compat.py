@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Mapping
 import httpx
 
 from ..errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout,
-                      ModelUnavailable, ReplyBroken)
+                      ModelUnavailable, ReplyBroken, TimeUp)
 from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
@@ -29,6 +29,7 @@ _RETRY_AFTER_CAP_S = 60.0  # a server asking for an hour would freeze the agent 
 _PROBE_READ_S = 30.0  # discovery endpoints answer from memory; a busy server still answers them quickly
 _POLL_S = 0.05  # how often a waiting request looks at the cancel flag
 _FIRST, _IDLE = "first_token_timeout_s", "idle_timeout_s"
+_TIME_UP = "Stopped: the run's time limit (max_wall_s) ran out while waiting for the model."
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class OpenAICompatModel:
         retries = self.config.max_retries
         for attempt in range(1, retries + 2):
             try:
-                yield from self._reply(body, name, started)
+                yield from self._reply(body, name, started, request.deadline)
                 return
             except ReplyBroken as exc:
                 if attempt > retries:
@@ -194,15 +195,14 @@ class OpenAICompatModel:
                 # Nothing of a broken reply was used, so sending the request again cannot duplicate a turn.
                 yield ReplyRestarted(f"{str(exc)[:-1]}; sent the request again (retry {attempt} of {retries}), "
                                      "discarding the partial reply.")
-                self._sleep(self._backoff(attempt))
-                self._check_cancel()
+                self._pause(self._backoff(attempt), request.deadline)
 
-    def _reply(self, body: bytes, name: str, started: float) -> Iterator[StreamItem]:
+    def _reply(self, body: bytes, name: str, started: float, cap: float | None) -> Iterator[StreamItem]:
         """One attempt: send the request, stream the reply; ReplyBroken when it breaks off before the end."""
-        exchange, sent = self._open(body)
+        exchange, sent = self._open(body, cap)
         finished = False
         try:
-            for item in assemble(iter_data(self._lines(exchange, sent))):
+            for item in assemble(iter_data(self._lines(exchange, sent, cap))):
                 if isinstance(item, Completion):
                     finished = True
                     item = replace(item, model=item.model or name, wall_s=time.monotonic() - started)
@@ -211,18 +211,17 @@ class OpenAICompatModel:
             if not finished:
                 exchange.abandon()
 
-    def _open(self, body: bytes) -> tuple[Exchange, float]:
+    def _open(self, body: bytes, cap: float | None) -> tuple[Exchange, float]:
         """Send the request until the server answers 200, retrying only what cannot have streamed anything."""
         attempts = self.config.max_retries + 1
         failure, delay = "", None
         for attempt in range(attempts):
             if attempt:
-                self._sleep(delay if delay is not None else self._backoff(attempt))
-                self._check_cancel()
+                self._pause(delay if delay is not None else self._backoff(attempt), cap)
             sent = time.monotonic()
             exchange = Exchange(self._client, self._chat_request(body))
             try:
-                response = self._next(exchange, sent + self.config.first_token_timeout_s, _FIRST)
+                response = self._next(exchange, sent + self.config.first_token_timeout_s, _FIRST, cap)
             except _RETRY_ERRORS as exc:
                 failure, delay = f"Cannot reach the model server at {self._root}: {exc}", None
                 continue
@@ -249,12 +248,12 @@ class OpenAICompatModel:
             delay = _retry_after(response)
         raise ModelUnavailable(failure + ".")
 
-    def _lines(self, exchange: Exchange, sent: float) -> Iterator[str]:
+    def _lines(self, exchange: Exchange, sent: float, cap: float | None) -> Iterator[str]:
         """The response lines, enforcing the first-token limit, then the idle limit between data lines."""
         deadline, limit = sent + self.config.first_token_timeout_s, _FIRST
         while True:
             try:
-                item = self._next(exchange, deadline, limit)
+                item = self._next(exchange, deadline, limit, cap)
             except httpx.TransportError as exc:
                 raise ReplyBroken(
                     f"The connection to the model server at {self._root} broke mid-reply: {exc}."
@@ -266,18 +265,27 @@ class OpenAICompatModel:
                 deadline, limit = time.monotonic() + self.config.idle_timeout_s, _IDLE
             yield item
 
-    def _next(self, exchange: Exchange, deadline: float, limit: str) -> Any:
+    def _next(self, exchange: Exchange, deadline: float, limit: str, cap: float | None) -> Any:
+        """The next item of the exchange by `deadline` (the `limit` setting's), and by `cap`, the run's own."""
+        end = deadline if cap is None else min(deadline, cap)
         while True:
             self._check_cancel()
-            remaining = deadline - time.monotonic()
+            remaining = end - time.monotonic()
             if remaining <= 0:
-                raise self._timeout(limit)
+                raise TimeUp(_TIME_UP) if end != deadline else self._timeout(limit)
             try:
                 return exchange.get(min(remaining, _POLL_S) if self._cancel is not None else remaining)
             except queue.Empty:
                 continue
             except httpx.ReadTimeout:
                 raise self._timeout(limit) from None
+
+    def _pause(self, seconds: float, cap: float | None) -> None:
+        """Wait before a retry, unless the run's time would run out first."""
+        if cap is not None and time.monotonic() + seconds >= cap:
+            raise TimeUp(_TIME_UP)
+        self._sleep(seconds)
+        self._check_cancel()
 
     def _timeout(self, limit: str) -> ModelTimeout:
         if limit == _FIRST:
