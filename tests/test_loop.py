@@ -9,7 +9,7 @@ from luban.errors import ModelUnavailable
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, read_records
-from luban.types import (ApprovalNeeded, AssistantText, CallStats, Completion, Decision, Message, ModelReplied, Notice,
+from luban.types import (ApprovalNeeded, AssistantText, CallStats, Completion, Decision, Denial, Message, ModelReplied, Notice,
                          ToolCall, ToolFinished, ToolResult, ToolSpec, ToolStarted, TurnEnded, Usage)
 from luban.workspace import Workspace
 
@@ -127,9 +127,22 @@ def test_reply_cut_by_length_asks_to_continue_instead_of_finishing(tmp_path):
 
 def test_plan_mode_denies_effects(tmp_path):
     model = script(assistant(calls=[call("x")]), assistant("planned"))
-    drive(model, tmp_path, settings=Settings(permission_mode="plan"), tools=(Echo(effect="exec"),))
+    _, outcome = drive(model, tmp_path, settings=Settings(permission_mode="plan"), tools=(Echo(effect="exec"),))
     assert model.requests[1].messages[-1] == Message("tool", "Error: echo runs commands, which plan mode does not allow.",
                                                           tool_call_id="c1")
+    assert outcome.denials == (Denial(call("x"), "echo runs commands, which plan mode does not allow."),)
+
+
+def test_every_call_the_user_or_a_rule_refused_is_a_denial_in_the_outcome(tmp_path):
+    secret = ToolCall("c4", "echo", {"text": "z", "path": "secret.txt"})
+    model = script(assistant(calls=[call("x"), call("y", id="c2"), call("x", id="c3"), secret]), assistant("ok"))
+    _, outcome = drive(model, tmp_path, settings=Settings(permissions={"deny": ["echo(secret.txt)"]}),
+                       tools=(Echo(effect="write"),), decisions=[Decision(False, "no"), Decision(True)])
+    assert (outcome.status, outcome.denials) == ("done", (
+        Denial(call("x"), "echo is not covered by an allow rule in ask mode."),
+        Denial(call("x", id="c3"), "The user already declined this call in this run."),
+        Denial(secret, "echo on `secret.txt` is denied by the rule `echo(secret.txt)`."),
+    ))
 
 
 def test_ask_mode_waits_for_a_decision(tmp_path):

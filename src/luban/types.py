@@ -207,6 +207,14 @@ class CallStats:
         return self.valid + self.repaired + self.rejected
 
 
+@dataclass(frozen=True)
+class Denial:
+    """A tool call that did not run because the permission rules, the mode or the user refused it."""
+
+    call: ToolCall
+    reason: str
+
+
 OutcomeStatus = Literal["done", "error", "max_steps", "max_time", "max_tokens", "stuck", "interrupted"]
 
 
@@ -219,6 +227,7 @@ class Outcome:
     wall_s: float = 0.0
     model_s: float = 0.0
     calls: CallStats = field(default_factory=CallStats)
+    denials: tuple[Denial, ...] = ()  # in the order they happened
 
 
 @dataclass(frozen=True)

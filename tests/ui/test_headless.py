@@ -1,9 +1,13 @@
 import io
+import json
+import os
 from typing import get_args
 
-from luban.types import (ApprovalNeeded, AssistantText, CallStats, Decision, ModelReplied, Notice, Outcome,
+from luban.types import (ApprovalNeeded, AssistantText, CallStats, Decision, Denial, ModelReplied, Notice, Outcome,
                          OutcomeStatus, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded, Usage)
+from luban.ui.cli import main
 from luban.ui.headless import EXIT_CODES, HEADLESS_DENIAL, FinalJson, PlainText, StreamJson, drive, progress_printer
+from tui_harness import ScriptedServer, call, text
 
 READ = ToolCall("c1_0", "read_file", {"path": "calc.py", "limit": 5})
 BASH = ToolCall("c2_0", "bash", {"command": "echo hi\n" + "a" * 70})
@@ -23,7 +27,7 @@ EVENTS = [
 RESULT_DONE = ('{"type": "result", "subtype": "success", "is_error": false, "status": "done", "result": "Fixed it.\\n", '
                '"duration_ms": 12346, "duration_api_ms": 9870, "num_turns": 2, "session_id": "s1", '
                '"usage": {"input_tokens": 200, "output_tokens": 40, "cache_read_input_tokens": 150, "cache_share": 0.75, "requests": 2}, '
-               '"tool_calls": {"valid": 1, "repaired": 1, "rejected": 0}}')
+               '"tool_calls": {"valid": 1, "repaired": 1, "rejected": 0}, "permission_denials": []}')
 
 
 def feed(render, events=EVENTS):
@@ -65,7 +69,8 @@ def test_stream_json_result_for_a_run_that_hit_its_limit():
         '{"type": "result", "subtype": "error_max_turns", "is_error": true, "status": "max_steps", '
         '"result": "Stopped after 40 steps.", "duration_ms": 0, "duration_api_ms": 0, "num_turns": 40, '
         '"session_id": "s2", "usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, '
-        '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 0, "repaired": 0, "rejected": 0}}\n')
+        '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 0, "repaired": 0, "rejected": 0}, '
+        '"permission_denials": []}\n')
 
 
 def test_final_json_writes_only_the_result():
@@ -106,6 +111,40 @@ def test_plain_text_run_that_did_not_finish():
                               "── max_steps: 40 steps, 61 s (model 0 s); prompt tokens 0 (n/a from cache), "
                               "completion tokens 0; tool calls 0 (0 repaired, 0 rejected)\n"
                               "Stopped after 40 steps.\n")
+
+
+DENIED = Outcome("done", "I could not change anything.", steps=3, calls=CallStats(valid=2), denials=(
+    Denial(ToolCall("c1", "bash", {"command": "touch x"}), "bash: `touch x` is not covered by an allow rule in ask mode."),
+    Denial(ToolCall("c2", "write_file", {"path": "y.txt", "content": "y"}), "write_file on `y.txt` is denied by the "
+                                                                            "rule `write_file`."),
+))
+DENIALS = ('"permission_denials": [{"tool_name": "bash", "tool_use_id": "c1", "tool_input": {"command": "touch x"}}, '
+           '{"tool_name": "write_file", "tool_use_id": "c2", "tool_input": {"path": "y.txt", "content": "y"}}]')
+
+
+def test_a_done_run_with_denials_is_still_success_and_lists_them_as_claude_code_does():
+    json_out, stream_out = io.StringIO(), io.StringIO()
+    FinalJson(json_out, "s4")(TurnEnded(DENIED))
+    StreamJson(stream_out, "s4")(TurnEnded(DENIED))
+    assert json_out.getvalue() == (
+        '{"type": "result", "subtype": "success", "is_error": false, "status": "done", '
+        '"result": "I could not change anything.", "duration_ms": 0, "duration_api_ms": 0, "num_turns": 3, '
+        '"session_id": "s4", "usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, '
+        '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 2, "repaired": 0, "rejected": 0}, '
+        f'{DENIALS}}}\n')
+    assert stream_out.getvalue() == json_out.getvalue()  # stream-json's result line is the same object
+
+
+def test_plain_text_says_each_denial_on_its_own_line():
+    out, err = io.StringIO(), io.StringIO()
+    PlainText(out, err)(TurnEnded(DENIED))
+    assert out.getvalue() == "I could not change anything.\n"
+    assert err.getvalue().splitlines() == [
+        "── done: 3 steps, 0 s (model 0 s); prompt tokens 0 (n/a from cache), completion tokens 0; "
+        "tool calls 2 (0 repaired, 0 rejected, 2 denied)",
+        "denied bash(touch x): bash: `touch x` is not covered by an allow rule in ask mode.",
+        "denied write_file(y.txt): write_file on `y.txt` is denied by the rule `write_file`.",
+    ]
 
 
 def test_drive_denies_what_would_ask_shows_the_denial_and_returns_the_outcome():
@@ -155,3 +194,34 @@ def test_progress_on_a_pipe_is_one_line_per_stage():
     assert err.getvalue() == ("… assembling model.gguf  50.0%\n"
                               "… assembling model.gguf 100.0%\n"
                               "… starting server\n")
+
+
+def test_a_headless_run_in_which_every_edit_and_command_was_denied_reports_each_of_them(tmp_path, monkeypatch,
+                                                                                        capsys):
+    for name in [n for n in os.environ if n.startswith("LUBAN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LUBAN_HOME", str(tmp_path / "home"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    denied = [{"tool_name": "bash", "tool_use_id": "call_bash", "tool_input": {"command": "touch by_bash"}},
+              {"tool_name": "write_file", "tool_use_id": "call_write_file",
+               "tool_input": {"path": "by_edit.txt", "content": "x\n"}}]
+    results = []
+    for output in ("json", "stream-json", "text"):
+        server = ScriptedServer([call("bash", command="touch by_bash"),
+                                 call("write_file", path="by_edit.txt", content="x\n"), text("Nothing was allowed.")])
+        try:
+            code = main(["-p", "tidy up", "--base-url", server.url, "--tool-protocol", "native", "--cwd", str(repo),
+                         "--output-format", output])
+        finally:
+            server.close()
+        results.append((code, capsys.readouterr()))
+    for code, captured in results[:2]:
+        result = json.loads(captured.out.splitlines()[-1])
+        assert (code, result["subtype"], result["is_error"], result["permission_denials"]) == (
+            0, "success", False, denied)
+    code, captured = results[2]
+    assert (code, [line for line in captured.err.splitlines() if line.startswith("denied ")]) == (0, [
+        "denied bash(touch by_bash): bash: `touch by_bash` is not covered by an allow rule in ask mode.",
+        "denied write_file(by_edit.txt): write_file on `by_edit.txt` is not covered by an allow rule in ask mode."])
+    assert list(repo.iterdir()) == []

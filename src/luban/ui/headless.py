@@ -61,7 +61,10 @@ def result_json(outcome: Outcome, session_id: str) -> dict[str, Any]:
             "duration_ms": round(outcome.wall_s * 1000), "duration_api_ms": round(outcome.model_s * 1000),
             "num_turns": outcome.steps, "session_id": session_id, "usage": usage_json(outcome.usage),
             "tool_calls": {"valid": outcome.calls.valid, "repaired": outcome.calls.repaired,
-                           "rejected": outcome.calls.rejected}}
+                           "rejected": outcome.calls.rejected},
+            # Claude Code's field: a run with denials still ends "success" when the model finished.
+            "permission_denials": [{"tool_name": d.call.name, "tool_use_id": d.call.id,
+                                    "tool_input": dict(d.call.arguments)} for d in outcome.denials]}
 
 
 @dataclass
@@ -150,9 +153,12 @@ class PlainText:
         u = o.usage
         share = f"{100 * u.cache_share:.0f}%" if u.prompt_tokens else "n/a"
         c = o.calls
+        denied = f", {len(o.denials)} denied" if o.denials else ""
         self.err.write(f"── {o.status}: {o.steps} steps, {o.wall_s:.0f} s (model {o.model_s:.0f} s); prompt "
                        f"tokens {u.prompt_tokens} ({share} from cache), completion tokens {u.completion_tokens}; "
-                       f"tool calls {c.calls} ({c.repaired} repaired, {c.rejected} rejected)\n")
+                       f"tool calls {c.calls} ({c.repaired} repaired, {c.rejected} rejected{denied})\n")
+        for denial in o.denials:  # the run may still be done, but not everything the model asked for ran
+            self.err.write(f"denied {_short(policy.narrowest(denial.call), 80)}: {denial.reason}\n")
         if o.status != "done":
             self.err.write(f"{o.message}\n")
 
