@@ -150,8 +150,10 @@ def test_ask_mode_waits_for_a_decision(tmp_path):
     events, _ = drive(model, tmp_path, tools=(Echo(effect="write"),),
                       decisions=[Decision(False, "not that file"), Decision(True)])
     assert [e for e in events if isinstance(e, ApprovalNeeded)] == [
-        ApprovalNeeded(call("x"), "echo is not covered by an allow rule in ask mode."),
-        ApprovalNeeded(call("y", id="c2"), "echo is not covered by an allow rule in ask mode.")]
+        ApprovalNeeded(call("x"), "echo is not covered by an allow rule in ask mode.", looser_mode="auto-edit",
+                       rule_would=True),
+        ApprovalNeeded(call("y", id="c2"), "echo is not covered by an allow rule in ask mode.", looser_mode="auto-edit",
+                       rule_would=True)]
     assert model.requests[1].messages[-1] == Message(
         "tool", "Error: The user declined this echo call. not that file", tool_call_id="c1")
     assert model.requests[2].messages[-1] == Message("tool", "echo: y", tool_call_id="c2")

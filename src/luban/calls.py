@@ -110,7 +110,8 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
     if ruling.verdict == "deny":
         return _denied(st, call, ruling.reason, ruling.reason)
     if ruling.verdict == "ask":
-        decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky))
+        decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky,
+                                                  *_unasked(judged, effect, st)))
         if not isinstance(decision, Decision) or not decision.approved:
             st.declined.append(asked_before)
             reason = decision.message if isinstance(decision, Decision) and decision.message else ""
@@ -126,6 +127,17 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
             return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
                               f"failed: {exc}", error=True)
     return None
+
+
+def _unasked(call: ToolCall, effect: Effect, st: RunState) -> tuple[str | None, bool]:
+    """What would let a call that asks run without asking (ApprovalNeeded.looser_mode and .rule_would), found by
+    asking policy.decide itself, so the answer cannot drift from the rules."""
+    mode, rules = st.settings.permission_mode, _rules(st.settings.permissions)
+    looser = policy.MODES[policy.MODES.index(mode) + 1:]
+    by_mode = next((m for m in looser if policy.decide(call, effect, m, rules, st.session_allow).verdict == "allow"),
+                   None)
+    by_rule = policy.decide(call, effect, mode, rules, [*st.session_allow, policy.narrowest(call)]).verdict == "allow"
+    return by_mode, by_rule
 
 
 def _denied(st: RunState, call: ToolCall, why: str, told: str) -> ToolResult:

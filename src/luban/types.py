@@ -156,6 +156,10 @@ class ApprovalNeeded:
     call: ToolCall
     reason: str
     risky: bool = False  # it can destroy work (policy.RISKS): snapshot the workspace before running it
+    # What would let such a call run without asking: the least permissive looser mode that allows it, and
+    # whether an allow rule for exactly this call would. Neither: only a person's approval will do.
+    looser_mode: str | None = None
+    rule_would: bool = False
 
 
 @dataclass(frozen=True)

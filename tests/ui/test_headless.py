@@ -3,10 +3,16 @@ import json
 import os
 from typing import get_args
 
-from luban.types import (ApprovalNeeded, AssistantText, CallStats, Decision, Denial, ModelReplied, Notice, Outcome,
-                         OutcomeStatus, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded, Usage)
+from luban import loop
+from luban.config import Settings
+from luban.models.scripted import assistant, script
+from luban.tools import default_tools
+from luban.types import (ApprovalNeeded, AssistantText, CallStats, Decision, Denial, Event, Message, ModelReplied,
+                         Notice, Outcome, OutcomeStatus, ToolCall, ToolFinished, ToolResult, ToolStarted, TurnEnded,
+                         Usage)
 from luban.ui.cli import main
-from luban.ui.headless import EXIT_CODES, HEADLESS_DENIAL, FinalJson, PlainText, StreamJson, drive, progress_printer
+from luban.ui.headless import EXIT_CODES, FinalJson, PlainText, StreamJson, drive, progress_printer
+from luban.workspace import Workspace
 from tui_harness import ScriptedServer, call, text
 
 READ = ToolCall("c1_0", "read_file", {"path": "calc.py", "limit": 5})
@@ -148,7 +154,8 @@ def test_plain_text_says_each_denial_on_its_own_line():
 
 
 def test_drive_denies_what_would_ask_shows_the_denial_and_returns_the_outcome():
-    asked = ApprovalNeeded(ToolCall("c3", "bash", {"command": "curl x"}), "bash: `curl x` is not covered.")
+    asked = ApprovalNeeded(ToolCall("c3", "bash", {"command": "curl x"}), "bash: `curl x` is not covered.",
+                           looser_mode="full-auto", rule_would=True)
     sent = []
 
     def run():
@@ -159,15 +166,15 @@ def test_drive_denies_what_would_ask_shows_the_denial_and_returns_the_outcome():
 
     rendered = []
     assert drive(run(), rendered.append) == DONE
+    hint = ("Headless runs deny what would need approval; allow it with --permission-mode full-auto or with an allow "
+            "rule in the permissions config")
     assert rendered == [AssistantText("Running it."), asked, Notice(
-        "Denied: bash: `curl x` is not covered. Headless runs deny what would need approval; allow it with "
-        "--permission-mode auto-edit or full-auto, or with an allow rule in the permissions config, such as "
-        '"bash(curl x)".'), TurnEnded(DONE)]
-    assert sent == [None, Decision(False, HEADLESS_DENIAL), None]
+        f'Denied: bash: `curl x` is not covered. {hint}, such as "bash(curl x)".'), TurnEnded(DONE)]
+    assert sent == [None, Decision(False, f"{hint}."), None]
 
 
 def test_drive_leaves_out_an_example_rule_too_long_to_read():
-    asked = ApprovalNeeded(BASH, "bash: it is not covered.")
+    asked = ApprovalNeeded(BASH, "bash: it is not covered.", looser_mode="full-auto", rule_would=True)
 
     def run():
         yield asked
@@ -175,25 +182,51 @@ def test_drive_leaves_out_an_example_rule_too_long_to_read():
 
     rendered = []
     drive(run(), rendered.append)
-    assert rendered[1] == Notice(f"Denied: bash: it is not covered. {HEADLESS_DENIAL}")
+    assert rendered[1] == Notice("Denied: bash: it is not covered. Headless runs deny what would need approval; "
+                                 "allow it with --permission-mode full-auto or with an allow rule in the "
+                                 "permissions config.")
 
 
-def test_exit_codes_cover_every_outcome():
-    assert EXIT_CODES == {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3,
-                          "interrupted": 1}
-    assert set(EXIT_CODES) == set(get_args(OutcomeStatus))
+def hints(tmp_path, mode: str, call: ToolCall, **permissions: list[str]) -> list[str]:
+    """The denial notices of a headless run in `mode` whose model makes `call`, with real tools and rules."""
+    ws = Workspace.open(tmp_path, tmp_path / ".out")
+    model = script(assistant(calls=[call]), assistant("done"))
+    notices: list[Event] = []
+    drive(loop.run("do it", model=model, tools=default_tools(), ws=ws, history=[Message("system", "s")],
+                   settings=Settings(permission_mode=mode, permissions=permissions)),
+          lambda e: notices.append(e.text) if isinstance(e, Notice) and e.text.startswith("Denied") else None)
+    return notices
 
 
-def test_progress_on_a_pipe_is_one_line_per_stage():
-    err = io.StringIO()
-    show = progress_printer(err)
-    show("assembling model.gguf", 0.5)
-    show("assembling model.gguf", 0.6)  # same stage within 5 s: not repeated on a pipe
-    show("assembling model.gguf", 1.0)  # but the end always is
-    show("starting server", -1)
-    assert err.getvalue() == ("… assembling model.gguf  50.0%\n"
-                              "… assembling model.gguf 100.0%\n"
-                              "… starting server\n")
+WRITE = ToolCall("c1", "write_file", {"path": "a.txt", "content": "x"})
+TOUCH = ToolCall("c1", "bash", {"command": "touch a.txt"})
+SAYS = "Headless runs deny what would need approval"
+
+
+def test_the_denial_hint_fits_the_mode_that_asked(tmp_path):
+    assert hints(tmp_path, "ask", WRITE) == [
+        "Denied: write_file on `a.txt` is not covered by an allow rule in ask mode. " + SAYS + "; allow it with "
+        '--permission-mode auto-edit or with an allow rule in the permissions config, such as "write_file(a.txt)".']
+    assert hints(tmp_path, "ask", TOUCH) == [
+        "Denied: bash: `touch a.txt` is not covered by an allow rule in ask mode. " + SAYS + "; allow it with "
+        '--permission-mode full-auto or with an allow rule in the permissions config, such as "bash(touch a.txt)".']
+    assert hints(tmp_path, "auto-edit", TOUCH) == [
+        "Denied: bash: `touch a.txt` is not covered by an allow rule in auto-edit mode. " + SAYS + "; allow it with "
+        '--permission-mode full-auto or with an allow rule in the permissions config, such as "bash(touch a.txt)".']
+
+
+def test_a_hint_names_only_what_would_help(tmp_path):
+    outside = ToolCall("c1", "bash", {"command": "echo x > /tmp/out.txt"})
+    assert hints(tmp_path, "auto-edit", outside, allow=["bash(echo:*)"]) == [
+        "Denied: bash: `echo x` writes to `/tmp/out.txt` outside the workspace, which the rule "
+        "`bash(echo:*)` does not cover. " + SAYS + "; allow it with --permission-mode full-auto."]
+    assert hints(tmp_path, "ask", WRITE, ask=["write_file"]) == [
+        "Denied: write_file on `a.txt` needs approval by the rule `write_file`. " + SAYS + ", and this call needs a "
+        "person's approval in every mode."]
+    risky = ToolCall("c1", "bash", {"command": "git clean -fdx"})
+    assert hints(tmp_path, "full-auto", risky) == [
+        "Denied: bash: `git clean -fdx` is risky (it deletes untracked files), so it needs approval in every mode. "
+        + SAYS + ", and this call needs a person's approval in every mode."]
 
 
 def test_a_headless_run_in_which_every_edit_and_command_was_denied_reports_each_of_them(tmp_path, monkeypatch,

@@ -21,8 +21,7 @@ from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, 
                      ToolStarted, TurnEnded, Usage)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
-HEADLESS_DENIAL = ("Headless runs deny what would need approval; allow it with --permission-mode auto-edit or "
-                   "full-auto, or with an allow rule in the permissions config.")
+HEADLESS = "Headless runs deny what would need approval"
 _RESULT_SUBTYPES = {"done": "success", "max_steps": "error_max_turns"}
 
 
@@ -33,20 +32,25 @@ def drive(run: Generator[Event, Decision | None, Outcome], render: Callable[[Eve
         render(event)
         answer = None
         if isinstance(event, ApprovalNeeded):
-            answer = Decision(False, HEADLESS_DENIAL)
-            render(Notice(f"Denied: {event.reason} {_with_example(HEADLESS_DENIAL, event)}"))
+            answer = Decision(False, denial(event))
+            render(Notice(f"Denied: {event.reason} {denial(event, example=True)}"))
         try:
             event = run.send(answer)
         except StopIteration as stop:
             return stop.value
 
 
-def _with_example(sentence: str, asked: ApprovalNeeded) -> str:
-    """The sentence, with the allow rule for this exact call when it is short enough to read."""
-    pattern = policy.narrowest(asked.call)
-    if len(pattern) > 60 or "\n" in pattern:
-        return sentence
-    return f"{sentence[:-1]}, such as \"{pattern}\"."
+def denial(asked: ApprovalNeeded, example: bool = False) -> str:
+    """Why a headless run denied `asked`, and what would let such a call run in the mode and rules that asked:
+    a looser mode, an allow rule (this call's own when `example` and it is short enough to read), or nothing."""
+    ways = [f"--permission-mode {asked.looser_mode}"] if asked.looser_mode else []
+    if asked.rule_would:
+        pattern = policy.narrowest(asked.call)
+        shown = f', such as "{pattern}"' if example and len(pattern) <= 60 and "\n" not in pattern else ""
+        ways.append(f"an allow rule in the permissions config{shown}")
+    if not ways:
+        return f"{HEADLESS}, and this call needs a person's approval in every mode."
+    return f"{HEADLESS}; allow it with {' or with '.join(ways)}."
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
