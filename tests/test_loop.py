@@ -1,11 +1,15 @@
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import httpx
+
 from luban import calls, loop
 from luban.config import Settings
 from luban.errors import ModelUnavailable
+from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.models.scripted import assistant, script
-from luban.types import (ApprovalNeeded, AssistantText, CallStats, Completion, Decision, Message, ModelReplied, Notice,
+from luban.session import Transcript, read_records
+from luban.types import (ApprovalNeeded, AssistantText, CallStats, Completion, Decision, Denial, Message, ModelReplied, Notice,
                          ToolCall, ToolFinished, ToolResult, ToolSpec, ToolStarted, TurnEnded, Usage)
 from luban.workspace import Workspace
 
@@ -123,9 +127,22 @@ def test_reply_cut_by_length_asks_to_continue_instead_of_finishing(tmp_path):
 
 def test_plan_mode_denies_effects(tmp_path):
     model = script(assistant(calls=[call("x")]), assistant("planned"))
-    drive(model, tmp_path, settings=Settings(permission_mode="plan"), tools=(Echo(effect="exec"),))
+    _, outcome = drive(model, tmp_path, settings=Settings(permission_mode="plan"), tools=(Echo(effect="exec"),))
     assert model.requests[1].messages[-1] == Message("tool", "Error: echo runs commands, which plan mode does not allow.",
                                                           tool_call_id="c1")
+    assert outcome.denials == (Denial(call("x"), "echo runs commands, which plan mode does not allow."),)
+
+
+def test_every_call_the_user_or_a_rule_refused_is_a_denial_in_the_outcome(tmp_path):
+    secret = ToolCall("c4", "echo", {"text": "z", "path": "secret.txt"})
+    model = script(assistant(calls=[call("x"), call("y", id="c2"), call("x", id="c3"), secret]), assistant("ok"))
+    _, outcome = drive(model, tmp_path, settings=Settings(permissions={"deny": ["echo(secret.txt)"]}),
+                       tools=(Echo(effect="write"),), decisions=[Decision(False, "no"), Decision(True)])
+    assert (outcome.status, outcome.denials) == ("done", (
+        Denial(call("x"), "echo is not covered by an allow rule in ask mode."),
+        Denial(call("x", id="c3"), "The user already declined this call in this run."),
+        Denial(secret, "echo on `secret.txt` is denied by the rule `echo(secret.txt)`."),
+    ))
 
 
 def test_ask_mode_waits_for_a_decision(tmp_path):
@@ -133,8 +150,10 @@ def test_ask_mode_waits_for_a_decision(tmp_path):
     events, _ = drive(model, tmp_path, tools=(Echo(effect="write"),),
                       decisions=[Decision(False, "not that file"), Decision(True)])
     assert [e for e in events if isinstance(e, ApprovalNeeded)] == [
-        ApprovalNeeded(call("x"), "echo is not covered by an allow rule in ask mode."),
-        ApprovalNeeded(call("y", id="c2"), "echo is not covered by an allow rule in ask mode.")]
+        ApprovalNeeded(call("x"), "echo is not covered by an allow rule in ask mode.", looser_mode="auto-edit",
+                       rule_would=True),
+        ApprovalNeeded(call("y", id="c2"), "echo is not covered by an allow rule in ask mode.", looser_mode="auto-edit",
+                       rule_would=True)]
     assert model.requests[1].messages[-1] == Message(
         "tool", "Error: The user declined this echo call. not that file", tool_call_id="c1")
     assert model.requests[2].messages[-1] == Message("tool", "echo: y", tool_call_id="c2")
@@ -145,6 +164,34 @@ def test_model_failure_ends_the_run_with_its_sentence(tmp_path):
     events, outcome = drive(model, tmp_path)
     assert events == [TurnEnded(outcome)]
     assert (outcome.status, outcome.message) == ("error", "Cannot reach the model server at http://x: refused.")
+
+
+def test_a_reply_that_broke_off_and_was_sent_again_is_told_in_the_events_and_the_transcript(tmp_path):
+    cut = 'data: {"choices": [{"index": 0, "delta": {"content": "Half"}}]}\n\n'
+    whole = 'data: {"choices": [{"index": 0, "delta": {"content": "All fine."}, "finish_reason": "stop"}]}\n\n'
+    bodies = [cut, whole]
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/chat/completions":
+            return httpx.Response(404)  # discovery: no window known
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=bodies.pop(0).encode())
+
+    model = OpenAICompatModel(ServerConfig("http://llm.test/v1", "m"), transport=httpx.MockTransport(server),
+                              sleep=lambda s: None)
+    (tmp_path / "ws").mkdir()
+    ws = Workspace.open(tmp_path / "ws", tmp_path / "out")
+    transcript = Transcript.create(tmp_path / "sessions", ws.root, "m")
+    gen = loop.run("do it", model=model, tools=(Echo(),), ws=ws, settings=Settings(), history=[SYSTEM],
+                   transcript=transcript)
+    events = list(gen)
+    transcript.close()
+    said = ("The model server ended its reply before finishing it (no finish_reason and no [DONE]); it may have "
+            "crashed or run out of memory; sent the request again (retry 1 of 4), discarding the partial reply.")
+    assert [e for e in events if isinstance(e, (Notice, AssistantText))] == [Notice(said), AssistantText("All fine.")]
+    assert events[-1].outcome.status == "done"
+    records, _ = read_records(transcript.path)
+    assert [r for r in records if r.get("kind") == "Notice"] == [
+        {"type": "event", "kind": "Notice", "text": said}]
 
 
 def test_unambiguous_calls_are_repaired_and_every_call_is_counted(tmp_path):

@@ -1,6 +1,7 @@
 """The loop with the harness aids on: JSON turns, test gate, guards, per-turn hints."""
 
 import json
+import time
 
 from luban import loop
 from luban.config import Settings
@@ -8,6 +9,7 @@ from luban.gate import TestGate
 from luban.harness import Harness
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
+from luban.session import Transcript
 from luban.tools import edit, read
 from luban.types import Message, Notice
 from luban.workspace import Workspace
@@ -135,6 +137,31 @@ def test_sampling_stops_at_the_first_edit_that_makes_the_tests_pass(tmp_path):
         "Tried 2 candidate edits on a copy; took a sampled one, after which the tests pass."]
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.0]
     assert outcome.status == "done"
+
+
+def test_max_wall_s_stops_the_sampling_of_candidate_edits_with_the_outcome_written(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
+    wrong = turn("edit_file", path="calc.py", old_string="a - b", new_string="b - a")
+
+    def slow(request):  # the model takes longer than the run has left
+        time.sleep(2.2)
+        return wrong
+
+    model = script(turn("read_file", path="calc.py"), slow, *[wrong] * 7)
+    ws = Workspace.open(tmp_path, tmp_path.parent / f"{tmp_path.name}-out")
+    transcript = Transcript.create(tmp_path.parent / f"{tmp_path.name}-sessions", ws.root, "scripted")
+    events = list(loop.run("fix it", model=model, tools=(read.TOOL, edit.TOOL), ws=ws, history=[SYSTEM],
+                           settings=Settings(permission_mode="full-auto", edit_samples=8, focused_rewrites=False,
+                                             max_wall_s=2.0),
+                           harness=Harness(JsonProtocol(), gate), transcript=transcript))
+    transcript.close()
+    outcome = events[-1].outcome
+    assert (outcome.status, outcome.message, len(model.requests)) == (
+        "max_time", "Stopped after 2 s (max_wall_s), while trying candidate edits.", 2)
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
+    last = json.loads(transcript.path.read_text().splitlines()[-1])
+    assert (last["type"], last["status"]) == ("outcome", "max_time")
 
 
 def test_an_edit_that_leaves_the_tests_worse_is_not_applied(tmp_path):

@@ -16,7 +16,8 @@ from .models.repair import repair_call
 from .prompt import repository_files
 from .redact import MARKER_PREFIX, carries_marker
 from .state import RunState
-from .types import ApprovalNeeded, Decision, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult, ToolStarted
+from .types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
+                    ToolStarted)
 from .workspace import PathEscape, Workspace
 
 NUDGE_AT, STUCK_AT = 3, 5
@@ -101,18 +102,20 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
     judged = _judged(call, st.ws)
     asked_before = f"{call.name} {json.dumps(judged.arguments, sort_keys=True, default=str)}"
     if asked_before in st.declined:
-        return ToolResult(f"The user already declined this {call.name} call in this run, and a rejected call is "
-                          "not asked again; do something else.", error=True)
+        return _denied(st, call, "The user already declined this call in this run.",
+                       f"The user already declined this {call.name} call in this run, and a rejected call is not "
+                       "asked again; do something else.")
     ruling = policy.decide(judged, effect, st.settings.permission_mode, _rules(st.settings.permissions),
                            st.session_allow)
     if ruling.verdict == "deny":
-        return ToolResult(ruling.reason, error=True)
+        return _denied(st, call, ruling.reason, ruling.reason)
     if ruling.verdict == "ask":
-        decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky))
+        decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky,
+                                                  *_unasked(judged, effect, st)))
         if not isinstance(decision, Decision) or not decision.approved:
             st.declined.append(asked_before)
             reason = decision.message if isinstance(decision, Decision) and decision.message else ""
-            return ToolResult(f"The user declined this {call.name} call. {reason}".strip(), error=True)
+            return _denied(st, call, ruling.reason, f"The user declined this {call.name} call. {reason}".strip())
         if decision.always and policy.narrowest(judged) not in st.session_allow:
             st.session_allow.append(policy.narrowest(judged))
     if ruling.risky:
@@ -124,6 +127,23 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
             return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
                               f"failed: {exc}", error=True)
     return None
+
+
+def _unasked(call: ToolCall, effect: Effect, st: RunState) -> tuple[str | None, bool]:
+    """What would let a call that asks run without asking (ApprovalNeeded.looser_mode and .rule_would), found by
+    asking policy.decide itself, so the answer cannot drift from the rules."""
+    mode, rules = st.settings.permission_mode, _rules(st.settings.permissions)
+    looser = policy.MODES[policy.MODES.index(mode) + 1:]
+    by_mode = next((m for m in looser if policy.decide(call, effect, m, rules, st.session_allow).verdict == "allow"),
+                   None)
+    by_rule = policy.decide(call, effect, mode, rules, [*st.session_allow, policy.narrowest(call)]).verdict == "allow"
+    return by_mode, by_rule
+
+
+def _denied(st: RunState, call: ToolCall, why: str, told: str) -> ToolResult:
+    """The refusal the model sees (`told`); the run's outcome lists the call and `why` (permission_denials)."""
+    st.denials.append(Denial(call, why))
+    return ToolResult(told, error=True)
 
 
 def _judged(call: ToolCall, ws: Workspace) -> ToolCall:

@@ -5,13 +5,15 @@
     ├── WorkspaceError            workspace missing, path outside it
     ├── ModelError                anything between us and the model server
     │   ├── ModelUnavailable      cannot connect / server died / missing model files
+    │   │   └── ReplyBroken       the reply broke off mid-stream (sent again, a bounded number of times)
     │   ├── ModelTimeout          no first token or no progress within the limit
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
+    │       └── ContextOverflow   …as longer than its context window (compacted, then sent once more)
     ├── SessionError              transcript missing, locked or unreadable
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
     ├── Cancelled                 the user or a driver cancelled the request
-    └── TimeUp                    a driver's wall-clock cap ran out in the middle of a step
+    └── TimeUp                    max_wall_s (or a driver's cap) ran out in the middle of a step
 """
 
 
@@ -37,6 +39,10 @@ class ModelUnavailable(ModelError):
     pass
 
 
+class ReplyBroken(ModelUnavailable):
+    """The connection broke or the stream ended before the reply finished; nothing of the reply was used."""
+
+
 class ModelTimeout(ModelError):
     pass
 
@@ -47,6 +53,10 @@ class ModelProtocolError(ModelError):
 
 class ModelRejected(ModelError):
     pass
+
+
+class ContextOverflow(ModelRejected):
+    """The server refused the request as longer than its context window, whatever our own count said."""
 
 
 class SessionError(LubanError):
@@ -62,6 +72,7 @@ class Cancelled(LubanError):
 
 
 class TimeUp(LubanError):
-    """Thrown into a run by a driver whose wall-clock cap ran out; the run ends as max_time."""
+    """max_wall_s ran out in the middle of a step (a model request, compaction, candidate edits), or a driver whose
+    wall-clock cap ran out threw it into the run; the run ends as max_time."""
 
     status = "max_time"

@@ -14,8 +14,8 @@ from .checkpoints import Checkpoints
 from . import rewrite
 from .choose import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_score, worth_sampling
 from .config import Settings
-from .context.engine import maintain
-from .errors import LubanError
+from .context.engine import maintain, refit
+from .errors import ContextOverflow, LubanError
 from .gate import TestRun, quoted
 from .harness import Harness
 from .models import Model, drain
@@ -24,8 +24,8 @@ from .models.reasoning import reasoning_apart
 from .session import Transcript
 from .state import RunState
 from .tools import Tool
-from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, Request,
-                    TurnEnded)
+from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, ReplyRestarted,
+                    Request, TurnEnded)
 from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
@@ -78,8 +78,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         if limit:
             return limit
         yield from maintain(st)
-        request = _request(st)
-        turn, finish_reason = yield from _complete(st, request)
+        request, turn, finish_reason = yield from _complete_fitted(st, _request(st))
         rejected = passing = None
         if worth_sampling(turn, st):
             turn, rejected, passing = yield from _best_edit(turn, request, st)
@@ -152,11 +151,29 @@ def _request(st: RunState) -> Request:
 
 
 def _ask(st: RunState, request: Request) -> Generator[Event, Decision | None, Completion]:
-    completion = drain(st.model, request)
+    restarts: list[ReplyRestarted] = []
+    completion = drain(st.model, replace(request, deadline=st.deadline), restarts.append)
+    for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
+        yield st.record(Notice(restart.text))
     st.usage += completion.usage
     st.model_s += completion.wall_s
     yield st.record(ModelReplied(completion.usage, completion.wall_s))
     return completion
+
+
+def _complete_fitted(st: RunState, request: Request
+                     ) -> Generator[Event, Decision | None, tuple[Request, Turn, str | None]]:
+    """_complete, and once more after compacting the history if the server says the prompt exceeds its window."""
+    try:
+        return (request, *(yield from _complete(st, request)))
+    except ContextOverflow as exc:
+        yield from refit(st, str(exc))
+    request = replace(request, messages=tuple(st.messages))
+    try:
+        return (request, *(yield from _complete(st, request)))
+    except ContextOverflow as exc:
+        raise ContextOverflow(f"{str(exc)[:-1]}, even after the history was compacted; give the server a larger "
+                              "context window, or start a new session.") from None
 
 
 def _complete(st: RunState, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
@@ -181,6 +198,7 @@ def _best_edit(turn: Turn, request: Request, st: RunState
     scored, rewrites = [(score(turn, st), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < st.settings.edit_samples:
+        st.check_time("while trying candidate edits")
         sample = (yield from _rewrite(goal, now, warmer.temperature, st)) if goal and len(scored) % 2 else None
         if sample:
             rewrites.append(sample)

@@ -28,6 +28,7 @@ _TABLE: dict[str, dict[Effect, Verdict]] = {
     "auto-edit": {"read": "allow", "write": "allow", "exec": "ask"},
     "full-auto": {"read": "allow", "write": "allow", "exec": "allow"},
 }
+MODES = tuple(_TABLE)  # strictest first
 _DOES = {"read": "reads files", "write": "changes files", "exec": "runs commands"}
 _PATTERN = re.compile(r"(\*|[A-Za-z_][A-Za-z0-9_.-]*)(?:\((.*)\))?", re.S)
 # A program named by a path in one of these is the same program as its bare name for an allow rule; `./ls`

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .context.memory import project_memory
-from .context.repomap import repo_map
+from .context.repomap import Limits, build
 from .context.tokens import estimate
 from .types import Message
 from .workspace import Workspace
@@ -38,6 +38,7 @@ MAP = """The most relevant definitions in the repository:
 
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".mypy_cache", ".pytest_cache", ".tox"}
 MAX_FILES = 150
+LISTED_FILES = 10 * MAX_FILES  # repository_files stops past this many
 OUTLINE_MAX_FILES = 60  # beyond this the outline costs more prompt than it helps; the repo map takes over
 OUTLINE_MAX_NAMES = 12
 MEMORY_MAX_CHARS = 8_000  # AGENTS.md and the like, when the window leaves room
@@ -48,20 +49,21 @@ MAP_SHARE = 0.6  # of the repository view, when not every file fits: the ranked 
 
 
 def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
-                  in_play: Sequence[str] = ()) -> Message:
+                  in_play: Sequence[str] = (), limits: Limits = Limits()) -> Message:
     """The rules, the protocol's tool instructions, the project's AGENTS.md, and a view of the repository
-    fitted to what is left of `budget` tokens (None: no limit). `in_play`: files the run works on."""
+    fitted to what is left of `budget` tokens (None: no limit). `in_play`: files the run works on; `limits`: how
+    much work the repo map may do."""
     head = "\n\n".join(p for p in (RULES, tool_text) if p)
     room = None if budget is None else max(budget - estimate(head), MIN_VIEW_TOKENS)
     memory = project_memory(ws.root, cap_chars=MEMORY_MAX_CHARS if room is None else int(room * MEMORY_SHARE * 3))
     if room is not None:
         room = max(room - estimate(memory), MIN_VIEW_TOKENS)
-    parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch)]
+    parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch, limits)]
     return Message("system", "\n\n".join(p for p in parts if p))
 
 
 def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),
-                    cache_dir: Path | None = None) -> str:
+                    cache_dir: Path | None = None, limits: Limits = Limits()) -> str:
     """Every file with its Python outline in a small repository when that fits `budget`; otherwise a repo map
     of the definitions that matter most to the files in play, then as many paths (shallowest first) as fit."""
     files = repository_files(root)
@@ -70,9 +72,9 @@ def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),
         if budget is None or estimate(listing) <= budget:
             return listing
     budget = budget or UNBUDGETED_VIEW_TOKENS
-    # The map walks the whole tree itself: `files` stops early in a big repository.
-    ranked = repo_map(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), cache_dir=cache_dir)
-    mapped = MAP.format(map=ranked) if ranked else ""
+    # The map walks the tree itself, within its limits: `files` stops early in a big repository.
+    ranked = build(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), cache_dir=cache_dir, limits=limits)
+    mapped = "\n".join(p for p in (MAP.format(map=ranked.text) if ranked.text else "", ranked.skipped) if p)
     return "\n\n".join(p for p in (mapped, _fitted_list(files, budget - estimate(mapped))) if p)
 
 
@@ -91,7 +93,8 @@ def _fitted_list(files: list[str], budget: int) -> str:
             break
         shown.append(f)
     listing = "\n".join(shown) + ("\n..." if len(files) > len(shown) else "")
-    return FILES_PLAIN.format(shown=len(shown), total=len(files), files=listing or "(none)")
+    total = len(files) if len(files) <= LISTED_FILES else f"more than {LISTED_FILES}"  # the listing stopped there
+    return FILES_PLAIN.format(shown=len(shown), total=total, files=listing or "(none)")
 
 
 def repository_files(root: Path) -> list[str]:
@@ -102,7 +105,7 @@ def repository_files(root: Path) -> list[str]:
                              if d not in _SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info"))
         rel = Path(dirpath).relative_to(root)
         found += [str(rel / name) for name in sorted(filenames) if not name.endswith((".pyc", ".pyo"))]
-        if len(found) > 10 * MAX_FILES:
+        if len(found) > LISTED_FILES:
             break
     return sorted(found, key=lambda p: (p.count(os.sep), p))
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from .checkpoints import Checkpoints, for_turn
 from .config import Settings
 from .context.engine import Window
+from .errors import TimeUp
 from .gate import TestGate
 from .guards import Guards
 from .harness import Harness
@@ -17,7 +18,7 @@ from .models import Model
 from .models.protocol import ToolProtocol
 from .session import Transcript
 from .tools import Tool
-from .types import CallStats, Event, Message, Outcome, Usage
+from .types import CallStats, Denial, Event, Message, Outcome, Usage
 from .workspace import Workspace
 
 
@@ -50,6 +51,7 @@ class RunState:
     session_allow: list[str] = field(default_factory=list)
     # Calls the user declined (tool name and arguments as JSON): a rejected escalation is not asked again.
     declined: list[str] = field(default_factory=list)
+    denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
     # Snapshots of the workspace taken before each turn that writes (checkpoints.py); None: not kept.
     checkpoints: object | None = None
 
@@ -84,7 +86,18 @@ class RunState:
     def outcome(self, status: str, message: str = "") -> Outcome:
         wall = time.monotonic() - self.started
         calls = CallStats(self.stats["valid"], self.stats["repaired"], self.stats["rejected"])
-        return Outcome(status, message, self.steps, self.usage, round(wall, 3), round(self.model_s, 3), calls)
+        return Outcome(status, message, self.steps, self.usage, round(wall, 3), round(self.model_s, 3), calls,
+                       tuple(self.denials))
+
+    @property
+    def deadline(self) -> float:
+        """The time.monotonic() by which the run must stop (max_wall_s)."""
+        return self.started + self.settings.max_wall_s
+
+    def check_time(self, during: str) -> None:
+        """Raise TimeUp once max_wall_s has passed: a long step (sampling candidate edits) checks as it goes."""
+        if time.monotonic() >= self.deadline:
+            raise TimeUp(f"Stopped after {self.settings.max_wall_s:.0f} s (max_wall_s), {during}.")
 
     def limit_reached(self) -> Outcome | None:
         s = self.settings

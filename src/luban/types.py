@@ -84,6 +84,8 @@ class Request:
     response_format: Mapping[str, Any] | None = None
     # Send assistant reasoning back as `reasoning_content` (models whose profile says they need it).
     send_reasoning: bool = False
+    # The time.monotonic() by which the run must stop (max_wall_s): the request gives up then (TimeUp).
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,14 @@ class PromptProgress:
 
 
 @dataclass(frozen=True)
+class ReplyRestarted:
+    """The reply broke off before it finished (a connection reset, a stream cut short) and the request is being
+    sent again: whatever was streamed of it so far is void. `text` says so in one sentence."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Completion:
     """A finished assistant turn as the server sent it (tool calls not yet parsed from text)."""
 
@@ -114,6 +124,10 @@ class Completion:
     usage: Usage
     model: str = ""
     wall_s: float = 0.0
+
+
+# What a Model's complete() yields: deltas as they come, exactly one Completion last.
+StreamItem = TextDelta | ReasoningDelta | PromptProgress | ReplyRestarted | Completion
 
 
 # ---- events the loop yields; every front-end consumes these ----
@@ -142,6 +156,10 @@ class ApprovalNeeded:
     call: ToolCall
     reason: str
     risky: bool = False  # it can destroy work (policy.RISKS): snapshot the workspace before running it
+    # What would let such a call run without asking: the least permissive looser mode that allows it, and
+    # whether an allow rule for exactly this call would. Neither: only a person's approval will do.
+    looser_mode: str | None = None
+    rule_would: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,14 @@ class CallStats:
         return self.valid + self.repaired + self.rejected
 
 
+@dataclass(frozen=True)
+class Denial:
+    """A tool call that did not run because the permission rules, the mode or the user refused it."""
+
+    call: ToolCall
+    reason: str
+
+
 OutcomeStatus = Literal["done", "error", "max_steps", "max_time", "max_tokens", "stuck", "interrupted"]
 
 
@@ -205,6 +231,7 @@ class Outcome:
     wall_s: float = 0.0
     model_s: float = 0.0
     calls: CallStats = field(default_factory=CallStats)
+    denials: tuple[Denial, ...] = ()  # in the order they happened
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """The context engine inside real runs of the loop with the scripted model at an 8k window: a byte-stable
 prefix across turns, tool outputs cut to the window, compaction (and a failing summary call), resume."""
 
+import http.server
 import json
+import threading
 
 from luban import loop
 from luban.config import Settings
 from luban.context.compact import PRUNED, SUMMARISER, SUMMARY_HEAD
-from luban.errors import ModelUnavailable
+from luban.errors import ContextOverflow, ModelUnavailable
 from luban.harness import Harness
 from luban.models import ModelInfo
+from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import ScriptedModel, assistant
 from luban.models.wire import chat_body
@@ -183,3 +186,110 @@ def test_json_protocol_stubs_keep_the_protocol_shape(tmp_path):
     stub = JsonProtocol().result(ToolCall("x", "read_file", {}),
                                  PRUNED.format(call='read_file(path="big.py", offset=1, limit=200)'))
     assert f"[user] {stub.content}" in agent.summary_requests[0].messages[1].content
+
+
+LLAMA_CPP_400 = ("The model server rejected the request (HTTP 400): request (5000 tokens) exceeds the available context "
+                 "size (4096 tokens), try increasing it.")
+
+
+class SmallerServer(Agent):
+    """A server whose real window (4096) is half what it reported (8192): it refuses what does not fit, in
+    llama.cpp's words, as the HTTP client reports them."""
+
+    def __init__(self, steps, window=4096):
+        super().__init__(steps)
+        self.window, self.refused = window, []
+
+    def __call__(self, request: Request) -> Message:
+        if sum(len(m.content) for m in request.messages) / 3 + (request.max_tokens or 0) > self.window:
+            self.refused.append(request)
+            self.work_requests.append(request)
+            raise ContextOverflow(LLAMA_CPP_400)
+        return super().__call__(request)
+
+
+def test_a_prompt_the_server_says_exceeds_its_window_is_compacted_and_sent_once_more(tmp_path):
+    ws = workspace(tmp_path)
+    server = SmallerServer(reads(8) + [assistant("Done.")])
+    events, outcome = run(model_for(server, 40), ws)
+    assert (outcome.status, outcome.message) == ("done", "Done.")
+    said = Notice(f"{LLAMA_CPP_400[:-1]}; compacting the history to send it once more.")
+    assert [e for e in events if isinstance(e, Notice)] == [said]
+    after = events[events.index(said) + 1]
+    assert isinstance(after, Compacted) and after.summarised > 0
+    assert len(server.refused) == 1 and len(server.summary_requests) >= 1
+    # The request sent once more is the compacted history: the task kept, the reads before it summarised.
+    refused, retried = server.refused[0], server.work_requests[server.work_requests.index(server.refused[0]) + 1]
+    assert (retried.messages[1], retried.messages[2].content) == (refused.messages[1], f"{SUMMARY_HEAD}\n{SUMMARY}")
+    assert sum(len(m.content) for m in retried.messages) < sum(len(m.content) for m in refused.messages) / 2
+
+
+def test_a_prompt_that_still_does_not_fit_after_compaction_ends_the_run_in_one_sentence(tmp_path):
+    ws = workspace(tmp_path)
+    server = SmallerServer([assistant("Done.")], window=100)
+    transcript = Transcript.create(tmp_path / "sessions", ws.root, "scripted")
+    events, outcome = run(model_for(server, 5), ws, transcript)
+    transcript.close()
+    stopped = (f"{LLAMA_CPP_400[:-1]}, even after the history was compacted; give the server a larger context "
+               "window, or start a new session.")
+    assert (outcome.status, outcome.message, len(server.refused)) == ("error", stopped, 2)
+    records = [json.loads(line) for line in transcript.path.read_text().splitlines()]
+    assert (records[-1]["type"], records[-1]["status"], records[-1]["message"]) == ("outcome", "error", stopped)
+
+
+def test_max_wall_s_stops_a_compaction_whose_summary_request_hangs_with_the_outcome_written(tmp_path):
+    release, posted = threading.Event(), []
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        """A server with a 4096-token window that takes its time over every chat request."""
+
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._answer(200, json.dumps({"data": [{"id": "m", "max_model_len": 4096}]}).encode())
+
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            if self.path != "/v1/chat/completions":
+                return self._answer(404, b"")
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            self.close_connection = True
+            release.wait(5)  # a slow prefill; never done before the run's limit
+
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = ServerConfig(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", max_retries=0)
+    model = OpenAICompatModel(config)
+    ws = workspace(tmp_path)
+    # A history well past the compaction threshold, so the run starts with a summary request.
+    history = [Message("system", "You are a test agent."), Message("user", "Earlier task.")]
+    history += [Message(role, f"{role} turn {i}: " + "x" * 1200) for i in range(6) for role in ("assistant", "user")]
+    transcript = Transcript.create(tmp_path / "sessions", ws.root, "m")
+    try:
+        events = list(loop.run("Fix big.py.", model=model, tools=TOOLS, ws=ws, history=history, transcript=transcript,
+                               settings=Settings(permission_mode="full-auto", max_wall_s=1.0)))
+    finally:
+        release.set()
+        transcript.close()
+        model.close()
+        server.shutdown()
+        server.server_close()
+    outcome = events[-1].outcome
+    assert (outcome.status, outcome.message) == (
+        "max_time", "Stopped: the run's time limit (max_wall_s) ran out while waiting for the model.")
+    assert outcome.wall_s < 4  # the limit is 1 s; the server would have answered after 5
+    assert [m["messages"][0]["content"] for m in posted if "messages" in m] == [SUMMARISER]
+    records = [json.loads(line) for line in transcript.path.read_text().splitlines()]
+    assert (records[-1]["type"], records[-1]["status"]) == ("outcome", "max_time")
+    assert "compaction" not in [r["type"] for r in records]

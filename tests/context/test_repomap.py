@@ -1,3 +1,4 @@
+import itertools
 import json
 import os
 import shutil
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from luban.context.repomap import CACHE_FILE, pagerank, repo_map
+from luban.context.repomap import CACHE_FILE, Limits, build, pagerank, repo_map
 from luban.context.tags import LANGUAGES, Definition, FileTags, extract
 from luban.context.tokens import estimate
+from luban.prompt import system_prompt
+from luban.workspace import Workspace
 
 FIXTURE = Path(__file__).parent / "fixtures" / "repomap"
 REPO = FIXTURE / "repo"
@@ -243,3 +246,57 @@ def test_the_map_is_byte_identical_across_processes_and_import_stays_light():
         for seed in ("1", "2")
     }
     assert outputs == {repo_map(REPO, budget_tokens=300, in_play=["web/app.js"])}
+
+
+def huge_folder(root: Path, deep: int = 200) -> Path:
+    """20 files at the top and `deep` two folders down: a folder too big to map at startup, in miniature."""
+    root.mkdir(exist_ok=True)
+    for i in range(20):
+        (root / f"top_{i:02}.py").write_text(f"def top_{i:02}():\n    pass\n")
+    (root / "a" / "b").mkdir(parents=True)
+    for i in range(deep):
+        (root / "a" / "b" / f"deep_{i:04}.py").write_text(f"def deep_{i:04}():\n    pass\n")
+    return root
+
+
+def test_the_walk_stops_at_the_file_limit_breadth_first_and_the_map_says_so(tmp_path):
+    mapped = build(huge_folder(tmp_path), budget_tokens=4096, limits=Limits(files=30))
+    assert mapped.skipped == ("The repo map is partial: the search for files stopped at 30 files; find the rest "
+                              "with grep and glob.")
+    assert sorted(headers(mapped.text)) == ([f"a/b/deep_{i:04}.py:" for i in range(10)]
+                                            + [f"top_{i:02}.py:" for i in range(20)])
+
+
+def test_the_time_limit_stops_walking_and_parsing_and_the_map_says_what_was_left(tmp_path):
+    huge_folder(tmp_path)
+    ticks = itertools.count()  # one tick per look at the clock: once at the start, per folder, per file read
+    mapped = build(tmp_path, budget_tokens=4096, limits=Limits(seconds=10, clock=lambda: next(ticks)))
+    assert mapped.skipped == ("The repo map is partial: 214 of the 220 source files found were not read within "
+                              "10 s; find the rest with grep and glob.")
+    assert sorted(headers(mapped.text)) == [f"top_{i:02}.py:" for i in range(6)]  # shallow files first
+    ticks = itertools.count()
+    walked = build(tmp_path, budget_tokens=4096, limits=Limits(seconds=2, clock=lambda: next(ticks)))
+    assert (walked.text, walked.skipped) == ("", "The repo map is partial: the search for files stopped after 2 s and "
+                                                 "20 of the 20 source files found were not read within 2 s; find the "
+                                                 "rest with grep and glob.")
+
+
+def test_the_files_parsed_before_the_time_limit_are_cached_so_the_next_start_maps_more(tmp_path):
+    huge_folder(tmp_path / "repo", deep=10)
+    cache = tmp_path / "cache"
+    for parsed in (6, 12):  # a cached file is not parsed again, so only parsing spends the clock
+        ticks = itertools.count()
+        mapped = build(tmp_path / "repo", budget_tokens=4096, cache_dir=cache,
+                       limits=Limits(seconds=10, clock=lambda: next(ticks)))
+        assert len(json.loads((cache / CACHE_FILE).read_text())["files"]) == parsed
+        assert (len(headers(mapped.text)), mapped.skipped) == (parsed, (
+            f"The repo map is partial: {30 - parsed} of the 30 source files found were not read within 10 s; find "
+            "the rest with grep and glob."))
+
+
+def test_a_huge_folder_gets_a_prompt_that_says_what_its_view_left_out(tmp_path):
+    huge_folder(tmp_path, deep=1600)
+    view = system_prompt(Workspace.open(tmp_path, tmp_path / ".out"), "", 2500, limits=Limits(files=30)).content
+    assert ("The repo map is partial: the search for files stopped at 30 files; find the rest with grep and glob."
+            in view)
+    assert "Files in the repository (150 of more than 1500):" in view

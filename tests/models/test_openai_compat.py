@@ -1,5 +1,7 @@
 import http.server
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import replace
@@ -8,10 +10,11 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from luban.errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
+from luban.errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable,
+                          ReplyBroken, TimeUp)
 from luban.models import ModelInfo
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
-from luban.types import Completion, Message, Request, TextDelta, ToolCall, ToolSpec, Usage
+from luban.types import Completion, Message, ReplyRestarted, Request, TextDelta, ToolCall, ToolSpec, Usage
 
 URL = "http://llm.test:8080"
 REQUEST = Request((Message("user", "hi"),))
@@ -194,15 +197,58 @@ def test_an_unreachable_server_is_unavailable_after_retries():
 
 
 def test_a_400_is_rejected_with_the_servers_message_and_not_retried():
-    body = {"error": {"code": 400, "type": "invalid_request_error",
-                      "message": "the request exceeds the available context size, try increasing it"}}
+    body = {"error": {"code": 400, "type": "invalid_request_error", "message": "tools param requires --jinja flag"}}
     server = Server(httpx.Response(400, json=body))
     items, error = consume(model_for(server))
     assert (type(error), str(error), len(server.requests)) == (
-        ModelRejected,
-        "The model server rejected the request (HTTP 400): "
-        "the request exceeds the available context size, try increasing it.",
-        1)
+        ModelRejected, "The model server rejected the request (HTTP 400): tools param requires --jinja flag.", 1)
+
+
+# Each server's words for a prompt longer than its window, as their sources write them.
+OVERFLOWS = [
+    (400, {"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 9000, "n_ctx": 8192,
+                     "message": "request (9000 tokens) exceeds the available context size (8192 tokens), try "
+                                "increasing it"}}),  # llama.cpp
+    (400, {"error": {"code": 400, "type": "invalid_request_error",
+                     "message": "the request exceeds the available context size, try increasing it"}}),  # older
+    (400, {"object": "error", "type": "BadRequestError", "code": 400,
+           "message": "This model's maximum context length is 8192 tokens. However, your request has 9000 input "
+                      "tokens. Please reduce the length of the input messages."}),  # vLLM
+    (400, {"object": "error", "type": "BadRequestError", "code": 400,
+           "message": "The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure "
+                      "that `max_model_len` is no smaller than the number of text tokens."}),  # vLLM V1
+    (400, {"object": "error", "code": 400, "message": "The input (9000 tokens) is longer than the model's context "
+                                                      "length (8192 tokens)."}),  # SGLang
+    (400, {"detail": "Requested token count exceeds the model's maximum context length of 8192 tokens. You "
+                     "requested a total of 9000 tokens: 8000 tokens from the input messages and 1000 tokens for "
+                     "the completion."}),  # SGLang
+    (500, {"error": "the input length exceeds the context length"}),  # Ollama
+    (400, {"error": "Trying to keep the first 9000 tokens when context the overflows. However, the model is loaded "
+                    "with context length of only 8192 tokens, which is not enough. The number of tokens to keep "
+                    "from the initial prompt is greater than the context length."}),  # LM Studio
+]
+
+
+@pytest.mark.parametrize(("status", "body"), OVERFLOWS)
+def test_a_prompt_longer_than_the_window_is_a_context_overflow_and_not_retried(status: int, body: dict):
+    server = Server(httpx.Response(status, json=body))
+    items, error = consume(model_for(server))
+    said = body["error"] if isinstance(body.get("error"), str) else body.get("detail") or _message(body)
+    assert (type(error), str(error), len(server.requests)) == (
+        ContextOverflow, f"The model server rejected the request (HTTP {status}): {said.rstrip('.')}.", 1)
+
+
+def _message(body: dict) -> str:
+    return body["error"]["message"] if "error" in body else body["message"]
+
+
+def test_a_context_overflow_inside_the_stream_is_one_too():
+    body = sse({"error": {"code": 400, "type": "exceed_context_size_error", "message": "request (9000 tokens) "
+                          "exceeds the available context size (8192 tokens), try increasing it"}}, done=False)
+    items, error = consume(model_for(Server(stream_response(body))))
+    assert (items, type(error), str(error)) == (
+        [], ContextOverflow, "The model server rejected the request mid-reply: request (9000 tokens) exceeds the "
+                             "available context size (8192 tokens), try increasing it.")
 
 
 def test_a_404_with_a_plain_text_body():
@@ -220,15 +266,39 @@ def test_malformed_json_in_the_stream_is_a_protocol_error():
         "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1)): '{oops'.")
 
 
+CUT = sse(chunk({"content": "Reading."}),
+          chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "read", "arguments": '{"pa'}}]}),
+          done=False)
+CUT_SHORT = ("The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
+             "it may have crashed or run out of memory")
+
+
 def test_a_stream_cut_without_done_raises_and_yields_no_completion():
-    cut = sse(chunk({"content": "Reading."}),
-              chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "read", "arguments": '{"pa'}}]}),
-              done=False)
-    items, error = consume(model_for(Server(stream_response(cut))))
-    assert (items, type(error), str(error)) == (
-        [TextDelta("Reading.")], ModelUnavailable,
-        "The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
-        "it may have crashed or run out of memory.")
+    items, error = consume(model_for(Server(stream_response(CUT)), max_retries=0))
+    assert (items, type(error), str(error)) == ([TextDelta("Reading.")], ReplyBroken, CUT_SHORT + ".")
+    assert isinstance(error, ModelUnavailable)
+
+
+def test_a_stream_cut_short_is_sent_again_without_the_partial_reply():
+    sleeps: list[float] = []
+    server = Server(stream_response(CUT), stream_response(HELLO))
+    items, error = consume(model_for(server, sleeps, backoff_s=1.0))
+    assert (error, without_wall(items), len(server.requests)) == (None, [
+        TextDelta("Reading."),
+        ReplyRestarted(f"{CUT_SHORT}; sent the request again (retry 1 of 4), discarding the partial reply."),
+        TextDelta("Hel"), TextDelta("lo"), Completion(Message("assistant", "Hello"), "stop", Usage(requests=1), "qwen"),
+    ], 2)
+    assert len(sleeps) == 1 and 0.0 <= sleeps[0] <= 1.0
+
+
+def test_a_reply_that_keeps_breaking_gives_up_after_max_retries():
+    sleeps: list[float] = []
+    server = Server(stream_response(CUT))
+    items, error = consume(model_for(server, sleeps, max_retries=2, backoff_s=1.0))
+    assert (type(error), str(error), len(server.requests)) == (ReplyBroken, f"{CUT_SHORT} (3 times in a row).", 3)
+    assert [type(i).__name__ for i in items] == ["TextDelta", "ReplyRestarted", "TextDelta", "ReplyRestarted",
+                                                 "TextDelta"]
+    assert len(sleeps) == 2 and 0.0 <= sleeps[0] <= 1.0 and 0.0 <= sleeps[1] <= 2.0
 
 
 def test_a_broken_connection_mid_stream_is_unavailable():
@@ -237,11 +307,66 @@ def test_a_broken_connection_mid_stream_is_unavailable():
             yield sse(chunk({"content": "a"}), done=False)
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    items, error = consume(model_for(Server(stream_response(Broken()))))
+    items, error = consume(model_for(Server(stream_response(Broken())), max_retries=0))
     assert (items, type(error), str(error)) == (
-        [TextDelta("a")], ModelUnavailable,
+        [TextDelta("a")], ReplyBroken,
         f"The connection to the model server at {URL} broke mid-reply: "
         "peer closed connection without sending complete message body.")
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a handler that reset its own connection fails to flush it; that is the point, not news
+
+
+def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> QuietServer:
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_connection_reset_mid_reply_on_a_real_socket_is_sent_again():
+    served: list[str] = []
+
+    class ResettingOnce(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()  # no length and no chunking: the body runs until the connection closes
+            self.close_connection = True
+            if len(served) > 1:
+                self.wfile.write(HELLO)
+                return
+            self.wfile.write(sse(chunk({"content": "Hal"}), done=False))
+            self.wfile.flush()
+            time.sleep(0.2)  # the client reads the first piece before the reset
+            # SO_LINGER 0: close() sends a TCP reset, as a server killed or a proxy dropping the line would.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = serve(ResettingOnce)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    sleeps: list[float] = []
+    model = OpenAICompatModel(ServerConfig(url + "/v1", "m"), sleep=sleeps.append)
+    try:
+        items, error = consume(model)
+    finally:
+        model.close()
+        server.shutdown()
+        server.server_close()
+    assert (error, without_wall(items), served, len(sleeps)) == (None, [
+        TextDelta("Hal"),
+        ReplyRestarted(f"The connection to the model server at {url} broke mid-reply: [Errno 104] Connection reset "
+                       "by peer; sent the request again (retry 1 of 4), discarding the partial reply."),
+        TextDelta("Hel"), TextDelta("lo"), Completion(Message("assistant", "Hello"), "stop", Usage(requests=1), "qwen"),
+    ], ["/v1/chat/completions"] * 2, 1)
 
 
 def test_an_error_object_inside_the_stream_is_rejected():
@@ -336,6 +461,24 @@ def test_no_first_token_in_time_is_a_timeout_naming_the_setting():
     assert (items, type(error), str(error)) == (
         [], ModelTimeout, "The model server sent nothing for 0.1 s; a long prompt on slow hardware may need "
                           "more, so raise first_token_timeout_s.")
+
+
+TIME_UP = "Stopped: the run's time limit (max_wall_s) ran out while waiting for the model."
+
+
+def test_a_request_gives_up_at_the_runs_deadline_however_patient_its_own_timeouts():
+    gate = threading.Event()
+    server = Server(stream_response(Gate([], gate, HELLO)))
+    items, error = consume(model_for(server), replace(REQUEST, deadline=time.monotonic() + 0.2))
+    gate.set()
+    assert (items, type(error), str(error)) == ([], TimeUp, TIME_UP)
+
+
+def test_a_retry_that_would_wait_past_the_runs_deadline_is_not_waited_for():
+    sleeps: list[float] = []
+    server = Server(httpx.Response(429, headers={"retry-after": "30"}, text="busy"), stream_response(HELLO))
+    items, error = consume(model_for(server, sleeps), replace(REQUEST, deadline=time.monotonic() + 10))
+    assert (items, type(error), str(error), sleeps, len(server.requests)) == ([], TimeUp, TIME_UP, [], 1)
 
 
 def test_pings_do_not_keep_a_stalled_stream_alive():

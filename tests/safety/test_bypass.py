@@ -9,7 +9,7 @@ from luban.models.scripted import assistant, script
 from luban.policy import Rules, Ruling, decide
 from luban.tools import default_tools
 from luban.types import ApprovalNeeded, Decision, Message, Notice, ToolCall, ToolFinished, ToolResult
-from luban.ui.headless import HEADLESS_DENIAL, drive
+from luban.ui.headless import drive
 from luban.workspace import Workspace
 
 DENY_CURL = Rules.parse({"deny": ["bash(curl:*)"]})
@@ -143,11 +143,13 @@ def test_headless_denies_what_would_ask_and_it_never_runs(tmp_path):
     rendered, model = run_loop(tmp_path, "touch pwned", Settings(permission_mode="auto-edit"))
     assert not (tmp_path / "pwned").exists()
     reason = "bash: `touch pwned` is not covered by an allow rule in auto-edit mode."
+    hint = ("Headless runs deny what would need approval; allow it with --permission-mode full-auto or with an allow "
+            "rule in the permissions config")
     assert [e for e in rendered if isinstance(e, (ApprovalNeeded, Notice))] == [
-        ApprovalNeeded(bash("touch pwned"), reason),
-        Notice(f"Denied: {reason} {HEADLESS_DENIAL[:-1]}, such as \"bash(touch pwned)\".")]
+        ApprovalNeeded(bash("touch pwned"), reason, looser_mode="full-auto", rule_would=True),
+        Notice(f"Denied: {reason} {hint}, such as \"bash(touch pwned)\".")]
     assert model.requests[1].messages[-1] == Message(
-        "tool", f"Error: The user declined this bash call. {HEADLESS_DENIAL}", tool_call_id="c1")
+        "tool", f"Error: The user declined this bash call. {hint}.", tool_call_id="c1")
 
 
 def test_a_risky_command_is_marked_for_a_snapshot_and_runs_only_when_approved(tmp_path):

@@ -4,7 +4,7 @@ from rich.console import Console
 from rich.live import Live
 
 from luban.types import (ApprovalNeeded, AssistantText, Completion, Decision, Message, ModelReplied, Notice, Outcome,
-                         PromptProgress, ReasoningDelta, TextDelta, ToolCall, ToolFinished, ToolResult, ToolStarted,
+                         PromptProgress, ReasoningDelta, ReplyRestarted, TextDelta, ToolCall, ToolFinished, ToolResult, ToolStarted,
                          TurnEnded, Usage)
 from luban.ui.tui_render import Screen, Status, call_line, clean, proposed_change
 from luban.ui.tui_turn import Activity, drive
@@ -133,6 +133,16 @@ def test_the_activity_line_shows_prefill_progress_where_the_server_reports_it():
     activity.streamed(PromptProgress(1536, 4096))
     assert activity.line() == ("⠋ waiting for the model · 30 s · reading the prompt 37% (1536 of 4096 tokens) · "
                                "Ctrl-C interrupts")
+
+
+def test_a_reply_sent_again_clears_the_streamed_text_and_waits_anew():
+    now = [100.0]
+    activity = Activity(Status("m", 1000, "ask"), clock=lambda: now[0])
+    activity.begin("waiting for the model")
+    activity.streamed(TextDelta("Half a rep"))
+    now[0] = 103.0
+    activity.streamed(ReplyRestarted("The connection broke mid-reply; sent the request again."))
+    assert (activity.label, activity.text, activity.deltas, activity.started) == ("waiting for the model", "", 0, 103.0)
 
 
 def test_drive_renders_events_and_sends_the_users_decision_back():

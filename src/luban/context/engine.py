@@ -4,10 +4,10 @@ server's own counts, and compaction when the history outgrows its share of the w
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Generator, Sequence
 
-from ..errors import LubanError
+from ..errors import Cancelled, LubanError, TimeUp
 from ..models import Model, drain
 from ..models.protocol import ToolProtocol
 from ..prompt import system_prompt
@@ -108,6 +108,8 @@ def maintain(st: RunState) -> Generator[Event, None, None]:
         try:
             result = compact(st.messages, system(window.in_play), window.budget, window.count, window.results,
                              lambda request: _summarise(st, request))
+        except (TimeUp, Cancelled):
+            raise  # the run is over, not the compaction: the history stays as it was
         except (LubanError, ValueError) as exc:
             window.failures += 1
             yield st.record(Notice(f"Compaction failed ({exc}); the history is unchanged."))
@@ -115,6 +117,16 @@ def maintain(st: RunState) -> Generator[Event, None, None]:
         result, how = _pruned_only(st, system), "pruned"
     if result:
         yield from _adopt(st, result, before, how)
+
+
+def refit(st: RunState, refusal: str) -> Generator[Event, None, None]:
+    """The server refused the prompt as longer than its window, whatever our count said: believe it. The window
+    is taken to end just below the refused prompt, and the history is compacted under that."""
+    window = st.window
+    refused = window.prompt_tokens(st.messages)
+    window.budget = Budget(min(window.budget.window, refused + window.budget.reply - 1), window.budget.reply)
+    yield st.record(Notice(f"{refusal[:-1]}; compacting the history to send it once more."))
+    yield from maintain(st)
 
 
 def _pruned_only(st: RunState, system: Callable[[list[str]], Message]) -> Compaction:
@@ -134,7 +146,8 @@ def _adopt(st: RunState, result: Compaction, before: int, how: str) -> Generator
 
 
 def _summarise(st: RunState, request: Request) -> str:
-    completion = drain(st.model, request)
+    completion = drain(st.model, replace(request, deadline=st.deadline),
+                       lambda restart: st.record(Notice(restart.text)))
     st.usage += completion.usage
     st.model_s += completion.wall_s
     return completion.message.content

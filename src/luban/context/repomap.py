@@ -12,7 +12,10 @@ import math
 import os
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .tags import Definition, FileTags, extract, language_for
@@ -37,22 +40,47 @@ FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
 _HUMP = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]")  # camelCase, HTTPServer
 
 
-def repo_map(
-    root: Path,
-    *,
-    in_play: Sequence[str] = (),
-    budget_tokens: int = 1024,
-    cache_dir: Path | None = None,
-    files: Sequence[str] | None = None,
-) -> str:
+@dataclass(frozen=True)
+class Limits:
+    """How much work the map may do at startup, so that a huge folder that is not a repository (a home folder,
+    `/`: 129 s before these) cannot hold up the first request. Walking stops after `files` files; walking and
+    parsing together stop after `seconds`. Tags parsed before the stop are cached, so the next start maps more."""
+
+    files: int = 50_000
+    seconds: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class RepoMap:
+    text: str
+    skipped: str = ""  # what the limits left out, as a sentence for the prompt; "" when nothing was
+
+
+def repo_map(root: Path, *, in_play: Sequence[str] = (), budget_tokens: int = 1024, cache_dir: Path | None = None,
+             files: Sequence[str] | None = None) -> str:
     """The outline of `root`'s most relevant definitions to `in_play`, at most `budget_tokens` long."""
+    return build(root, in_play=in_play, budget_tokens=budget_tokens, cache_dir=cache_dir, files=files).text
+
+
+def build(root: Path, *, in_play: Sequence[str] = (), budget_tokens: int = 1024, cache_dir: Path | None = None,
+          files: Sequence[str] | None = None, limits: Limits = Limits()) -> RepoMap:
+    """repo_map within `limits`, saying what they left out."""
     root = Path(root)
-    candidates = _candidates(root, files)
-    tags = _load_tags(root, candidates, cache_dir)
+    stop = limits.clock() + limits.seconds
+    walked, stopped = (files, "") if files is not None else _walk(root, limits, stop)
+    candidates = _candidates(root, walked)
+    play = list(dict.fromkeys(_relative(root, p) for p in in_play))
+    tags, unread = _load_tags(root, candidates, cache_dir, _first(candidates, play), lambda: limits.clock() >= stop)
+    parts = [f"the search for files stopped {stopped}"] if stopped else []
+    if unread:
+        parts.append(f"{unread:,} of the {len(candidates):,} source files found were not read within "
+                     f"{limits.seconds:g} s")
+    skipped = f"The repo map is partial: {' and '.join(parts)}; find the rest with grep and glob." if parts else ""
     if not tags:
-        return ""
-    play = [rel for rel in dict.fromkeys(_relative(root, p) for p in in_play) if rel in tags]
-    return _fit(_ranked(tags, play), tags, budget_tokens)
+        return RepoMap("", skipped)
+    play = [rel for rel in play if rel in tags]
+    return RepoMap(_fit(_ranked(tags, play), tags, budget_tokens), skipped)
 
 
 def _relative(root: Path, path: str) -> str:
@@ -82,28 +110,67 @@ def _candidates(root: Path, files: Sequence[str] | None) -> dict[str, tuple[int,
     return found
 
 
-def _walk(root: Path) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        base = Path(dirpath).relative_to(root)
-        out.extend((base / name).as_posix() for name in filenames if not name.startswith("."))
-    return out
+def _walk(root: Path, limits: Limits, stop: float) -> tuple[list[str], str]:
+    """The files under `root`, breadth first (so a walk cut short has seen the top of the tree), and where the
+    walk stopped short ("" when it did not)."""
+    out: list[str] = []
+    folders = deque([""])
+    while folders:
+        if limits.clock() >= stop:
+            return out, f"after {limits.seconds:g} s"
+        folder = folders.popleft()
+        try:
+            with os.scandir(root / folder) as found:
+                entries = sorted(found, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.name.startswith("."):
+                continue
+            if _is_folder(entry):
+                if entry.name not in SKIP_DIRS:
+                    folders.append(path)
+                continue
+            out.append(path)
+            if len(out) >= limits.files:
+                return out, f"at {limits.files:,} files"
+    return out, ""
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _first(candidates: dict[str, tuple[int, int]], in_play: list[str]) -> list[str]:
+    """The order to read candidates in: the files in play, then shallow before deep."""
+    play = [rel for rel in in_play if rel in candidates]
+    return play + sorted(set(candidates) - set(play), key=lambda rel: (rel.count("/"), rel))
 
 
 # --- tags, cached per file by (mtime_ns, size) ---------------------------------------------------------
 
 
-def _load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None) -> dict[str, FileTags]:
-    """The tags of each candidate that could be read, from the cache where its mtime and size still match."""
+def _load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None, order: list[str],
+               time_up: Callable[[], bool]) -> tuple[dict[str, FileTags], int]:
+    """The tags of each candidate that could be read, sorted by path, from the cache where its mtime and size still
+    match, else parsed in `order` until `time_up`; and how many were left unparsed."""
     cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
     cached = _read_cache(cache_path, root) if cache_path is not None else {}
     tags: dict[str, FileTags] = {}
     entries: dict[str, dict] = {}
-    for rel, (mtime_ns, size) in candidates.items():
+    unread = 0
+    for rel in order:
+        mtime_ns, size = candidates[rel]
         entry = cached.get(rel)
         found = _decode(entry) if entry and entry.get("mtime_ns") == mtime_ns and entry.get("size") == size else None
         if found is None:
+            if unread or time_up():  # parsing is what takes the time; a cached entry costs next to nothing
+                unread += 1
+                continue
             found = _parse(root / rel)
             if found is None:
                 continue  # unreadable now; maybe not next time, so not cached
@@ -112,7 +179,7 @@ def _load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Pa
         entries[rel] = entry
     if cache_path is not None and entries != cached:
         _write_cache(cache_path, root, entries)
-    return {rel: t for rel, t in tags.items() if t.definitions or t.references}
+    return {rel: tags[rel] for rel in sorted(tags) if tags[rel].definitions or tags[rel].references}, unread
 
 
 def _parse(path: Path) -> FileTags | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
-from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
+from ..types import Completion, ReplyRestarted, Request, StreamItem
 
 
 @dataclass(frozen=True)
@@ -19,18 +19,23 @@ class ModelInfo:
 class Model(Protocol):
     info: ModelInfo
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
-        """Stream deltas (and, from llama.cpp, prompt progress), then exactly one Completion as the last item."""
+    def complete(self, request: Request) -> Iterator[StreamItem]:
+        """Stream deltas (and, from llama.cpp, prompt progress), then exactly one Completion as the last item.
+        A ReplyRestarted voids what was streamed before it: the request was sent again."""
         ...
 
     def close(self) -> None: ...
 
 
-def drain(model: Model, request: Request) -> Completion:
-    """Run a request to its end and return the Completion that closes the stream."""
+def drain(model: Model, request: Request, restarted: Callable[[ReplyRestarted], object] | None = None
+          ) -> Completion:
+    """Run a request to its end and return the Completion that closes the stream; `restarted` hears of each
+    time the reply broke off and the request was sent again."""
     completion = None
     for item in model.complete(request):
         if isinstance(item, Completion):
             completion = item
+        elif isinstance(item, ReplyRestarted) and restarted is not None:
+            restarted(item)
     assert completion is not None, "a Model must end its stream with a Completion"
     return completion

@@ -1,14 +1,12 @@
 """OpenAICompatModel: the Model protocol over any OpenAI-compatible chat-completions server (llama.cpp, vLLM,
 SGLang, Ollama, LM Studio): discovery of the served model and its context window, streaming over httpx with
-retries before the first byte, first-token and idle timeouts sized for CPU prefill, and cancellation."""
+retries (also of a reply that breaks off), first-token and idle timeouts sized for CPU prefill, and cancellation."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import random
-import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -16,11 +14,13 @@ from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
-from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, ModelTimeout, ModelUnavailable
-from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
+from ..errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolError, ModelRejected, ModelTimeout,
+                      ModelUnavailable, ReplyBroken, TimeUp)
+from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
+from .exchange import END, Exchange
 from .tokenize import ServerTokenizer
-from .wire import assemble, chat_body, error_message, iter_data, sentence
+from .wire import assemble, chat_body, error_message, iter_data, overflows, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before the server has answered, so replaying the request cannot duplicate a turn.
@@ -29,7 +29,7 @@ _RETRY_AFTER_CAP_S = 60.0  # a server asking for an hour would freeze the agent 
 _PROBE_READ_S = 30.0  # discovery endpoints answer from memory; a busy server still answers them quickly
 _POLL_S = 0.05  # how often a waiting request looks at the cancel flag
 _FIRST, _IDLE = "first_token_timeout_s", "idle_timeout_s"
-_END = object()
+_TIME_UP = "Stopped: the run's time limit (max_wall_s) ran out while waiting for the model."
 
 
 @dataclass(frozen=True)
@@ -179,15 +179,30 @@ class OpenAICompatModel:
 
     # ---- completion ----
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
+    def complete(self, request: Request) -> Iterator[StreamItem]:
         self._check_cancel()
         name = self.config.model or self.info.name
         body = json.dumps(chat_body(request, name, self._progress), ensure_ascii=False).encode()
         started = time.monotonic()
-        exchange, sent = self._open(body)
+        retries = self.config.max_retries
+        for attempt in range(1, retries + 2):
+            try:
+                yield from self._reply(body, name, started, request.deadline)
+                return
+            except ReplyBroken as exc:
+                if attempt > retries:
+                    raise ReplyBroken(f"{str(exc)[:-1]} ({attempt} times in a row).") if retries else exc from None
+                # Nothing of a broken reply was used, so sending the request again cannot duplicate a turn.
+                yield ReplyRestarted(f"{str(exc)[:-1]}; sent the request again (retry {attempt} of {retries}), "
+                                     "discarding the partial reply.")
+                self._pause(self._backoff(attempt), request.deadline)
+
+    def _reply(self, body: bytes, name: str, started: float, cap: float | None) -> Iterator[StreamItem]:
+        """One attempt: send the request, stream the reply; ReplyBroken when it breaks off before the end."""
+        exchange, sent = self._open(body, cap)
         finished = False
         try:
-            for item in assemble(iter_data(self._lines(exchange, sent))):
+            for item in assemble(iter_data(self._lines(exchange, sent, cap))):
                 if isinstance(item, Completion):
                     finished = True
                     item = replace(item, model=item.model or name, wall_s=time.monotonic() - started)
@@ -196,18 +211,17 @@ class OpenAICompatModel:
             if not finished:
                 exchange.abandon()
 
-    def _open(self, body: bytes) -> tuple[_Exchange, float]:
+    def _open(self, body: bytes, cap: float | None) -> tuple[Exchange, float]:
         """Send the request until the server answers 200, retrying only what cannot have streamed anything."""
         attempts = self.config.max_retries + 1
         failure, delay = "", None
         for attempt in range(attempts):
             if attempt:
-                self._sleep(delay if delay is not None else self._backoff(attempt))
-                self._check_cancel()
+                self._pause(delay if delay is not None else self._backoff(attempt), cap)
             sent = time.monotonic()
-            exchange = _Exchange(self._client, self._chat_request(body))
+            exchange = Exchange(self._client, self._chat_request(body))
             try:
-                response = self._next(exchange, sent + self.config.first_token_timeout_s, _FIRST)
+                response = self._next(exchange, sent + self.config.first_token_timeout_s, _FIRST, cap)
             except _RETRY_ERRORS as exc:
                 failure, delay = f"Cannot reach the model server at {self._root}: {exc}", None
                 continue
@@ -226,41 +240,52 @@ class OpenAICompatModel:
             if status == 200:
                 return exchange, sent
             detail = _error_detail(response)
+            if overflows(response.text):  # whatever the status (Ollama has sent 500): sending it again cannot help
+                raise ContextOverflow(f"The model server rejected the request (HTTP {status}): {detail}.")
             if status not in _RETRY_STATUS:
                 raise ModelRejected(f"The model server rejected the request (HTTP {status}): {detail}.")
             failure = f"The model server at {self._root} answered HTTP {status} {attempts} times: {detail}"
             delay = _retry_after(response)
         raise ModelUnavailable(failure + ".")
 
-    def _lines(self, exchange: _Exchange, sent: float) -> Iterator[str]:
+    def _lines(self, exchange: Exchange, sent: float, cap: float | None) -> Iterator[str]:
         """The response lines, enforcing the first-token limit, then the idle limit between data lines."""
         deadline, limit = sent + self.config.first_token_timeout_s, _FIRST
         while True:
             try:
-                item = self._next(exchange, deadline, limit)
+                item = self._next(exchange, deadline, limit, cap)
             except httpx.TransportError as exc:
-                raise ModelUnavailable(
+                raise ReplyBroken(
                     f"The connection to the model server at {self._root} broke mid-reply: {exc}."
                 ) from None
-            if item is _END:
+            if item is END:
                 return
             # Only data counts as progress: a server sending `: ping` forever is still stalled.
             if item.startswith("data:"):
                 deadline, limit = time.monotonic() + self.config.idle_timeout_s, _IDLE
             yield item
 
-    def _next(self, exchange: _Exchange, deadline: float, limit: str) -> Any:
+    def _next(self, exchange: Exchange, deadline: float, limit: str, cap: float | None) -> Any:
+        """The next item of the exchange by `deadline` (the `limit` setting's), and by `cap`, the run's own."""
+        end = deadline if cap is None else min(deadline, cap)
         while True:
             self._check_cancel()
-            remaining = deadline - time.monotonic()
+            remaining = end - time.monotonic()
             if remaining <= 0:
-                raise self._timeout(limit)
+                raise TimeUp(_TIME_UP) if end != deadline else self._timeout(limit)
             try:
                 return exchange.get(min(remaining, _POLL_S) if self._cancel is not None else remaining)
             except queue.Empty:
                 continue
             except httpx.ReadTimeout:
                 raise self._timeout(limit) from None
+
+    def _pause(self, seconds: float, cap: float | None) -> None:
+        """Wait before a retry, unless the run's time would run out first."""
+        if cap is not None and time.monotonic() + seconds >= cap:
+            raise TimeUp(_TIME_UP)
+        self._sleep(seconds)
+        self._check_cancel()
 
     def _timeout(self, limit: str) -> ModelTimeout:
         if limit == _FIRST:
@@ -285,60 +310,6 @@ class OpenAICompatModel:
         return self._client.build_request(
             "POST", f"{self._root}/v1/chat/completions", content=body, headers={"Content-Type": "application/json"}
         )
-
-
-class _Exchange:
-    """One streamed HTTP exchange whose blocking reads run on a daemon thread, handing items over a queue.
-
-    Why a thread: httpx's read timeout applies to each socket read, so it cannot tell "no first token yet"
-    from "stalled mid-reply", and a blocked read never sees a cancel flag; the caller instead waits on the
-    queue with its own deadline. Abandoning shuts the socket down so the thread and the server stop promptly.
-    """
-
-    def __init__(self, client: httpx.Client, request: httpx.Request) -> None:
-        self._items: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._socket: socket.socket | None = None
-        threading.Thread(target=self._run, args=(client, request), name="luban-model-http", daemon=True).start()
-
-    def get(self, timeout: float) -> Any:
-        """The response (read in full unless 200), then its lines, then _END; raises queue.Empty on timeout."""
-        item = self._items.get(timeout=timeout)
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def abandon(self) -> None:
-        self._stop.set()
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                # The plain-socket method, so a TLS socket's state is left to the reading thread.
-                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-
-    def _run(self, client: httpx.Client, request: httpx.Request) -> None:
-        try:
-            response = client.send(request, stream=True)
-            try:
-                self._socket = _socket_of(response)
-                if response.status_code != 200:
-                    response.read()
-                self._items.put(response)
-                if response.status_code == 200:
-                    for line in response.iter_lines():
-                        if self._stop.is_set():
-                            return
-                        self._items.put(line)
-            finally:
-                response.close()
-            self._items.put(_END)
-        except Exception as exc:  # not swallowed: handed to the waiting thread, which raises it
-            self._items.put(exc)
-
-
-def _socket_of(response: httpx.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
 
 
 # ---- reading server answers ----

@@ -4,10 +4,24 @@ server-sent event stream we read back (lines → data payloads → deltas and on
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..errors import ModelError, ModelProtocolError, ModelRejected, ModelUnavailable
+from ..errors import ContextOverflow, ModelError, ModelProtocolError, ModelRejected, ReplyBroken
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
+
+# How servers say that a prompt does not fit their window, in their own words (taken from their sources):
+_OVERFLOW = re.compile("|".join((
+    r"exceeds? (the available )?context size",  # llama.cpp: "request (N tokens) exceeds the available context size"
+    r"larger than the max context size",  # older llama.cpp
+    r"exceed_context_size_error",  # llama.cpp's error type
+    r"maximum context length",  # vLLM: "This model's maximum context length is N tokens. However, …"; SGLang too
+    r"longer than the maximum model length",  # vLLM: "The decoder prompt (length N) is longer than the maximum …"
+    r"longer than the model's context length",  # SGLang: "The input (N tokens) is longer than the model's …"
+    r"input length exceeds the context length",  # Ollama
+    r"greater than the context length",  # LM Studio
+    r"context_length_exceeded",  # OpenAI's error code
+)), re.IGNORECASE)
 
 RAW_ARGUMENTS = "__raw__"
 """Key of the arguments of a native tool call whose argument string was not valid JSON: the agent shows it
@@ -92,7 +106,7 @@ def iter_data(lines: Iterable[str]) -> Iterator[str]:
 def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
     """Turn the data payloads of one streamed chat completion into deltas and, last, the finished Completion.
 
-    Raises ModelUnavailable when the payloads end before the server said the turn was over (no finish_reason,
+    Raises ReplyBroken when the payloads end before the server said the turn was over (no finish_reason,
     no [DONE]): a server that died mid-reply must never hand the agent half a tool call.
     """
     turn = _Turn()
@@ -103,7 +117,7 @@ def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | P
             break
         yield from turn.feed(_decode(payload))
     if not done and turn.finish_reason is None:
-        raise ModelUnavailable(
+        raise ReplyBroken(
             "The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
             "it may have crashed or run out of memory."
         )
@@ -123,6 +137,11 @@ def error_message(body: object) -> str | None:
         if body.get(key):
             return str(body[key])
     return None
+
+
+def overflows(text: str) -> bool:
+    """Whether a server's error text says the request does not fit its context window."""
+    return _OVERFLOW.search(text) is not None
 
 
 def sentence(text: str, limit: int = 300) -> str:
@@ -254,6 +273,8 @@ def _stream_error(chunk: Mapping[str, Any]) -> ModelError:
     error = _mapping(chunk.get("error")) or chunk
     code = error.get("code")
     message = sentence(error_message(chunk) or json.dumps(chunk)[:200])
+    if overflows(json.dumps(chunk)):
+        return ContextOverflow(f"The model server rejected the request mid-reply: {message}.")
     if isinstance(code, int) and code >= 500:
         return ModelError(f"The model server failed mid-reply: {message}.")
     return ModelRejected(f"The model server rejected the request mid-reply: {message}.")

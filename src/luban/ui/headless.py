@@ -21,8 +21,7 @@ from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, 
                      ToolStarted, TurnEnded, Usage)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
-HEADLESS_DENIAL = ("Headless runs deny what would need approval; allow it with --permission-mode auto-edit or "
-                   "full-auto, or with an allow rule in the permissions config.")
+HEADLESS = "Headless runs deny what would need approval"
 _RESULT_SUBTYPES = {"done": "success", "max_steps": "error_max_turns"}
 
 
@@ -33,20 +32,25 @@ def drive(run: Generator[Event, Decision | None, Outcome], render: Callable[[Eve
         render(event)
         answer = None
         if isinstance(event, ApprovalNeeded):
-            answer = Decision(False, HEADLESS_DENIAL)
-            render(Notice(f"Denied: {event.reason} {_with_example(HEADLESS_DENIAL, event)}"))
+            answer = Decision(False, denial(event))
+            render(Notice(f"Denied: {event.reason} {denial(event, example=True)}"))
         try:
             event = run.send(answer)
         except StopIteration as stop:
             return stop.value
 
 
-def _with_example(sentence: str, asked: ApprovalNeeded) -> str:
-    """The sentence, with the allow rule for this exact call when it is short enough to read."""
-    pattern = policy.narrowest(asked.call)
-    if len(pattern) > 60 or "\n" in pattern:
-        return sentence
-    return f"{sentence[:-1]}, such as \"{pattern}\"."
+def denial(asked: ApprovalNeeded, example: bool = False) -> str:
+    """Why a headless run denied `asked`, and what would let such a call run in the mode and rules that asked:
+    a looser mode, an allow rule (this call's own when `example` and it is short enough to read), or nothing."""
+    ways = [f"--permission-mode {asked.looser_mode}"] if asked.looser_mode else []
+    if asked.rule_would:
+        pattern = policy.narrowest(asked.call)
+        shown = f', such as "{pattern}"' if example and len(pattern) <= 60 and "\n" not in pattern else ""
+        ways.append(f"an allow rule in the permissions config{shown}")
+    if not ways:
+        return f"{HEADLESS}, and this call needs a person's approval in every mode."
+    return f"{HEADLESS}; allow it with {' or with '.join(ways)}."
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
@@ -61,7 +65,10 @@ def result_json(outcome: Outcome, session_id: str) -> dict[str, Any]:
             "duration_ms": round(outcome.wall_s * 1000), "duration_api_ms": round(outcome.model_s * 1000),
             "num_turns": outcome.steps, "session_id": session_id, "usage": usage_json(outcome.usage),
             "tool_calls": {"valid": outcome.calls.valid, "repaired": outcome.calls.repaired,
-                           "rejected": outcome.calls.rejected}}
+                           "rejected": outcome.calls.rejected},
+            # Claude Code's field: a run with denials still ends "success" when the model finished.
+            "permission_denials": [{"tool_name": d.call.name, "tool_use_id": d.call.id,
+                                    "tool_input": dict(d.call.arguments)} for d in outcome.denials]}
 
 
 @dataclass
@@ -150,9 +157,12 @@ class PlainText:
         u = o.usage
         share = f"{100 * u.cache_share:.0f}%" if u.prompt_tokens else "n/a"
         c = o.calls
+        denied = f", {len(o.denials)} denied" if o.denials else ""
         self.err.write(f"── {o.status}: {o.steps} steps, {o.wall_s:.0f} s (model {o.model_s:.0f} s); prompt "
                        f"tokens {u.prompt_tokens} ({share} from cache), completion tokens {u.completion_tokens}; "
-                       f"tool calls {c.calls} ({c.repaired} repaired, {c.rejected} rejected)\n")
+                       f"tool calls {c.calls} ({c.repaired} repaired, {c.rejected} rejected{denied})\n")
+        for denial in o.denials:  # the run may still be done, but not everything the model asked for ran
+            self.err.write(f"denied {_short(policy.narrowest(denial.call), 80)}: {denial.reason}\n")
         if o.status != "done":
             self.err.write(f"{o.message}\n")
 

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..models import Model, ModelInfo
 from ..types import (ApprovalNeeded, Completion, Decision, Event, ModelReplied, Outcome, PromptProgress, ReasoningDelta,
-                     Request, TextDelta, ToolFinished, ToolStarted, Usage)
+                     ReplyRestarted, Request, StreamItem, TextDelta, ToolFinished, ToolStarted, Usage)
 from .tui_render import Screen, Status, clean, one_line
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -41,9 +41,12 @@ class Activity:
     def begin(self, label: str) -> None:
         self.label, self.started, self.deltas, self.text, self.prefill = label, self.clock(), 0, "", None
 
-    def streamed(self, item: TextDelta | ReasoningDelta | PromptProgress | Completion) -> None:
+    def streamed(self, item: StreamItem) -> None:
         if isinstance(item, Completion):
             self.begin("working")
+            return
+        if isinstance(item, ReplyRestarted):  # sent again: the text shown so far is void
+            self.begin("waiting for the model")
             return
         if isinstance(item, PromptProgress):
             self.prefill = item
@@ -87,7 +90,7 @@ class Tap:
     def info(self) -> ModelInfo:
         return self.model.info
 
-    def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
+    def complete(self, request: Request) -> Iterator[StreamItem]:
         self.activity.begin("waiting for the model")
         for item in self.model.complete(request):
             self.activity.streamed(item)
