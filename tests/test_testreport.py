@@ -11,6 +11,7 @@ import pytest
 from luban.testdigest import digest
 from luban.testoutput import read
 from luban.testreport import Failure, Frame, TestReport, collecting, failure_from, node_id, read_junit
+from luban.sandbox import bubblewrap_available, make
 from luban.testrun import run_tests
 from luban.tools import bash
 from luban.workspace import Workspace
@@ -27,9 +28,9 @@ COMMANDS = {
 }
 
 
-def project(case: str, tmp_path: Path) -> Workspace:
+def project(case: str, tmp_path: Path, sandbox=None) -> Workspace:
     shutil.copytree(FIXTURES / case / "project", tmp_path / "project")
-    return Workspace.open(tmp_path / "project", tmp_path / "out")
+    return Workspace.open(tmp_path / "project", tmp_path / "out", sandbox)
 
 
 def golden(case: str) -> str:
@@ -44,6 +45,14 @@ def test_the_digest_of_a_real_run(case, tmp_path):
     assert digest(tested.report, ws.root) == golden(case)
     assert digest(read(tested.output), ws.root) == golden(case)  # the same from the printed text alone
     assert not list(ws.root.glob(".luban-junit-*"))  # the XML is gone again
+
+
+@pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
+def test_the_junit_xml_comes_back_out_of_the_sandbox(tmp_path):
+    ws = project("pytest_mixed", tmp_path, make("bwrap"))
+    tested = run_tests(f"{PYTEST} > /dev/null", ws)  # nothing printed: all the report knows is from the XML
+    assert (tested.exit_code, tested.output) == (1, "")
+    assert digest(tested.report, ws.root) == golden("pytest_mixed")
 
 
 def test_the_fixture_prints_dots_and_warnings_the_digest_leaves_out(tmp_path):
