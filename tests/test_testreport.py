@@ -156,3 +156,13 @@ def test_a_generic_runner_without_a_traceback_shows_its_last_lines(tmp_path):
     report = read("\n".join(f"step {i}" for i in range(30)) + "\nFAIL: 2 checks\n")
     assert digest(report, tmp_path) == "Last lines of the output:\n" + "\n".join(
         [*(f"step {i}" for i in range(16, 30)), "FAIL: 2 checks"])
+
+
+def test_unittests_tally_of_one_failure_is_not_a_pytest_summary():
+    output = ("F.\n" + "=" * 70 + "\nFAIL: test_a (test_m.T.test_a)\n" + "-" * 70 + "\n"
+              'Traceback (most recent call last):\n  File "test_m.py", line 5, in test_a\n'
+              "    self.assertEqual(1, 2)\nAssertionError: 1 != 2\n\n" + "-" * 70
+              + "\nRan 2 tests in 0.001s\n\nFAILED (failures=1)\n")
+    assert read(output) == TestReport("unittest", (("failed", 1), ("passed", 1)), (
+        Failure("test_m.T.test_a", "failed", "AssertionError: 1 != 2", ("AssertionError: 1 != 2",),
+                (Frame("test_m.py", 5, "test_a"),)),))

@@ -13,7 +13,8 @@ from .testreport import OUTCOMES, Failure, TestReport, failure_from, read_junit
 
 _SECTION = re.compile(r"^=+ (.+?) =+$")
 _TITLE = re.compile(r"^_{3,} (.+?) _{3,}$")
-_SHORT = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
+# Not unittest's tally, `FAILED (failures=1)`.
+_SHORT = re.compile(r"^(FAILED|ERROR) ([^\s(]\S*)(?: - (.*))?$")
 _PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ \w+.*|no tests ran) in \d+(?:\.\d+)?s\b")
 _INTERRUPTED = re.compile(r"^!+ (Interrupted: .+?) !+$")
 _COUNT = re.compile(r"(\d+) (failed|passed|skipped|xfailed|xpassed|errors?)\b")

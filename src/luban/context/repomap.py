@@ -55,6 +55,13 @@ def repo_map(
     return _fit(_ranked(tags, play), tags, budget_tokens)
 
 
+def definitions(root: Path, *, cache_dir: Path | None = None, files: Sequence[str] | None = None
+                ) -> dict[str, FileTags]:
+    """The tags of every source file the map reads under `root`, by relative path (cached as the map's are)."""
+    root = Path(root)
+    return _load_tags(root, _candidates(root, files), cache_dir)
+
+
 def _relative(root: Path, path: str) -> str:
     p = Path(path)
     if p.is_absolute():
