@@ -65,6 +65,11 @@ def test_the_buggy_function_ranks_first(tmp_path):
     assert sorted(p.name for p in ws.root.iterdir()) == ["shop", "tests"]  # nothing of the run left behind
 
 
+def test_a_bare_pytest_script_runs_under_coverage_on_its_own_python(tmp_path):
+    script = shlex.quote(str(Path(sys.executable).parent / "pytest"))
+    assert locate(f"{script} tests/ -q -p no:cacheprovider", project(tmp_path)).render() == RANKED
+
+
 @pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
 def test_coverage_runs_inside_the_sandbox(tmp_path):
     assert locate(PYTEST, project(tmp_path, make("bwrap"))).render() == RANKED

@@ -65,6 +65,14 @@ def test_the_fixture_prints_dots_and_warnings_the_digest_leaves_out(tmp_path):
     assert tested.report.counts == (("failed", 3), ("error", 1), ("passed", 30), ("xfailed", 1))
 
 
+def test_a_bare_pytest_script_with_a_folder_gets_the_xml_too(tmp_path):
+    ws = project("pytest_missing_module", tmp_path)
+    script = shlex.quote(str(Path(sys.executable).parent / "pytest"))
+    tested = run_tests(f"{script} tests/ -q -p no:cacheprovider > /dev/null", ws)
+    assert (tested.exit_code, tested.output) == (1, "")
+    assert digest(tested.report, ws.root) == golden("pytest_missing_module")
+
+
 @pytest.mark.parametrize("options", ["--tb=short", "-v", "--tb=long -rfE"])
 def test_other_report_options_give_the_same_digest(options, tmp_path):
     ws = project("pytest_mixed", tmp_path)
