@@ -1,10 +1,6 @@
-"""Fault localization: the functions most likely to hold the bug, ranked from three kinds of evidence: the
-coverage spectrum (Ochiai over failing and passing tests), the failures' traceback frames in the workspace,
-and the names the failure report and the task mention, looked up among the repo map's definitions.
-
-Tests usually fail on their own assert line, so the traceback alone rarely reaches the code under test;
-the spectrum does: a line only failing tests run is where a weak model should look first.
-"""
+"""Fault localization: the functions most likely to hold the bug, from the coverage spectrum (a test's
+traceback often ends on its own assert line; a line only failing tests run does not), the failures' frames
+in the workspace, and the names the failures and the task mention, among the repo map's definitions."""
 
 from __future__ import annotations
 

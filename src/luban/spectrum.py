@@ -1,10 +1,6 @@
-"""The test suite's coverage spectrum: which lines each test ran, measured by the coverage library with one
-context per test function, and each line's Ochiai score over the failing and passing tests.
-
-The project's own test command runs, sandboxed as the gate runs it, with `python -m coverage run` put in
-front of its pytest or unittest; the coverage package comes from Luban's own install, put on PYTHONPATH
-through a folder of its own in the workspace, so the project need not have it.
-"""
+"""The coverage spectrum: which lines each test function ran (the coverage library, one context per test, the
+project's test command run as the gate runs it with `python -m coverage run` in front of its pytest or
+unittest), and each line's Ochiai score over the failing and passing tests."""
 
 from __future__ import annotations
 
@@ -113,6 +109,7 @@ def interpreter(script: str, root: Path, which: Callable[[str], str | None]) -> 
 
 
 def _prepare(shim: Path) -> None:
+    """Luban's own coverage package on the command's PYTHONPATH (the project need not have it) and its config."""
     import coverage  # deferred: only a localization needs it
 
     (shim / "coverage").symlink_to(Path(coverage.__file__).parent, target_is_directory=True)

@@ -1,9 +1,6 @@
-"""What the model sees of a test run: the counts, the failures grouped by cause, then each distinct failure's
-assertion lines and its last frames in the workspace. Never progress dots or warnings.
-
-Failures that already failed before the agent changed anything (the baseline) and share no name with the
-task are called pre-existing and put last: a weak model otherwise spends the run on a broken locale.
-"""
+"""What the model sees of a test run: the counts, the failures grouped by cause, each distinct failure's
+assertion lines and last frames in the workspace (never progress dots or warnings), and last, the failures
+that failed before any change and share no name with the task."""
 
 from __future__ import annotations
 

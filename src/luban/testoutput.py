@@ -1,8 +1,6 @@
-"""What a test runner printed, read as a TestReport: pytest's FAILURES and ERRORS sections and summary,
-unittest's FAIL:/ERROR: blocks and tally, and for any other runner the Python tracebacks and the last lines.
-
-`read` prefers pytest's JUnit XML where the run wrote one (testreport.collecting).
-"""
+"""What a test runner printed, read as a TestReport (pytest's JUnit XML preferred where a run wrote one):
+pytest's FAILURES and ERRORS and summary, unittest's FAIL:/ERROR: blocks and tally, any other runner's
+Python tracebacks and last lines."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Test results as data: which tests failed, why and where; one failure read from its traceback, a whole run
-from pytest's JUnit XML (collected beside the project's own command).
-
-testoutput.py reads what a runner printed (and picks XML or text); testdigest.py writes what the model sees.
-"""
+from pytest's JUnit XML collected beside the project's own command (testoutput.py reads printed text)."""
 
 from __future__ import annotations
 
