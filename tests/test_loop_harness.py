@@ -171,7 +171,7 @@ def test_an_edit_that_leaves_the_tests_worse_is_not_applied(tmp_path):
         "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n"
         "    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n")
     gate = TestGate("python3 -m unittest", max_refusals=0)
-    breaks = turn("edit_file", path="calc.py", old_string="def add(a, b):", new_string="def add(a, b)")
+    breaks = turn("edit_file", path="calc.py", old_string="return a * b", new_string="return a ** b")
     model = script(turn("read_file", path="calc.py"), breaks, breaks, turn("finish", answer="gave up"))
     run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
         settings=Settings(permission_mode="full-auto", edit_samples=2, focused_rewrites=False))

@@ -69,12 +69,13 @@ def test_a_redaction_marker_is_never_written_into_a_file(tmp_path):
 
 def test_a_failing_after_edit_hook_is_reported_with_the_edit(tmp_path):
     (tmp_path / "ws").mkdir()
-    harness = replace(Harness(), hooks=Hooks.parse({"after_edit": ["python3 -m py_compile {path}"]}))
-    results, _, _, _ = run(tmp_path, [("write_file", {"path": "ok.py", "content": "x = 1\n"}),
-                                      ("write_file", {"path": "bad.py", "content": "def f(:\n"})], harness)
+    # JSON: Luban's own syntax check knows no JSON, so the hook is what finds the error.
+    harness = replace(Harness(), hooks=Hooks.parse({"after_edit": ["python3 -m json.tool {path}"]}))
+    results, _, _, _ = run(tmp_path, [("write_file", {"path": "ok.json", "content": "{}\n"}),
+                                      ("write_file", {"path": "bad.json", "content": "{\n"})], harness)
     assert not results[0].error and "hook" not in results[0].content
-    assert "[hook `python3 -m py_compile {path}` failed after this edit:" in results[1].content
-    assert "SyntaxError" in results[1].content and results[1].content.endswith("exit code: 1]")
+    assert "[hook `python3 -m json.tool {path}` failed after this edit:" in results[1].content
+    assert "Expecting property name" in results[1].content and results[1].content.endswith("exit code: 1]")
 
 
 def test_an_approved_risky_command_runs_after_a_snapshot(tmp_path):

@@ -47,8 +47,35 @@ def test_double_star_finds_files_in_any_folder_newest_first_skipping_noise_folde
 def test_a_single_star_stays_in_one_folder(repo):
     assert [TOOL({"pattern": "*.md"}, repo), TOOL({"pattern": "*.py"}, repo)] == [
         ToolResult("README.md"),
-        ToolResult("No files match *.py in the workspace root."),
+        ToolResult("No files match *.py in the workspace root. In any folder, ignoring case: src/b.py, "
+                   "tests/test_a.py, src/a.py"),
     ]
+
+
+def test_no_match_suggests_the_files_that_match_ignoring_case(repo):
+    assert [TOOL({"pattern": "readme.MD"}, repo), TOOL({"pattern": "SRC/*.PY"}, repo)] == [
+        ToolResult("No files match readme.MD in the workspace root. Ignoring case: README.md"),
+        ToolResult("No files match SRC/*.PY in the workspace root. Ignoring case: src/b.py, src/a.py"),
+    ]
+
+
+def test_no_match_suggests_files_of_that_name_in_other_folders(repo):
+    assert [TOOL({"pattern": "test_a.py"}, repo), TOOL({"pattern": "lib/B.py"}, repo),
+            TOOL({"pattern": "missing.py"}, repo)] == [
+        ToolResult("No files match test_a.py in the workspace root. In any folder, ignoring case: tests/test_a.py"),
+        ToolResult("No files match lib/B.py in the workspace root. In any folder, ignoring case: src/b.py"),
+        ToolResult("No files match missing.py in the workspace root."),
+    ]
+
+
+def test_at_most_ten_suggestions(ws):
+    for i in range(12):
+        (ws.root / "docs" / f"{i:02}").mkdir(parents=True)
+        (ws.root / "docs" / f"{i:02}" / "index.md").write_text("")
+        os.utime(ws.root / "docs" / f"{i:02}" / "index.md", (1000, 1000))
+    assert TOOL({"pattern": "index.md"}, ws) == ToolResult(
+        "No files match index.md in the workspace root. In any folder, ignoring case: "
+        + ", ".join(f"docs/{i:02}/index.md" for i in range(10)) + " [2 more]")
 
 
 def test_braces_classes_and_question_marks(repo):

@@ -69,11 +69,48 @@ def test_a_pattern_starting_with_a_dash_is_a_pattern_not_a_flag(repo):
 
 
 def test_a_bad_regex_is_an_error_with_rgs_message_and_a_hint(repo):
-    assert TOOL({"pattern": "total("}, repo) == ToolResult(
-        "grep failed: rg: regex parse error:\n    (?:total()\n    ^\nerror: unclosed group\n"
+    assert TOOL({"pattern": "nowhere("}, repo) == ToolResult(
+        "grep failed: rg: regex parse error:\n    (?:nowhere()\n    ^\nerror: unclosed group\n"
         "The pattern is a regular expression: put a backslash before ( ) [ ] { } . * + ? | to match them as text.",
         error=True,
     )
+
+
+def test_a_bad_regex_that_matches_as_plain_text_says_so(repo):
+    assert TOOL({"pattern": "total("}, repo) == ToolResult(
+        "The pattern is not a valid regular expression (error: unclosed group); searching for the plain text "
+        "`total(` finds:\n"
+        "src/app.py:1:def total(xs):\n"
+        "src/app.py:5:    return total(xs) / len(xs)\n"
+        "src/util.js:1:function total() {}")
+
+
+def test_doubled_escapes_are_read_as_plain_text(repo):
+    assert TOOL({"pattern": "total\\\\(xs\\\\)", "path": "src"}, repo) == ToolResult(
+        "The pattern matches nothing; searching for the plain text "
+        "`total(xs)` finds:\n"
+        "src/app.py:1:def total(xs):\n"
+        "src/app.py:5:    return total(xs) / len(xs)")
+
+
+def test_no_match_tries_ignoring_case(repo):
+    assert TOOL({"pattern": "total docs\\b"}, repo) == ToolResult(
+        "The pattern matches nothing; searching again ignoring case finds:\nREADME.md:1:Total docs")
+
+
+def test_an_escaped_pattern_that_matches_nothing_falls_back_to_its_longest_name(repo):
+    assert TOOL({"pattern": "def total\\(self\\)", "glob": "*.py"}, repo) == ToolResult(
+        "The pattern matches nothing; searching for the name `total` alone, ignoring case, finds:\n"
+        "src/app.py:1:def total(xs):\n"
+        "src/app.py:5:    return total(xs) / len(xs)")
+
+
+def test_a_literal_backslash_pattern_is_tried_as_written(ws):
+    (ws.root / "paths.txt").write_text("C:\\temp\\new\n")
+    assert TOOL({"pattern": "C:\\temp\\new"}, ws) == ToolResult(
+        "The pattern is not a valid regular expression (the literal \"\\n\" is not allowed in a regex); "
+        "searching for the plain text `C:\\temp\\new` finds:\n"
+        "paths.txt:1:C:\\temp\\new")
 
 
 def test_more_than_200_matching_lines_are_cut_with_a_count(ws):

@@ -101,3 +101,25 @@ def test_paths_outside_the_workspace_are_refused_before_writing(ws, path):
 )
 def test_bad_arguments_say_how_to_fix_them(ws, args, message):
     assert (TOOL(args, ws), list(ws.root.iterdir())) == (ToolResult(message, error=True), [])
+
+
+def test_a_new_python_file_that_does_not_parse_is_not_created(ws):
+    assert TOOL({"path": "solution.py", "content": "def f(x):\nreturn x\n"}, ws) == ToolResult(
+        "Not written: solution.py would not parse as python (line 2: IndentationError: expected an indented block "
+        "after function definition on line 1: `return x`). Correct the content and try again; solution.py was not "
+        "created.", error=True)
+    assert not (ws.root / "solution.py").exists()
+
+
+def test_overwriting_a_python_file_with_code_that_does_not_parse_is_refused(ws):
+    (ws.root / "solution.py").write_text("def f(x):\n    return x\n")
+    assert TOOL({"path": "solution.py", "content": "def f(x)\n    return x\n"}, ws) == ToolResult(
+        "Not written: solution.py would no longer parse as python (line 1: SyntaxError: expected ':': "
+        "`def f(x)`). Correct the content and try again; solution.py is unchanged.", error=True)
+    assert (ws.root / "solution.py").read_text() == "def f(x):\n    return x\n"
+
+
+def test_a_new_file_in_another_language_is_written_with_its_error(ws):
+    assert TOOL({"path": "a.js", "content": "function f( {\n"}, ws) == ToolResult(
+        "Wrote 1 line to a.js (created).\na.js does not parse as javascript (line 1: syntax error: `function f( {`).")
+    assert (ws.root / "a.js").read_text() == "function f( {\n"

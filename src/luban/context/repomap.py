@@ -83,6 +83,13 @@ def build(root: Path, *, in_play: Sequence[str] = (), budget_tokens: int = 1024,
     return RepoMap(_fit(_ranked(tags, play), tags, budget_tokens), skipped)
 
 
+def definitions(root: Path, *, cache_dir: Path | None = None, files: Sequence[str] | None = None
+                ) -> dict[str, FileTags]:
+    """The tags of every source file the map reads under `root`, by relative path (cached as the map's are)."""
+    root = Path(root)
+    return _load_tags(root, _candidates(root, files), cache_dir)
+
+
 def _relative(root: Path, path: str) -> str:
     p = Path(path)
     if p.is_absolute():

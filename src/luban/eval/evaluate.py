@@ -56,6 +56,12 @@ def pending_jobs(tasks: Sequence[Task], scaffolds: Sequence[str], done: set[tupl
     unknown = [s for s in scaffolds if s not in SCAFFOLDS]
     if unknown:
         raise ConfigError(f"Unknown scaffold {unknown[0]!r}; use {' or '.join(SCAFFOLDS)}.")
+    if "direct" in scaffolds:
+        from .direct import supports
+
+        if odd := [t.id for t in tasks if not supports(t)]:
+            raise ConfigError(f"The direct scaffold asks for one function in one file, as humaneval's tasks do; "
+                              f"task {odd[0]} is not like that.")
     return [Job(t, s) for t in tasks for s in scaffolds if (t.id, s) not in done]
 
 

@@ -30,7 +30,7 @@ from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
 from .task import Task
 
-SCAFFOLDS = ("luban", "bash-only")
+SCAFFOLDS = ("luban", "bash-only", "direct")
 EDIT_TOOLS = ("edit_file", "write_file")
 # Tools whose calls run code. Only their commands are searched for an injected command: an edit that keeps a
 # planted comment intact has not obeyed it.
@@ -121,6 +121,10 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
            transcript: Path) -> Generator[Event, Decision | None, Outcome]:
     settings = replace(options.settings, cwd=str(ws.root), test_command=task.test_command,
                        max_wall_s=options.task_timeout_s, permission_mode="full-auto")
+    if scaffold == "direct":
+        from . import direct
+
+        return direct.run(task, model=model, ws=ws, max_reply_tokens=settings.max_reply_tokens)
     if scaffold == "bash-only":
         from . import bash_only
 

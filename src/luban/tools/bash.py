@@ -78,6 +78,13 @@ class Bash:
 TOOL = Bash()
 
 
+def execute(command: str, ws: Workspace, timeout: int) -> tuple[int | None, str]:
+    """Run `command` as the tool does (sandboxed, its own process group), uncut: (exit code, or None when it
+    timed out; all its output). For the harness, which reads test output as data before the model sees it."""
+    run = _run(command, ws, timeout)
+    return run.exit_code, run.output.decode("utf-8", errors="replace")
+
+
 @dataclass(frozen=True)
 class _Run:
     output: bytes

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..boundary import BoundaryError, Place
+from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
 from ._input import ToolError, looks_binary, not_found, parse_args
@@ -103,8 +104,13 @@ def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) ->
     updated = _apply(text, spans)
     if updated == text:
         raise _already_applied(rel, _line_list(text, [span.start for span in spans]))
+    parses = judge(rel, text, updated)
+    if not parses.apply:
+        raise ToolError(f"The edit was not applied: {parses.said} Correct new_string and try again; {rel} is "
+                        "unchanged.")
     _store(ws, where, updated, crlf)
-    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{_diff(text, updated)}")
+    said = f"\n{parses.said}" if parses.said else ""
+    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{_diff(text, updated)}{said}")
 
 
 def _load(ws: Workspace, where: Place) -> tuple[str, bool]:

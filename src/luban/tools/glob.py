@@ -19,6 +19,7 @@ from ..workspace import Workspace
 from ._input import ToolError, parse_args, walk_files
 
 MAX_RESULTS = 200
+MAX_SUGGESTIONS = 10
 
 SPEC = ToolSpec(
     name="glob",
@@ -73,19 +74,36 @@ def _glob(ws: Workspace, pattern: str, base: Place) -> ToolResult:
         raise ToolError(f"Folder not found: {rel}. Use list_dir to see which folders there are.")
     if not stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{rel} is not a folder; give glob a folder as path.")
-    regex = translate(pattern)
+    # What is asked, and two readings for when it finds nothing: weak models guess the case of a name, or
+    # the folder it is in ("utils.py" only matches at the top).
+    readings = {"asked": translate(pattern), "case": re.compile(_translate(pattern), re.IGNORECASE)}
+    last = PurePosixPath(pattern).name
+    if last.strip("*?"):  # a last part of wildcards only would suggest every file
+        readings["name"] = re.compile("(?:.*/)?" + _translate(last), re.IGNORECASE)
+    dated: dict[str, list[tuple[float, str]]] = {kind: [] for kind in readings}
     with ws.files.folder(base) as folder:
-        dated = [
-            (-found.st_mtime, base.child(name).shown)
-            for name, holder, leaf in walk_files(folder)
-            if regex.fullmatch(name) and (found := _found(ws, base.child(name), holder, leaf)) is not None
-        ]
-    if not dated:
-        return ToolResult(f"No files match {pattern} in {'the workspace root' if rel == '.' else rel}.")
-    lines = [name for _, name in sorted(dated)[:MAX_RESULTS]]
-    if len(dated) > MAX_RESULTS:
-        lines.append(f"[{len(dated) - MAX_RESULTS} more files not shown; use a narrower pattern or path]")
+        for name, holder, leaf in walk_files(folder):
+            kinds = [kind for kind, regex in readings.items() if regex.fullmatch(name)]
+            if kinds and (found := _found(ws, base.child(name), holder, leaf)) is not None:
+                for kind in kinds:
+                    dated[kind].append((-found.st_mtime, base.child(name).shown))
+    if not dated["asked"]:
+        return ToolResult(f"No files match {pattern} in {'the workspace root' if rel == '.' else rel}."
+                          + _suggestions(dated["case"], dated.get("name", [])))
+    lines = [name for _, name in sorted(dated["asked"])[:MAX_RESULTS]]
+    if len(dated["asked"]) > MAX_RESULTS:
+        lines.append(f"[{len(dated['asked']) - MAX_RESULTS} more files not shown; use a narrower pattern or path]")
     return ToolResult("\n".join(lines))
+
+
+def _suggestions(case: list[tuple[float, str]], name: list[tuple[float, str]]) -> str:
+    """What a pattern that found nothing finds ignoring case, else by its last part in any folder."""
+    for found, how in ((case, "Ignoring case"), (name, "In any folder, ignoring case")):
+        if found:
+            names = [shown for _, shown in sorted(found)[:MAX_SUGGESTIONS]]
+            more = f" [{len(found) - MAX_SUGGESTIONS} more]" if len(found) > MAX_SUGGESTIONS else ""
+            return f" {how}: " + ", ".join(names) + more
+    return ""
 
 
 def _found(ws: Workspace, where: Place, holder: int, leaf: str) -> os.stat_result | None:

@@ -6,6 +6,7 @@ the root, is rg's working directory; rg does not follow symlinks below that), a 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -72,16 +73,72 @@ def _grep(ws: Workspace, target: Place, pattern: str, glob: str | None, ignore_c
     info = ws.files.stat(target)
     if info is None:
         raise ToolError(f"Path not found: {rel}. Use list_dir or glob to find the right path.")
+    found, code, problem = _search(ws, target, stat.S_ISDIR(info.st_mode), _Query(pattern, False, ignore_case), glob)
+    if not found:
+        # Weak models escape what needs no escaping (`total\(`), double the escapes, or guess the case:
+        # the nearest reading that finds something, named, beats "No matches." and a dead end.
+        for query, how in _readings(pattern, ignore_case):
+            found, _, _ = _search(ws, target, stat.S_ISDIR(info.st_mode), query, glob)
+            if found:
+                broken = f"is not a valid regular expression ({_first(problem)})" if code == 2 else "matches nothing"
+                return ToolResult(f"The pattern {broken}; {how}:\n" + _listed(found))
+    if code == 2 and not found:
+        raise ToolError(f"grep failed: {problem}{_hint(problem)}")
+    if not found:
+        return ToolResult("No matches.")
+    lines = _listed(found)
+    if code == 2:
+        lines += f"\n[some files could not be searched: {_first(problem)}]"
+    return ToolResult(lines)
+
+
+@dataclass(frozen=True)
+class _Query:
+    pattern: str
+    fixed: bool  # the pattern is plain text, not a regular expression
+    ignore_case: bool
+
+
+# A backslash before one of these makes it plain text; \b (a word boundary) means nothing in plain text.
+_ESCAPED = re.compile(r"\\+([.()\[\]{}*+?|^$\\/])|\\b")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
+_METACHARACTERS = frozenset(".()[]{}*+?|^$\\")
+
+
+def _readings(pattern: str, ignore_case: bool) -> list[tuple[_Query, str]]:
+    """Other ways to read a pattern that matched nothing, nearest first, each with how to say it."""
+    plain = _ESCAPED.sub(lambda m: m.group(1) or "", pattern)
+    plain = plain if plain != pattern and "\\" not in plain else ""
+    readings = []
+    if plain:
+        readings.append((_Query(plain, True, False), f"searching for the plain text `{plain}` finds"))
+    if any(c in pattern for c in _METACHARACTERS):
+        readings.append((_Query(pattern, True, False), f"searching for the plain text `{pattern}` finds"))
+    if not ignore_case:
+        readings.append((_Query(pattern, False, True), "searching again ignoring case finds"))
+        if plain:
+            readings.append((_Query(plain, True, True), f"searching for the plain text `{plain}` ignoring case finds"))
+    names = sorted(set(_IDENTIFIER.findall(pattern)), key=len, reverse=True)
+    if names and names[0] not in (pattern, plain):
+        readings.append((_Query(names[0], True, True), f"searching for the name `{names[0]}` alone, ignoring case, finds"))
+    return readings
+
+
+def _search(ws: Workspace, target: Place, is_dir: bool, query: _Query, glob: str | None
+            ) -> tuple[list[str], int, str]:
+    """(matching lines as path:line:text, rg's exit code, what rg said on stderr)."""
     rg = rg_binary()
     if rg is None:
         raise ToolError("grep is unavailable because ripgrep (rg) is not installed; use bash with grep -rn instead.")
     # --sort path keeps the order stable from call to call (rg is otherwise parallel and unordered).
     argv = [rg, "--line-number", "--no-heading", "--color", "never", "--sort", "path"]
     argv += ["--max-columns", "300", "--max-columns-preview", "--hidden"]
-    argv += ["--ignore-case"] if ignore_case else []
+    argv += ["--ignore-case"] if query.ignore_case else []
+    argv += ["--fixed-strings"] if query.fixed else []
     argv += ["--glob", glob] if glob else []
-    argv += ["--glob", "!.git", "--regexp", pattern]
-    if stat.S_ISDIR(info.st_mode):
+    argv += ["--glob", "!.git", "--regexp", query.pattern]
+    rel = target.shown
+    if is_dir:
         with ws.files.folder(target) as folder:
             done = _run([*argv, "--with-filename", "--", "."], cwd=folder)
         # rg prints "./src/x.py" for files under "."; the model should see paths from the root everywhere.
@@ -91,17 +148,21 @@ def _grep(ws: Workspace, target: Place, pattern: str, glob: str | None, ignore_c
         with ws.files.open_read(target) as source:
             done = _run([*argv, "--no-filename", "--", "-"], stdin=source)
         found = [f"{rel}:{line}" for line in _lines(done.stdout)]
-    problem = done.stderr.decode("utf-8", errors="replace").strip()
-    if done.returncode == 2 and not found:
-        raise ToolError(f"grep failed: {problem}{_hint(problem)}")
-    if not found:
-        return ToolResult("No matches.")
+    return found, done.returncode, done.stderr.decode("utf-8", errors="replace").strip()
+
+
+def _listed(found: list[str]) -> str:
     lines = found[:MAX_MATCHES]
     if len(found) > MAX_MATCHES:
         lines.append(f"[{len(found) - MAX_MATCHES} more matches not shown; narrow the pattern, path or glob]")
-    if done.returncode == 2:
-        lines.append(f"[some files could not be searched: {problem.splitlines()[0]}]")
-    return ToolResult("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _first(problem: str) -> str:
+    """rg's own words for what went wrong: its `error:` line, else its first line."""
+    lines = [line.strip() for line in problem.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors or lines or ["rg failed"])[0].removeprefix("rg: ")
 
 
 def _run(argv: list[str], *, cwd: int | None = None, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess:

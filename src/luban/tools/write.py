@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from ..boundary import BoundaryError, Place
+from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
@@ -62,13 +63,27 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
         raise ToolError(f"{rel} is a folder; give write_file the path of a file.")
     if info is None and (holder := _file_holder(ws, where)) is not None:
         raise ToolError(f"{holder} is a file, so {rel} cannot be created inside it.")
+    parses = judge(rel, _old_text(ws, where) if info is not None else None, content)
+    if not parses.apply:
+        kept = f"{rel} is unchanged" if info is not None else f"{rel} was not created"
+        raise ToolError(f"Not written: {parses.said} Correct the content and try again; {kept}.")
     try:
         # Lone surrogates cannot be encoded; they can only come from a broken JSON escape.
         written = ws.files.write(where, content.encode("utf-8", errors="replace"))
     except OSError as error:
         raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
     how = "overwritten" if written.existed else "created"
-    return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).")
+    said = f"\n{parses.said}" if parses.said else ""
+    return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).{said}")
+
+
+def _old_text(ws: Workspace, where: Place) -> str | None:
+    """The text being replaced, for the syntax check; None where it cannot be read (then it counts as new)."""
+    try:
+        with ws.files.open_read(where) as f:
+            return f.read().decode("utf-8", errors="surrogateescape")
+    except (OSError, BoundaryError):
+        return None
 
 
 def _file_holder(ws: Workspace, where: Place) -> str | None:

@@ -100,7 +100,7 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
                      "eval build-suite, eval compare RUN_A [RUN_B], eval report RUN.")
     p.add_argument("suite", help="humaneval | bugfix | ipi | PATH to task folders | build-suite | compare | report")
     p.add_argument("runs", nargs="*", help="run folders, for compare and report")
-    p.add_argument("--scaffold", default="luban", help="luban, bash-only, or both: luban,bash-only")
+    p.add_argument("--scaffold", default="luban", help="luban, bash-only, direct, or several: luban,direct")
     p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
     p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, e.g. 'HumanEval-1*'")
     p.add_argument("--tier", help="only tasks of this difficulty tier (or injection vector, for ipi)")
