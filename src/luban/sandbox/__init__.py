@@ -1,8 +1,8 @@
 """Sandboxes: a Sandbox only rewrites the argv of a command the agent runs, so tools stay unaware of it.
 
 `for_agent` picks one that works here (bwrap, else Landlock + seccomp) or refuses; `make` is eval's older
-chooser. `Unconfined` (none.py) runs commands as they are; bwrap.py and landlock.py say what each confines.
-The host environment comes from the caller.
+chooser. `Unconfined` (none.py) runs commands as they are; bwrap.py and landlock.py say what each confines,
+toolchains.py what of the home directory they still see. The host environment comes from the caller.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
 from ..errors import ConfigError, SandboxUnavailable
-from . import landlock, seccomp
+from . import landlock, seccomp, toolchains
 from .bwrap import Bubblewrap
 from .bwrap import available as bubblewrap_available
 from .landlock import Landlock
@@ -49,31 +49,35 @@ def _private_tmp() -> Path:
     return tmp
 
 
-def _build(kind: str, writable: Sequence[Path], env: Mapping[str, str], host: Mapping[str, str]) -> Sandbox:
-    """The named sandbox, or ConfigError with what it needs."""
+def _build(kind: str, writable: Sequence[Path], env: Mapping[str, str], host: Mapping[str, str],
+           programs: Sequence[str]) -> Sandbox:
+    """The named sandbox, or ConfigError with what it needs. Toolchains are looked up once, here."""
     paths = tuple(Path(p) for p in writable)
+    if kind in ("bwrap", "landlock"):
+        found = toolchains.find(host, env.get("PATH"), programs)
     if kind == "bwrap":
         if not bubblewrap_available():
             raise ConfigError("bubblewrap is not installed (apt-get install bubblewrap)")
-        return Bubblewrap(paths, dict(env), readable=own_install(), host=host)
+        return Bubblewrap(paths, dict(env), readable=(*own_install(), *found.folders), host=host)
     if kind == "landlock":
         if reason := landlock_unavailable():
             raise ConfigError(reason)
-        return Landlock(_private_tmp(), paths, dict(env), host=host)
+        # Its commands get a private HOME: the toolchains are told where their roots are.
+        return Landlock(_private_tmp(), paths, {**found.variables, **env}, readable=found.folders, host=host)
     if kind == "none":
         return Unconfined(dict(env))
     raise ConfigError(f"Unknown sandbox {kind!r}; use auto, bwrap, landlock or none.")
 
 
 def make(kind: str, writable: Sequence[Path] = (), env: Mapping[str, str] | None = None, *,
-         host: Mapping[str, str]) -> Sandbox:
+         host: Mapping[str, str], programs: Sequence[str] = ()) -> Sandbox:
     """The sandbox named by a setting: `bwrap`, `landlock`, `none`, or `auto` (bwrap where it is installed,
     else none: eval's choice; the agent's commands go through `for_agent`, which never falls back silently).
-    `host` is the environment Luban runs in."""
+    `host` is the environment Luban runs in; `programs`, command lines whose program must be reachable."""
     if kind == "auto":
         kind = "bwrap" if bubblewrap_available() else "none"
     try:
-        return _build(kind, writable, env or {}, host)
+        return _build(kind, writable, env or {}, host, programs)
     except ConfigError as exc:
         if str(exc).startswith("Unknown"):
             raise
@@ -100,12 +104,12 @@ def probe(kind: str, sandbox: Sandbox, host: Mapping[str, str]) -> str | None:
 
 
 def for_agent(kind: str, *, full_auto: bool, no_sandbox: bool, host: Mapping[str, str],
-              writable: Sequence[Path] = (), env: Mapping[str, str] | None = None,
+              writable: Sequence[Path] = (), env: Mapping[str, str] | None = None, programs: Sequence[str] = (),
               check: Callable[[str, Sandbox], str | None] | None = None) -> Sandbox:
     """The sandbox for the agent's commands: the first of `kind` (auto: bwrap, then landlock) that runs a
     command here (`check`: probe, by default). None working: Unconfined where `no_sandbox` allows it, never in
     full-auto; else SandboxUnavailable. `kind` "none" is the user's own choice (a project config cannot make
-    it). `host` is the environment Luban runs in."""
+    it). `host` is the environment Luban runs in; `programs` (the test command) must be reachable."""
     env = env or {}
     check = check or (lambda name, sandbox: probe(name, sandbox, host))
     if kind == "none":
@@ -118,7 +122,7 @@ def for_agent(kind: str, *, full_auto: bool, no_sandbox: bool, host: Mapping[str
     failures = []
     for name in KINDS[kind]:
         try:
-            sandbox = _build(name, writable, env, host)
+            sandbox = _build(name, writable, env, host, programs)
         except ConfigError as exc:
             failures.append(f"{name}: {exc}")
             continue

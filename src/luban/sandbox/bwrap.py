@@ -1,5 +1,5 @@
 """Bubblewrap: every namespace unshared, no capabilities, a read-only view of the machine with home, /tmp
-and /run hidden behind empty tmpfs, the workspace writable except
+and /run hidden behind empty tmpfs (the toolchains in home bound back read-only), the workspace writable except
 what git or Luban would later run, which commands can neither change nor create.
 """
 
@@ -39,8 +39,8 @@ def available() -> bool:
 @dataclass(frozen=True)
 class Bubblewrap:
     """Writable: the workspace root and `writable`. `readable` folders stay visible where a tmpfs would hide
-    them (a venv under /tmp or home). `network` on for every command, else only where `wrap` says so.
-    `host`: the environment Luban runs in (its home, the variables to drop)."""
+    them (a venv under /tmp, toolchains in home), bound from where they lead. `network` on for every command,
+    else only where `wrap` says so. `host`: the environment Luban runs in (its home, variables to drop)."""
 
     writable: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -63,7 +63,8 @@ class Bubblewrap:
         # After the tmpfs mounts, so what lives under them stays visible; writable last, so it wins when nested.
         for path in self.readable:
             if scope.beneath(path, hidden):
-                args += ["--ro-bind", str(path), str(path)]
+                # -try: a toolchain folder removed since Luban started must not fail every command.
+                args += ["--ro-bind-try", os.path.realpath(path), str(path)]
         bound = (root, *self.writable)
         for path in bound:
             args += ["--bind", str(path), str(path)]

@@ -127,8 +127,8 @@ def workspace_writable(root: Path, user_home: Path) -> list[Path]:
 
 def rules_for(root: Path, tmp: Path, read: Iterable[Path], write: Iterable[Path], network: bool, user_home: Path
               ) -> Rules:
-    """System folders, the Python in use and `read` readable; the workspace (as above), the private temp
-    folder, devices and `write` writable. Home, /tmp and Luban's own folders are not granted at all."""
+    """System folders, the Python in use and `read` (toolchains) readable; the workspace (as above), the private
+    temp folder, devices and `write` writable. Home but `read`, /tmp and Luban's own folders are not granted."""
     readable = (*map(Path, SYSTEM), *scope.own_install(), *read, root)
     writable = (*workspace_writable(root, user_home), tmp, *map(Path, DEVICES), *write)
     return Rules(tuple(readable), tuple(writable), network)
@@ -137,8 +137,8 @@ def rules_for(root: Path, tmp: Path, read: Iterable[Path], write: Iterable[Path]
 @dataclass(frozen=True)
 class Landlock:
     """Writable: the workspace (see the module docstring), `tmp` (the commands' TMPDIR and HOME) and
-    `writable`; network only where `wrap` says so (or `network` for every command). `host`: the environment
-    Luban runs in (its home, the variables to drop)."""
+    `writable`; `readable` (toolchains in home) readable; network only where `wrap` says so (or `network` for
+    every command). `host`: the environment Luban runs in (its home, the variables to drop)."""
 
     tmp: Path
     writable: tuple[Path, ...] = ()

@@ -16,8 +16,12 @@ from typing import Callable, Collection, Mapping
 SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)$|^AWS_|^SSH_AUTH_SOCK$")
 # Host variables a command keeps; every other one the host has is dropped (HOME and TMPDIR are set anew).
 # The second line: what Luban sets for one command (tools/bash.py, eval/grade.py), harmless if the host's leaks.
+# The third: where the user's toolchains live and which version they chose (toolchains.py binds those folders).
 ALLOWED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
-                     "PAGER", "GIT_PAGER", "GIT_TERMINAL_PROMPT", "NO_COLOR", "PYTEST_ADDOPTS", "LUBAN_TEST_REPORT"})
+                     "PAGER", "GIT_PAGER", "GIT_TERMINAL_PROMPT", "NO_COLOR", "PYTEST_ADDOPTS", "LUBAN_TEST_REPORT",
+                     "PYENV_ROOT", "PYENV_VERSION", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "NVM_DIR",
+                     "ASDF_DIR", "ASDF_DATA_DIR", "VOLTA_HOME", "GOROOT", "GOPATH", "JAVA_HOME", "VIRTUAL_ENV",
+                     "CONDA_PREFIX", "PYTHONUSERBASE", "RBENV_ROOT", "NODENV_ROOT", "SDKMAN_DIR", "BUN_INSTALL"})
 HOOKS_PATH = re.compile(r"(?im)^\s*hookspath\s*=\s*(.+?)\s*$")
 
 
