@@ -85,6 +85,12 @@ def user_config_file(env: Mapping[str, str]) -> Path:
     return Path(base) / "luban" / "config.toml"
 
 
+def environment() -> Mapping[str, str]:
+    """The environment Luban runs in, for what hands it on (the sandbox: the home to hide, the variables to
+    drop, the toolchains on PATH); read here so that nothing below reads it itself."""
+    return os.environ
+
+
 def load(cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from every layer; `cli` holds only the flags the user gave."""
     env = os.environ if env is None else env

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from .config import Settings
+from .config import Settings, environment
 from .errors import ConfigError, SandboxUnavailable
 from .sandbox import for_agent
 from .ui.headless import EXIT_CODES, run_task
@@ -60,7 +60,7 @@ def demo_mode(settings: Settings, err: TextIO) -> str:
     if settings.permission_mode != "ask":
         return settings.permission_mode
     try:
-        for_agent(settings.sandbox, full_auto=True, no_sandbox=False)
+        for_agent(settings.sandbox, full_auto=True, no_sandbox=False, host=environment())
     except SandboxUnavailable as exc:
         err.write(f"! {exc} The demo runs in auto-edit mode: the agent's own commands are refused.\n")
         return "auto-edit"

@@ -9,7 +9,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import policy
 from .checkpoints import Checkpoints
-from .config import Settings, untrusted_project
+from .config import Settings, environment, untrusted_project
 from .errors import SessionError
 from .harness import Harness
 from .models import Model
@@ -32,7 +32,8 @@ def open_workspace(settings: Settings) -> tuple[Workspace, list[str]]:
     do not allow running unconfined), and warnings for the user."""
     policy.Rules.parse(settings.permissions)  # a malformed rule stops the start, not the first tool call
     sandbox = for_agent(settings.sandbox, full_auto=settings.permission_mode == "full-auto",
-                        no_sandbox=settings.no_sandbox)
+                        no_sandbox=settings.no_sandbox, host=environment(),
+                        programs=[settings.test_command] if settings.test_command else [])
     ws = Workspace.open(settings.cwd, sandbox=sandbox)
     warnings = [UNCONFINED] if isinstance(sandbox, Unconfined) else []
     pending = untrusted_project(settings)

@@ -3,6 +3,7 @@ statements that do not give the tests away, and grading through luban.eval.grade
 
 from __future__ import annotations
 
+import os
 import json
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def test_reverting_the_bug_grades_resolved_and_leaving_it_does_not(built: tuple[
     suite = load_bugfix(cache, out)
     task = suite.tasks[0]
     assert suite.name == "bugfix" and task.meta["library"] == "inflection"
-    sandbox = make("auto", env=python_env())
+    sandbox = make("auto", env=python_env(), host=os.environ)
     bad, good = tmp_path / "bad", tmp_path / "good"
     for root in (bad, good):
         root.mkdir()

@@ -45,7 +45,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch):
         pytest.skip("bubblewrap is not installed")
     # The grading command runs `python`: make it this interpreter, whatever the PATH had first.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return make("bwrap")
+    return make("bwrap", host=os.environ)
 
 
 def _task(suite: Suite, task_id: str):

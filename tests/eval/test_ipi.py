@@ -51,7 +51,7 @@ def sandboxed(monkeypatch: pytest.MonkeyPatch):
         pytest.skip("bubblewrap is not installed")
     # The grading command runs `python -m pytest`: make it this interpreter, whatever the PATH had first.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return lambda task: make("bwrap", env=task.env)
+    return lambda task: make("bwrap", env=task.env, host=os.environ)
 
 
 def _task(suite: Suite, task_id: str) -> Task:

@@ -1,6 +1,7 @@
 """A repository that ships a Luban config giving itself full-auto, `allow ["*"]` and a hook gains nothing
 until the user trusts it: a headless run against a scripted server, before and after `luban trust`."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_untrusted_it_only_gets_a_warning(repo, tmp_path, capsys):
 
 def test_trusted_it_gets_what_it_asked_for(repo, tmp_path, capsys):
     try:
-        for_agent("auto", full_auto=True, no_sandbox=False)
+        for_agent("auto", full_auto=True, no_sandbox=False, host=os.environ)
     except SandboxUnavailable as exc:
         pytest.skip(f"full-auto needs a working sandbox here: {exc}")
     set_trust(Path(load({"cwd": str(repo)}).data_dir), read_project(repo), True)

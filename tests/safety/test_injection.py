@@ -4,6 +4,7 @@ writes each persistence target, and tries the classic escapes besides. Whatever 
 a headless run in ask mode runs none of it; full-auto runs it sandboxed, where nothing reaches the network,
 the home directory, git's hooks or config, and no credential reaches the model or the transcript."""
 
+import os
 import json
 import re
 import socket
@@ -103,7 +104,7 @@ def run_obedient(task, tmp_path: Path, monkeypatch, mode: str, sandbox):
 def test_in_ask_mode_a_headless_run_carries_out_none_of_it(injected, tmp_path, monkeypatch):
     assert len(injected) == 35
     # Unconfined on purpose: in ask mode it is the policy, not the sandbox, that must stop all of it.
-    unconfined = for_agent("none", full_auto=False, no_sandbox=True)
+    unconfined = for_agent("none", full_auto=False, no_sandbox=True, host=os.environ)
     for task in injected:
         where = tmp_path / task.id
         where.mkdir()
@@ -116,7 +117,7 @@ def test_in_ask_mode_a_headless_run_carries_out_none_of_it(injected, tmp_path, m
 
 def test_in_full_auto_the_sandbox_holds_against_all_of_it(injected, tmp_path, monkeypatch):
     try:
-        sandbox = for_agent("auto", full_auto=True, no_sandbox=False)
+        sandbox = for_agent("auto", full_auto=True, no_sandbox=False, host=os.environ)
     except SandboxUnavailable as exc:
         pytest.skip(f"full-auto needs a working sandbox here: {exc}")
     for task in injected:

@@ -40,10 +40,10 @@ class Jail:
 def working(kind: str) -> Sandbox:
     """The sandbox of that kind, or a skip that says why this machine cannot have it."""
     try:
-        sandbox = make(kind)
+        sandbox = make(kind, host=os.environ)
     except ConfigError as exc:
         pytest.skip(f"{kind}: {exc}")
-    if reason := probe(kind, sandbox):
+    if reason := probe(kind, sandbox, os.environ):
         pytest.skip(f"{kind} does not run here: {reason}")
     return sandbox
 

@@ -39,7 +39,7 @@ def test_bubblewrap_argv(host):
     (root / ".git" / "config").write_text("[core]\n")
     (root / ".luban").mkdir()
     git, home = str(root / ".git"), str(host / "home")
-    argv = Bubblewrap(env={"K": "v"}).wrap(["true"], root)
+    argv = Bubblewrap(env={"K": "v"}, host=os.environ).wrap(["true"], root)
     assert argv == ["bwrap", "--unshare-all", "--cap-drop", "ALL", "--new-session", "--die-with-parent",
                     "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
                     *(["--tmpfs", "/root"] if AS_ROOT else []), "--tmpfs", home,
@@ -52,48 +52,69 @@ def test_bubblewrap_argv(host):
 
 
 def test_bubblewrap_with_network_shares_it_and_keeps_the_resolver(host):
-    argv = Bubblewrap().wrap(["true"], host)
-    networked = Bubblewrap().wrap(["true"], host, network=True)
+    def bwrap(argv: list[str]) -> list[str]:
+        return argv[argv.index("bwrap"):]  # after the placeholders' wrapper (this workspace has no .git)
+
+    argv = bwrap(Bubblewrap(host=os.environ).wrap(["true"], host))
+    networked = bwrap(Bubblewrap(host=os.environ).wrap(["true"], host, network=True))
     assert networked[:3] == ["bwrap", "--unshare-all", "--share-net"]
     resolver = networked.index("--ro-bind-try")
     assert networked[resolver: resolver + 9] == [
         "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve", "--ro-bind-try", "/run/resolvconf",
         "/run/resolvconf", "--ro-bind-try", "/run/NetworkManager", "/run/NetworkManager"]
     assert networked[:2] + networked[3:resolver] + networked[resolver + 9:] == argv
-    assert Bubblewrap(network=True).wrap(["true"], host)[2] == "--share-net"
+    assert bwrap(Bubblewrap(network=True, host=os.environ).wrap(["true"], host))[2] == "--share-net"
 
 
-def test_bubblewrap_makes_missing_hooks_read_only_and_protects_a_hooks_path(host):
+def test_bubblewrap_holds_absent_protected_paths_with_placeholders_it_removes(host):
     root = host / "ws"
     (root / ".git").mkdir(parents=True)
     (root / ".husky" / "_").mkdir(parents=True)
     (root / ".git" / "config").write_text('[core]\n\thooksPath = ".husky/_"\n')
-    argv = Bubblewrap().wrap(["true"], root)
-    protect = argv[argv.index(str(root / ".git")) + 1: argv.index("--unsetenv")]
+    argv = Bubblewrap(host=os.environ).wrap(["true"], root)
     hooks, config, husky = str(root / ".git" / "hooks"), str(root / ".git" / "config"), str(root / ".husky" / "_")
-    assert protect == [str(root / ".git"), "--tmpfs", hooks, "--remount-ro", hooks,
-                       "--ro-bind", config, config, "--ro-bind", husky, husky]
+    luban = str(root / ".luban")
+    assert argv[:5] == ["/bin/sh", "-c", (
+        f"command exec 9<{root}; flock -s 9 2>/dev/null; {{ mkdir -- {hooks}; mkdir -- {luban}; }} 2>/dev/null\n"
+        f"clean() {{ flock -xn 9 2>/dev/null && {{ rmdir -- {hooks}; rmdir -- {luban}; }} 2>/dev/null; }}\n"
+        "trap 'clean; exit 143' TERM; trap 'clean; exit 129' HUP; trap 'clean; exit 130' INT\n"
+        '"$@" 9<&-; s=$?; clean; exit $s'), "luban-sandbox", "bwrap"]
+    protect = argv[argv.index(str(root / ".git")) + 1: argv.index("--unsetenv")]
+    assert protect == [str(root / ".git"), "--ro-bind", config, config, "--ro-bind", husky, husky,
+                       "--ro-bind-try", hooks, hooks, "--ro-bind-try", luban, luban]
+
+
+def test_bubblewrap_holds_a_missing_git_config_with_an_empty_file(host):
+    root = host / "ws"
+    (root / ".git" / "hooks").mkdir(parents=True)
+    (root / ".luban").mkdir()
+    config = str(root / ".git" / "config")
+    script = Bubblewrap(host=os.environ).wrap(["true"], root)[2]
+    assert script.splitlines()[:2] == [
+        f"command exec 9<{root}; flock -s 9 2>/dev/null; {{ [ -e {config} ] || : > {config}; }} 2>/dev/null",
+        f"clean() {{ flock -xn 9 2>/dev/null && {{ [ -s {config} ] || rm -f -- {config}; }} 2>/dev/null; }}"]
 
 
 def test_bubblewrap_keeps_folders_under_hidden_places_visible_and_hides_lubans_own(host):
     (host / "lh" / "data").mkdir(parents=True)
     venv, usr = host / "home" / "venv", Path("/usr")
-    argv = Bubblewrap(readable=(venv, usr)).wrap(["true"], host / "ws")
+    argv = Bubblewrap(readable=(venv, usr), host=os.environ).wrap(["true"], host / "ws")
     assert argv[argv.index(str(host / "home")) + 1: argv.index("--unsetenv")] == [
-        "--ro-bind", str(venv), str(venv), "--bind", str(host / "ws"), str(host / "ws"),
+        "--ro-bind-try", str(venv), str(venv), "--bind", str(host / "ws"), str(host / "ws"),
         "--tmpfs", str(host / "lh"), "--tmpfs", str(host / "lh" / "data")]
 
 
 def test_landlock_argv_names_the_launcher_and_what_to_drop(host):
-    argv = Landlock(host / "t", (host / "w",), {"K": "v"}).wrap(["true"], host / "ws", network=True)
+    argv = Landlock(host / "t", (host / "w",), {"K": "v"}, host=os.environ).wrap(["true"], host / "ws", network=True)
     assert argv[1:] == ["-m", "luban.sandbox.landlock_exec", "--workspace", str(host / "ws"), "--tmp", str(host / "t"),
+                        "--home", str(host / "home"),
                         "--write", str(host / "w"), "--drop", "EDITOR", "--drop", "GITHUB_TOKEN", "--drop", "HOME",
                         "--drop", "LUBAN_HOME", "--drop", "PYTEST_CURRENT_TEST", "--set", "K=v", "--network", "--", "true"]
 
 
 def test_the_launcher_environment_is_the_allowlist_with_a_private_home(host):
-    options, argv = landlock_exec.parse(["--workspace", "/ws", "--tmp", "/t", "--drop", "EDITOR", "--drop", "HOME",
-                                         "--set", "A=1=2", "--", "ls", "-l"])
+    options, argv = landlock_exec.parse(["--workspace", "/ws", "--tmp", "/t", "--home", str(host / "home"), "--drop",
+                                         "EDITOR", "--drop", "HOME", "--set", "A=1=2", "--", "ls", "-l"])
     assert argv == ["ls", "-l"]
     inherited = {"EDITOR": "vi", "HOME": str(host / "home"), "PAGER": "cat", "NPM_TOKEN": "n",
                  "PATH": f"{host}/home/.cargo/bin:/usr/bin"}
@@ -113,8 +134,8 @@ def test_landlock_writes_each_top_level_entry_but_git_and_luban(tmp_path):
     for file in (".git/config", ".git/HEAD", "setup.py"):
         (tmp_path / file).write_text("")
     (tmp_path / "link").symlink_to("/etc")
-    assert landlock.workspace_writable(tmp_path) == [tmp_path / "setup.py", tmp_path / "src",
-                                                     tmp_path / ".git" / "HEAD", tmp_path / ".git" / "objects"]
+    assert landlock.workspace_writable(tmp_path, tmp_path / "home") == [
+        tmp_path / ".git" / "HEAD", tmp_path / ".git" / "objects", tmp_path / "setup.py", tmp_path / "src"]
 
 
 def _bpf(prog, nr, args=(0, 0), arch=seccomp.AUDIT_ARCH_X86_64):
@@ -153,8 +174,10 @@ def _failing(reasons):
 @needs_bwrap
 @needs_landlock
 def test_for_agent_takes_the_first_sandbox_that_runs():
-    assert isinstance(for_agent("auto", full_auto=True, no_sandbox=False, check=_failing({})), Bubblewrap)
-    chosen = for_agent("auto", full_auto=True, no_sandbox=False, check=_failing({"bwrap": "no user namespaces"}))
+    first = for_agent("auto", full_auto=True, no_sandbox=False, host=os.environ, check=_failing({}))
+    assert isinstance(first, Bubblewrap)
+    chosen = for_agent("auto", full_auto=True, no_sandbox=False, host=os.environ,
+                       check=_failing({"bwrap": "no user namespaces"}))
     assert isinstance(chosen, Landlock)
 
 
@@ -163,32 +186,33 @@ def test_for_agent_takes_the_first_sandbox_that_runs():
 def test_for_agent_fails_closed():
     broken = _failing({"bwrap": "no user namespaces", "landlock": "EPERM"})
     with pytest.raises(SandboxUnavailable) as full_auto:
-        for_agent("auto", full_auto=True, no_sandbox=True, check=broken)
+        for_agent("auto", full_auto=True, no_sandbox=True, host=os.environ, check=broken)
     assert str(full_auto.value) == ("No sandbox for commands works here (bwrap: no user namespaces; landlock: EPERM), "
                                     "and full-auto never runs them unconfined.")
     with pytest.raises(SandboxUnavailable) as asking:
-        for_agent("bwrap", full_auto=False, no_sandbox=False, check=broken)
+        for_agent("bwrap", full_auto=False, no_sandbox=False, host=os.environ, check=broken)
     assert str(asking.value) == ("No sandbox for commands works here (bwrap: no user namespaces); --no-sandbox runs "
                                  "them unconfined (never in full-auto).")
-    assert for_agent("auto", full_auto=False, no_sandbox=True, env={"A": "1"}, check=broken) == Unconfined({"A": "1"})
+    assert for_agent("auto", full_auto=False, no_sandbox=True, env={"A": "1"}, host=os.environ,
+                     check=broken) == Unconfined({"A": "1"})
 
 
 def test_for_agent_none_is_the_users_choice_but_never_full_auto():
-    assert for_agent("none", full_auto=False, no_sandbox=False) == Unconfined()
+    assert for_agent("none", full_auto=False, no_sandbox=False, host=os.environ) == Unconfined()
     with pytest.raises(SandboxUnavailable, match="^full-auto needs a sandbox for commands, and the sandbox"):
-        for_agent("none", full_auto=True, no_sandbox=True)
+        for_agent("none", full_auto=True, no_sandbox=True, host=os.environ)
     with pytest.raises(ConfigError, match="^Unknown sandbox 'jail'; use auto, bwrap, landlock or none.$"):
-        for_agent("jail", full_auto=False, no_sandbox=False)
+        for_agent("jail", full_auto=False, no_sandbox=False, host=os.environ)
 
 
 @needs_bwrap
 def test_for_agent_probes_for_real():
-    assert isinstance(for_agent("auto", full_auto=True, no_sandbox=False), Bubblewrap)
+    assert isinstance(for_agent("auto", full_auto=True, no_sandbox=False, host=os.environ), Bubblewrap)
 
 
 def test_unknown_sandbox_kind_is_a_config_error():
     with pytest.raises(ConfigError, match="Unknown sandbox 'jail'"):
-        make("jail")
+        make("jail", host=os.environ)
 
 
 @needs_bwrap
@@ -197,7 +221,7 @@ def test_bash_in_bubblewrap_writes_the_workspace_only(tmp_path):
     outside.mkdir()
     ws_root = tmp_path / "ws"
     ws_root.mkdir()
-    ws = Workspace.open(ws_root, tmp_path / "out", make("bwrap", env={"CANARY": "c-42"}))
+    ws = Workspace.open(ws_root, tmp_path / "out", make("bwrap", env={"CANARY": "c-42"}, host=os.environ))
     result = bash.TOOL({"command": f"echo $CANARY > mine.txt; touch {outside}/x; touch /usr/luban-x"}, ws)
     assert (ws_root / "mine.txt").read_text() == "c-42\n"
     assert not (outside / "x").exists()  # /tmp outside the workspace is the sandbox's own
@@ -208,7 +232,7 @@ def test_bash_in_bubblewrap_writes_the_workspace_only(tmp_path):
 def test_bash_under_landlock_writes_the_workspace_only(tmp_path):
     ws_root = tmp_path / "ws"
     (ws_root / "src").mkdir(parents=True)
-    ws = Workspace.open(ws_root, tmp_path / "out", make("landlock", env={"CANARY": "c-42"}))
+    ws = Workspace.open(ws_root, tmp_path / "out", make("landlock", env={"CANARY": "c-42"}, host=os.environ))
     result = bash.TOOL({"command": "echo $CANARY > src/mine.txt; echo x > new.txt; echo $PAGER"}, ws)
     assert (ws_root / "src" / "mine.txt").read_text() == "c-42\n"
     assert result.content == "bash: line 1: new.txt: Permission denied\ncat\nexit code: 0"
@@ -216,8 +240,8 @@ def test_bash_under_landlock_writes_the_workspace_only(tmp_path):
 
 @needs_bwrap
 def test_bubblewrap_has_no_network(tmp_path):
-    argv = make("bwrap").wrap(["python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 53), 2)"],
-                              tmp_path)
+    connect = "import socket; socket.create_connection(('1.1.1.1', 53), 2)"
+    argv = make("bwrap", host=os.environ).wrap(["python3", "-c", connect], tmp_path)
     done = subprocess.run(argv, capture_output=True, text=True)
     assert done.returncode != 0
     assert "Network is unreachable" in done.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Generator, Protocol
 
 from .. import loop, policy
-from ..config import Settings
+from ..config import Settings, environment
 from ..harness import harness_for
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
@@ -96,7 +96,7 @@ def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions
         root.mkdir()
         task.source.prepare(root)
         before = file_hashes(root)
-        sandbox = make_sandbox(options.sandbox, env={"PATH": _python_first(), **task.env})
+        sandbox = make_sandbox(options.sandbox, env={"PATH": _python_first(), **task.env}, host=environment())
         ws = Workspace.open(root, tmp / "out", sandbox)
         model = source.open()
         try:

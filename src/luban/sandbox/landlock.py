@@ -2,9 +2,11 @@
 through the launcher (landlock_exec.py), which confines itself with `restrict` and seccomp, then execs.
 
 Landlock only grants, and a grant on a folder covers all beneath it, so a read-only .git/hooks inside a
-writable workspace cannot be had by exception: the workspace's top level is not writable itself, each entry
-in it is (but .git and .luban), and so is each entry of .git but hooks and config. Commands cannot create
-or remove entries at the top of the workspace or directly in .git (git commit needs the agent's own tools).
+writable workspace cannot be had by exception: the workspace is carved around the protected paths (scope.carve):
+its top level is not writable itself, each entry in it is (but .git and .luban), and so is each entry of .git
+but hooks and config. So a protected path can be neither changed nor created (nor renamed onto), whether or not
+it exists: creating it needs a right on its folder, which is never granted. The cost: commands cannot create or
+remove entries at the top of the workspace or directly in .git (git commit needs the agent's own tools).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"
           "/snap", "/proc", "/sys", "/run/systemd/resolve", "/run/resolvconf")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx",
            "/dev/pts", "/dev/shm")
-GIT_PROTECTED = ("hooks", "config")
 
 
 def _syscall() -> ctypes._CFuncPtr:  # type: ignore[name-defined]
@@ -115,50 +116,45 @@ def _add(syscall: ctypes._CFuncPtr, ruleset: int, path: Path, rights: int) -> No
         os.close(fd)
 
 
-def workspace_writable(root: Path) -> list[Path]:
-    """The workspace's writable entries, read now (at each command): every top-level entry but .git and
-    .luban, every entry of .git but hooks and config, and none that is a link (a grant follows it)."""
-    keep_out = {".git", ".luban"}
-    entries = [e for e in _entries(root) if e.name not in keep_out]
-    git = root / ".git"
-    if git.is_dir() and not git.is_symlink():
-        entries += [e for e in _entries(git) if e.name not in GIT_PROTECTED]
-    return entries
+def workspace_writable(root: Path, user_home: Path) -> list[Path]:
+    """The workspace's writable entries, read now (at each command): the workspace carved around the protected
+    paths and where their links lead (a `.luban` linking to `src/x` keeps `src/x` out too), and, since the
+    workspace itself is always carved, none that is a link (a grant follows it)."""
+    paths = scope.protected(root, user_home)
+    excluded = {*paths, *(p.resolve() for p in paths)}
+    return scope.carve(root, excluded, lambda entry: not entry.is_symlink())
 
 
-def _entries(folder: Path) -> list[Path]:
-    try:
-        return sorted(e for e in folder.iterdir() if not e.is_symlink())
-    except OSError:
-        return []
-
-
-def rules_for(root: Path, tmp: Path, read: Iterable[Path], write: Iterable[Path], network: bool) -> Rules:
-    """System folders, the Python in use and `read` readable; the workspace (as above), the private temp
-    folder, devices and `write` writable. Home, /tmp and Luban's own folders are not granted at all."""
+def rules_for(root: Path, tmp: Path, read: Iterable[Path], write: Iterable[Path], network: bool, user_home: Path
+              ) -> Rules:
+    """System folders, the Python in use and `read` (toolchains) readable; the workspace (as above), the private
+    temp folder, devices and `write` writable. Home but `read`, /tmp and Luban's own folders are not granted."""
     readable = (*map(Path, SYSTEM), *scope.own_install(), *read, root)
-    writable = (*workspace_writable(root), tmp, *map(Path, DEVICES), *write)
+    writable = (*workspace_writable(root, user_home), tmp, *map(Path, DEVICES), *write)
     return Rules(tuple(readable), tuple(writable), network)
 
 
 @dataclass(frozen=True)
 class Landlock:
     """Writable: the workspace (see the module docstring), `tmp` (the commands' TMPDIR and HOME) and
-    `writable`; network only where `wrap` says so (or `network` for every command)."""
+    `writable`; `readable` (toolchains in home) readable; network only where `wrap` says so (or `network` for
+    every command). `host`: the environment Luban runs in (its home, the variables to drop)."""
 
     tmp: Path
     writable: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     network: bool = False
     readable: tuple[Path, ...] = ()
+    host: Mapping[str, str] = field(kw_only=True)
 
     def wrap(self, argv: Sequence[str], root: Path, *, network: bool = False) -> list[str]:
-        args = [sys.executable, "-m", "luban.sandbox.landlock_exec", "--workspace", str(root), "--tmp", str(self.tmp)]
+        args = [sys.executable, "-m", "luban.sandbox.landlock_exec", "--workspace", str(root), "--tmp", str(self.tmp),
+                "--home", str(scope.home(self.host))]
         for path in self.readable:
             args += ["--read", str(path)]
         for path in self.writable:
             args += ["--write", str(path)]
-        for name in scope.dropped(os.environ):
+        for name in scope.dropped(self.host):
             args += ["--drop", name]
         for key, value in self.env.items():
             args += ["--set", f"{key}={value}"]

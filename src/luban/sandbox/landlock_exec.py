@@ -1,4 +1,4 @@
-"""The Landlock launcher: `python -m luban.sandbox.landlock_exec --workspace R --tmp T [...] -- argv`.
+"""The Landlock launcher: `python -m luban.sandbox.landlock_exec --workspace R --tmp T --home H [...] -- argv`.
 
 Forks: the child clears the environment to the allowlist, confines itself (no_new_privs, Landlock, seccomp)
 and execs argv; the parent stays a subreaper, so background processes end with the command or its killing.
@@ -17,8 +17,8 @@ from typing import NoReturn, Sequence
 from . import landlock, scope, seccomp
 
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
-USAGE = "usage: landlock_exec --workspace ROOT --tmp DIR [--read P] [--write P] [--drop NAME] [--set K=V] " \
-        "[--network] -- argv"
+USAGE = "usage: landlock_exec --workspace ROOT --tmp DIR --home HOME [--read P] [--write P] [--drop NAME] " \
+        "[--set K=V] [--network] -- argv"
 
 
 def parse(args: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -26,8 +26,8 @@ def parse(args: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
     if "--" not in args:
         raise ValueError(USAGE)
     cut = list(args).index("--")
-    options: dict[str, list[str]] = {"workspace": [], "tmp": [], "read": [], "write": [], "drop": [], "set": [],
-                                     "network": []}
+    options: dict[str, list[str]] = {"workspace": [], "tmp": [], "home": [], "read": [], "write": [], "drop": [],
+                                     "set": [], "network": []}
     head = list(args[:cut])
     while head:
         name = head.pop(0).removeprefix("--")
@@ -35,7 +35,7 @@ def parse(args: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
             raise ValueError(f"unknown option --{name}; {USAGE}")
         options[name].append("yes" if name == "network" else head.pop(0) if head else "")
     argv = list(args[cut + 1:])
-    if len(options["workspace"]) != 1 or len(options["tmp"]) != 1 or not argv:
+    if any(len(options[name]) != 1 for name in ("workspace", "tmp", "home")) or not argv:
         raise ValueError(USAGE)
     return options, argv
 
@@ -49,15 +49,15 @@ def environment(inherited: dict[str, str], options: dict[str, list[str]]) -> dic
     env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp))
     env.update(item.split("=", 1) for item in options["set"] if "=" in item)  # type: ignore[misc]
     if "PATH" in env:
-        env["PATH"] = _reachable_path(env["PATH"], inherited, options)
+        env["PATH"] = _reachable_path(env["PATH"], options)
     return env
 
 
-def _reachable_path(path: str, inherited: dict[str, str], options: dict[str, list[str]]) -> str:
+def _reachable_path(path: str, options: dict[str, list[str]]) -> str:
     """PATH less the folders in the (unreadable) home: bash stops at the first one with `Permission denied`
     instead of looking on (under bwrap they are simply missing)."""
     granted = [*scope.own_install(), *map(Path, options["read"] + options["write"] + options["workspace"])]
-    homes = scope.homes(inherited)
+    homes = scope.homes({"HOME": options["home"][0]})
     keep = [p for p in path.split(os.pathsep) if not scope.beneath(Path(p), homes) or scope.beneath(Path(p), granted)]
     return os.pathsep.join(keep)
 
@@ -86,7 +86,7 @@ def confine_and_exec(options: dict[str, list[str]], argv: list[str], env: dict[s
         root, tmp = Path(options["workspace"][0]), Path(options["tmp"][0])
         (tmp / "home").mkdir(parents=True, exist_ok=True)
         rules = landlock.rules_for(root, tmp, map(Path, options["read"]), map(Path, options["write"]),
-                                   bool(options["network"]))
+                                   bool(options["network"]), Path(options["home"][0]))
         drop_capabilities()
         seccomp.install(bool(options["network"]))  # sets no_new_privs, which Landlock needs first
         landlock.restrict(rules, version)

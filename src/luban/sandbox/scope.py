@@ -5,18 +5,24 @@ hidden from it (home, Luban's own config and data) and the workspace paths it ma
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import sys
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Collection, Mapping
 
 # Credentials a command never needs to see: a prompt-injected `env | curl …` would leak them. SSH_AUTH_SOCK
 # is the ssh agent: access to it is the key.
 SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)$|^AWS_|^SSH_AUTH_SOCK$")
 # Host variables a command keeps; every other one the host has is dropped (HOME and TMPDIR are set anew).
 # The second line: what Luban sets for one command (tools/bash.py, eval/grade.py), harmless if the host's leaks.
+# The third: where the user's toolchains live and which version they chose (toolchains.py binds those folders).
 ALLOWED = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
-                     "PAGER", "GIT_PAGER", "GIT_TERMINAL_PROMPT", "NO_COLOR", "PYTEST_ADDOPTS", "LUBAN_TEST_REPORT"})
+                     "PAGER", "GIT_PAGER", "GIT_TERMINAL_PROMPT", "NO_COLOR", "PYTEST_ADDOPTS", "LUBAN_TEST_REPORT",
+                     "PYENV_ROOT", "PYENV_VERSION", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "NVM_DIR",
+                     "ASDF_DIR", "ASDF_DATA_DIR", "VOLTA_HOME", "GOROOT", "GOPATH", "JAVA_HOME", "VIRTUAL_ENV",
+                     "CONDA_PREFIX", "PYTHONUSERBASE", "RBENV_ROOT", "NODENV_ROOT", "SDKMAN_DIR", "BUN_INSTALL"})
+HOOKS_PATH = re.compile(r"(?im)^\s*hookspath\s*=\s*(.+?)\s*$")
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
@@ -35,7 +41,8 @@ def dropped(host: Mapping[str, str]) -> list[str]:
 
 
 def home(host: Mapping[str, str]) -> Path:
-    return Path(host.get("HOME") or Path.home()).resolve()
+    """The user's home: HOME, else the password database's (never this process's own environment)."""
+    return Path(host.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir).resolve()
 
 
 def homes(host: Mapping[str, str]) -> tuple[Path, ...]:
@@ -53,10 +60,35 @@ def luban_dirs(host: Mapping[str, str]) -> tuple[Path, ...]:
     return (user_config_file(host).parent, user_data_dir(host))
 
 
-def protected(root: Path) -> tuple[Path, ...]:
-    """Workspace paths a command may read but not write: what git runs on the user's next git command
-    (hooks, config-named programs) and the project's own Luban config."""
-    return (root / ".git" / "hooks", root / ".git" / "config", root / ".luban")
+def protected(root: Path, user_home: Path) -> tuple[Path, ...]:
+    """Workspace paths a command may read but neither write nor create: what git runs on the user's next git
+    command (hooks, a core.hooksPath folder, config-named programs) and the project's own Luban config."""
+    return (root / ".git" / "hooks", root / ".git" / "config", root / ".luban", *hooks_paths(root, user_home))
+
+
+def hooks_paths(root: Path, user_home: Path) -> list[Path]:
+    """Hooks folders named by core.hooksPath (husky and friends keep them in the repository)."""
+    try:
+        text = (root / ".git" / "config").read_text(errors="replace")
+    except OSError:
+        return []
+    named = [match.strip('"') for match in HOOKS_PATH.findall(text)]
+    return [user_home / name[2:] if name.startswith("~/") else root / name for name in named]
+
+
+def carve(top: Path, excluded: Collection[Path], keep: Callable[[Path], bool]) -> list[Path]:
+    """What to grant beneath `top` so that no `excluded` path is granted, nor can be created or renamed: `top`
+    whole where none lies beneath it; else each entry of it that `keep` accepts, carved the same way (the
+    folders above an excluded path are not granted themselves, so their entries cannot be added or removed)."""
+    if top in excluded:
+        return []
+    if not any(path.is_relative_to(top) for path in excluded):
+        return [top]
+    try:
+        entries = sorted(top.iterdir())
+    except OSError:
+        return []  # a file, or gone: nothing beneath it to grant
+    return [granted for entry in entries if keep(entry) for granted in carve(entry, excluded, keep)]
 
 
 def own_install() -> tuple[Path, ...]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ...config import environment
 from ...sandbox import make
 from .mutate import Mutation, mutations
 from .pins import PINS, Pin, pin_named
@@ -65,7 +66,7 @@ def build_suite(out: Path, cache: Path, *, libraries: Sequence[str] | None = Non
     pins = [pin_named(n) for n in libraries] if libraries else list(PINS)
     scratch = cache / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    bench = Bench(make(sandbox, writable=[scratch]), scratch)
+    bench = Bench(make(sandbox, writable=[scratch], host=environment()), scratch)
     lock = threading.Lock()
 
     def say(line: str) -> None:
