@@ -5,6 +5,7 @@ The only module that reads the environment. A project's own config cannot widen 
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +21,13 @@ RULE_KINDS = ("allow", "ask", "deny")
 OUTPUT_FORMATS = ("text", "json", "stream-json")
 TOOL_PROTOCOLS = ("auto", "native", "text", "json")
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
+# How the environment and flags spell a boolean (case aside); anything else is an error, not false.
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+_BOOL_WORDS = [w for pair in zip(TRUE_WORDS, FALSE_WORDS) for w in pair]
+# Limits and timeouts: zero or less would stop a run before it starts, or never time out.
+POSITIVE = frozenset({"max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context",
+                      "first_token_timeout_s", "idle_timeout_s", "edit_samples"})
+NON_NEGATIVE = frozenset({"temperature"})
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,8 @@ def load(cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settin
     settings = _apply(settings, _read_toml(user_config_file(env)), "the user config")
     cwd = Path(cli.get("cwd") or env.get("LUBAN_CWD") or ".")
     settings = _apply(settings, _project_layer(cwd, settings), "the project config")
-    settings = _apply(settings, _from_env(env), "the environment")
-    return _validate(_apply(settings, cli, "the command line"))
+    settings = _apply(settings, _from_env(env), "the environment", text=True)
+    return _validate(_apply(settings, cli, "the command line", text=True))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -160,7 +168,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k[6:].lower(): v for k, v in env.items() if k.startswith("LUBAN_") and k[6:].lower() in names}
 
 
-def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settings:
+def _apply(settings: Settings, values: Mapping[str, Any], source: str, text: bool = False) -> Settings:
+    """`values` over `settings`; `text`: a source of strings (environment, flags), whose words are parsed."""
     known = {f.name: f for f in fields(Settings)}
     changes = {}
     for key, value in values.items():
@@ -168,7 +177,7 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
             continue
         if key not in known:
             raise ConfigError(f"Unknown setting {key!r} in {source}; known settings: {', '.join(sorted(known))}.")
-        changes[key] = _coerce(key, value, getattr(settings, key), source)
+        changes[key] = _coerce(key, value, getattr(settings, key), source, text)
     if "permissions" in changes:
         changes["permissions"] = _rules_added(settings.permissions, changes["permissions"], source)
     return replace(settings, **changes)
@@ -187,18 +196,46 @@ def _rules_added(current: Mapping[str, Any], added: Mapping[str, Any], source: s
     return {kind: patterns for kind, patterns in merged.items() if patterns}
 
 
-def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
+def _coerce(key: str, value: Any, default: Any, source: str, text: bool) -> Any:
+    """The value as the setting's own type, or one sentence saying what it must be. A TOML file states types
+    (`"on"` is not a boolean there); only the environment and flags spell everything as words."""
     kind = type(default) if default is not None else str
-    try:
-        if kind is bool:
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        if kind in (int, float) and isinstance(value, bool):
-            raise ValueError
-        if kind is dict and not isinstance(value, Mapping):
-            raise ValueError
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.") from None
+    if text and isinstance(value, str) and kind is bool:
+        word = value.strip().lower()
+        if word not in (*TRUE_WORDS, *FALSE_WORDS):
+            raise ConfigError(f"Setting {key!r} in {source} must be one of {', '.join(_BOOL_WORDS)}, not {value!r}.")
+        return word in TRUE_WORDS
+    if text and isinstance(value, str) and kind in (int, float):
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"Setting {key!r} in {source} must be a finite number, not {value!r}.")
+        return _checked(key, number, number, source)
+    return _checked(key, _typed(key, value, kind, source), value, source)
+
+
+def _typed(key: str, value: Any, kind: type, source: str) -> Any:
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)  # 12.0 is twelve; 2.7 is not an integer and is not rounded
+    ok = {bool: isinstance(value, bool), int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str),
+          dict: isinstance(value, Mapping)}[kind]
+    if not ok:
+        raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"Setting {key!r} in {source} must be a finite number, not {value!r}.")
+    return float(value) if kind is float else value
+
+
+def _checked(key: str, value: Any, given: Any, source: str) -> Any:
+    """`value` if it is in range for `key`; the error quotes the value as `given`."""
+    if key in POSITIVE and value <= 0:
+        raise ConfigError(f"Setting {key!r} in {source} must be positive, not {given!r}.")
+    if key in NON_NEGATIVE and value < 0:
+        raise ConfigError(f"Setting {key!r} in {source} must not be negative, not {given!r}.")
+    return value
 
 
 def _validate(s: Settings) -> Settings:
@@ -210,7 +247,4 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOXES)}, not {s.sandbox!r}.")
     if s.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {s.tool_protocol!r}.")
-    for name in ("max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context"):
-        if getattr(s, name) <= 0:
-            raise ConfigError(f"{name} must be positive, not {getattr(s, name)}.")
     return s
