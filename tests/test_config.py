@@ -12,10 +12,12 @@ def test_layers_in_order(tmp_path):
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "config.toml").write_text('model = "from-user"\nmax_steps = 7\ntemperature = 0.5\n')
     (tmp_path / "repo" / ".luban").mkdir(parents=True)
-    (tmp_path / "repo" / ".luban" / "config.toml").write_text("max_steps = 9\n")
+    (tmp_path / "repo" / ".luban" / "config.toml").write_text("max_steps = 5\n")  # untrusted: it may only lower
     env = env_for(tmp_path, LUBAN_TEMPERATURE="0.25", LUBAN_UNRELATED="x")
     s = load({"cwd": str(tmp_path / "repo"), "model": "from-cli"}, env)
-    assert (s.model, s.max_steps, s.temperature, s.data_dir) == ("from-cli", 9, 0.25, str(tmp_path / "home" / "data"))
+    assert (s.model, s.max_steps, s.temperature, s.data_dir) == ("from-cli", 5, 0.25, str(tmp_path / "home" / "data"))
+    (tmp_path / "repo" / ".luban" / "config.toml").write_text("max_steps = 9\n")
+    assert load({"cwd": str(tmp_path / "repo")}, env).max_steps == 7
 
 
 def test_project_config_cannot_widen_permissions(tmp_path):
