@@ -146,7 +146,8 @@ def test_a_workspace_in_a_subfolder_reads_from_the_repository_root(tmp_path, git
 def test_outside_a_repository_only_the_workspace_counts(tmp_path):
     _no_repository_above(tmp_path)
     write(tmp_path, {"AGENTS.md": "Not ours.", "ws/AGENTS.md": "Ours."})
-    assert (repository_root(tmp_path / "ws"), project_memory(tmp_path / "ws")) == (tmp_path / "ws", "# AGENTS.md\n\nOurs.")
+    assert (repository_root(tmp_path / "ws"), project_memory(tmp_path / "ws")) == (
+        tmp_path / "ws", "# AGENTS.md\n\nOurs.")
 
 
 def test_the_root_files_reach_the_prompt_but_not_the_writable_workspace(tmp_path):

@@ -136,7 +136,8 @@ def test_an_untrusted_config_gets_only_the_allow_list_each_the_stricter_way(tmp_
     assert s == Settings(
         cwd=str(repo), data_dir=str(tmp_path / "home" / "data"), max_steps=5, max_total_tokens=100,
         protected_paths="private/**,secrets/**",
-        permissions={"allow": ["bash(make:*)"], "ask": ["bash(git push:*)"], "deny": ["bash(rm:*)", "edit_file(vendor/**)"]})
+        permissions={"allow": ["bash(make:*)"], "ask": ["bash(git push:*)"],
+                     "deny": ["bash(rm:*)", "edit_file(vendor/**)"]})
     assert untrusted_project(s) == [
         "setting base_url = http://127.0.0.1:9/v1 (your code and the conversation would be sent there)",
         "setting model = their-model (the model your requests name)",
@@ -165,7 +166,8 @@ def test_a_trusted_config_gets_all_but_the_user_only_settings(tmp_path, monkeypa
         base_url="http://127.0.0.1:9/v1", model="their-model", api_key="sk-theirs", test_command="touch marker",
         edit_samples=9, focused_rewrites=False, temperature=1.5, output_format="json", max_steps=5,
         max_wall_s=99999.0, max_total_tokens=100, max_reply_tokens=4096, read_before_write=False,
-        allow_test_edits=True, protected_paths="private/**,secrets/**", profiles={"theirs": {"patterns": ["their-model"]}},
+        allow_test_edits=True, protected_paths="private/**,secrets/**",
+        profiles={"theirs": {"patterns": ["their-model"]}},
         cwd=str(repo), data_dir=str(tmp_path / "home" / "data"),
         permissions={"allow": ["bash(make:*)", "bash(curl:*)"], "ask": ["bash(git push:*)"],
                      "deny": ["bash(rm:*)", "edit_file(vendor/**)"]})
