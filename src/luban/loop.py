@@ -74,7 +74,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         _saw_quoted(tests, st)
     else:
         st.add(Message("user", task))
-        if st.harness.gate:
+        if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
             yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
     malformed = 0
     while True:

@@ -62,9 +62,9 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         _rewind_arguments(p, command)
         return p
     if command == "trust":
-        p.description = ("Show what the workspace's own .luban/config.toml would add (a looser mode, allow rules, hooks, "
-                         "its test command, model server and other settings) and trust that content of it; until then "
-                         "it may only narrow.")
+        p.description = ("Show what the workspace's own .luban/config.toml would add (a looser mode, allow rules, "
+                         "hooks, its test command, model server and other settings) and trust that content of it; "
+                         "until then it may only narrow.")
         p.add_argument("--yes", action="store_true", help="trust without asking")
         p.add_argument("--revoke", action="store_true", help="stop trusting it")
         p.add_argument("--cwd", help="the workspace (default: the current directory)")
