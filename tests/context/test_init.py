@@ -264,6 +264,7 @@ RUNNERS = {
                                     ["python -m unittest"]),
     "unittest in a tests folder": ({"calc.py": CALC, "tests/test_calc.py": UNITTEST_STYLE},
                                    ["python -m unittest discover -s tests"]),
+    "unittest in *_test.py files": ({"calc.py": CALC, "calc_test.py": UNITTEST_STYLE}, ["python -m pytest"]),
     "unittest files run by pytest": ({"calc.py": CALC, "test_calc.py": UNITTEST_STYLE, "test_more.py": PYTEST_IMPORT},
                                      ["python -m pytest"]),
     "unittest files, pytest a dependency": ({"calc.py": CALC, "test_calc.py": UNITTEST_STYLE,

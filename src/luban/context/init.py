@@ -220,7 +220,9 @@ def _python_tests(root: Path, pyproject: dict[str, Any], setup_cfg: configparser
               or setup_cfg.has_section("tool:pytest") or tox.has_section("pytest")
               or any(_PYTEST_IMPORT.search(h) for h in heads)
               or _PYTEST_REQUIREMENT.search(_requirements(root, pyproject)))
-    if not wanted and files and all(_UNITTEST_IMPORT.search(h) for h in heads):
+    # unittest's discovery matches test*.py only: *_test.py files are left to pytest, which runs TestCases too.
+    if not wanted and files and all(_UNITTEST_IMPORT.search(h) for h in heads) and all(
+            f.name.startswith("test") for f in files):
         folders = {f.parent for f in files}
         if root in folders or all((d / "__init__.py").exists() for d in folders):
             return ("python -m unittest",)  # its discovery starts here and enters packages only
