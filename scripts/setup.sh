@@ -9,9 +9,10 @@ extras=""
 .venv/bin/pip install --disable-pip-version-check -q -e ".${extras}"
 .venv/bin/luban models pull qwen2.5-coder-1.5b
 # The agent's commands (and eval tasks) run in a bubblewrap sandbox; Landlock is the fallback where bwrap
-# cannot run. `--test` also wants tmux: the terminal UI's tests drive a real terminal.
+# cannot run. `--test` also wants tmux (the terminal UI's tests drive a real terminal) and strace (a test traces
+# a headless run's connect() calls to prove it reaches nothing but the model server).
 want=(bubblewrap:bwrap)
-[ "${1:-}" = "--test" ] && want+=(tmux:tmux)
+[ "${1:-}" = "--test" ] && want+=(tmux:tmux strace:strace)
 for pair in "${want[@]}"; do
   package=${pair%%:*} binary=${pair##*:}
   command -v "$binary" >/dev/null && continue

@@ -1,25 +1,36 @@
 """Settings, layered: defaults < user TOML < project TOML < LUBAN_* environment < CLI flags.
 
-The only module that reads the environment. A project's own config cannot widen permissions.
+The only module that reads the environment. A project's own config may only narrow (NARROWING) until the user
+trusts it.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
-from .trust import PROJECT_CONFIG, USER_ONLY, ProjectConfig, is_trusted, project_config, widening
+from .trust import PROJECT_CONFIG, USER_ONLY, ProjectConfig, is_trusted, project_config
 
 PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
 SANDBOXES = ("auto", "bwrap", "landlock", "none")
 RULE_KINDS = ("allow", "ask", "deny")
 OUTPUT_FORMATS = ("text", "json", "stream-json")
 TOOL_PROTOCOLS = ("auto", "native", "text", "json")
+PROJECT_SOURCE = "the project config"
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
+# How the environment and flags spell a boolean (case aside); anything else is an error, not false.
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+_BOOL_WORDS = [w for pair in zip(TRUE_WORDS, FALSE_WORDS) for w in pair]
+# Limits and timeouts: zero or less would stop a run before it starts, or never time out.
+POSITIVE = frozenset({"max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context",
+                      "first_token_timeout_s", "idle_timeout_s", "edit_samples"})
+NON_NEGATIVE = frozenset({"temperature"})
 
 
 @dataclass(frozen=True)
@@ -91,15 +102,20 @@ def environment() -> Mapping[str, str]:
     return os.environ
 
 
-def load(cli: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from every layer; `cli` holds only the flags the user gave."""
+def load(cli: Mapping[str, Any], env: Mapping[str, str] | None = None, *, project: bool = True) -> Settings:
+    """Build Settings from every layer; `cli` holds only the flags the user gave. `project=False` leaves out the
+    workspace's own config (what `luban trust` compares it with)."""
     env = os.environ if env is None else env
     settings = Settings(data_dir=str(user_data_dir(env)))
     settings = _apply(settings, _read_toml(user_config_file(env)), "the user config")
-    cwd = Path(cli.get("cwd") or env.get("LUBAN_CWD") or ".")
-    settings = _apply(settings, _project_layer(cwd, settings), "the project config")
-    settings = _apply(settings, _from_env(env), "the environment")
-    return _validate(_apply(settings, cli, "the command line"))
+    from_env = _from_env(env)
+    if project:
+        # The workspace and the data folder (which holds the trust store) are the user's choice alone, from every
+        # layer but the project's: the same here, in `luban trust` and at start-up.
+        own = _apply(_apply(settings, from_env, "the environment", text=True), cli, "the command line", text=True)
+        settings = _project_layer(Path(own.cwd), settings, Path(own.data_dir))
+    settings = _apply(settings, from_env, "the environment", text=True)
+    return _validate(_apply(settings, cli, "the command line", text=True))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -128,15 +144,17 @@ def read_project(cwd: Path) -> ProjectConfig | None:
     return project_config(cwd, _parse_toml(cwd / PROJECT_CONFIG, raw), raw) if raw else None
 
 
-def _project_layer(cwd: Path, current: Settings) -> dict[str, Any]:
-    """The repository's config: whole once the user trusts this content of it (but never the sandbox
-    settings), else only what narrows permissions."""
+def _project_layer(cwd: Path, current: Settings, store: Path) -> Settings:
+    """The repository's config over `current`: whole once the user trusts this content of it (but never what
+    only the user may set), else only what NARROWING allows, each the stricter of the two values."""
     project = read_project(cwd)
     if project is None:
-        return {}
-    if is_trusted(Path(current.data_dir), project):
-        return {k: v for k, v in project.values.items() if k not in USER_ONLY}
-    return _narrowing_only(dict(project.values), current)
+        return current
+    if is_trusted(store, project):
+        return _apply(current, {k: v for k, v in project.values.items() if k not in USER_ONLY}, PROJECT_SOURCE)
+    asked = _validate(_apply(current, project.values, PROJECT_SOURCE))  # bad values are errors, applied or not
+    return replace(current, **{key: NARROWING[key](getattr(current, key), getattr(asked, key))
+                               for key in project.values if key in NARROWING})
 
 
 def untrusted_project(settings: Settings) -> list[str]:
@@ -145,20 +163,80 @@ def untrusted_project(settings: Settings) -> list[str]:
     project = read_project(Path(settings.cwd))
     if project is None or is_trusted(Path(settings.data_dir), project):
         return []
-    return widening(project.values, settings.permission_mode, PERMISSION_MODES)
+    return waiting(project.values, settings)
 
 
-def _narrowing_only(project: dict[str, Any], current: Settings) -> dict[str, Any]:
-    """A repository's config may tighten permissions but never loosen them: a looser mode, allow rules,
-    hooks, a different sandbox or no sandbox are dropped (whoever wrote the repository is not the user)."""
-    project = {k: v for k, v in project.items() if k not in (*USER_ONLY, "hooks")}
-    mode = project.get("permission_mode")
-    if mode in PERMISSION_MODES and PERMISSION_MODES.index(mode) > PERMISSION_MODES.index(current.permission_mode):
-        project = {k: v for k, v in project.items() if k != "permission_mode"}
-    rules = project.get("permissions")
-    if isinstance(rules, Mapping):
-        project["permissions"] = {k: v for k, v in rules.items() if k != "allow"}
-    return project
+def waiting(values: Mapping[str, Any], now: Settings) -> list[str]:
+    """What a project config holding `values` would add over `now` beyond narrowing, one line per setting (a
+    line per allow rule and hook command): what `luban trust` lists and the start-up warning names."""
+    asked = _apply(now, values, PROJECT_SOURCE)
+    lines = []
+    for key, value in values.items():
+        if key in USER_ONLY:
+            lines.append(f"setting {key} (only your own config may set it; ignored even when trusted)")
+        elif key == "permissions":
+            lines += [f"allow rule {pattern!r}" for pattern in value.get("allow") or ()]
+        elif key in NARROWING:
+            mine, theirs = getattr(now, key), getattr(asked, key)
+            if NARROWING[key](mine, theirs) != theirs:
+                name = "permission mode" if key == "permission_mode" else key
+                lines.append(f"{name} {_shown(theirs)} (you run {_shown(mine)})")
+        else:
+            lines += _widening_line(key, getattr(asked, key))
+    return lines
+
+
+def _widening_line(key: str, value: Any) -> list[str]:
+    if key == "hooks":
+        return [f"hook {event}: runs `{command}`" for event, commands in value.items()
+                for command in (commands if isinstance(commands, (list, tuple)) else [commands])]
+    if key == "test_command":
+        return [f"test command: runs `{value}`"]
+    if key == "api_key":
+        return ["setting api_key (value not shown)"]
+    why = _WHY.get(key)
+    return [f"setting {key} = {_shown(value)}" + (f" ({why})" if why else "")]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _stricter_mode(mine: str, theirs: str) -> str:
+    return min(mine, theirs, key=PERMISSION_MODES.index)
+
+
+def _no_new_allow(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """Their ask and deny rules (theirs holds mine too: rules accumulate), and my allow rules only."""
+    rules = {kind: patterns for kind, patterns in theirs.items() if kind != "allow"}
+    return {**rules, "allow": list(mine["allow"])} if mine.get("allow") else rules
+
+
+def _more_protected(mine: str, theirs: str) -> str:
+    globs = [g.strip() for g in f"{mine},{theirs}".split(",") if g.strip()]
+    return ",".join(dict.fromkeys(globs))
+
+
+# What an untrusted project config may set: an allow-list, each entry giving the stricter of the user's value
+# and the repository's. A setting not named here (the model server, its key, the data folder, the test
+# command, hooks, profiles, ... and every setting added later) waits for `luban trust`.
+NARROWING: dict[str, Callable[[Any, Any], Any]] = {
+    "permission_mode": _stricter_mode,
+    "permissions": _no_new_allow,  # rules and protected paths accumulate over the layers (see _apply)
+    "protected_paths": _more_protected,
+    "max_steps": min, "max_wall_s": min, "max_total_tokens": min, "max_reply_tokens": min,
+    "read_before_write": operator.or_,  # may turn the check on, never off
+    "allow_test_edits": operator.and_,  # may keep test files read-only, never open them
+}
+# Why a waiting setting matters, for the trust listing.
+_WHY = {
+    "base_url": "your code and the conversation would be sent there",
+    "model": "the model your requests name",
+    "profiles": "how the model's replies are read",
+    "edit_samples": "how many candidate edits are run against the tests",
+}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -166,7 +244,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k[6:].lower(): v for k, v in env.items() if k.startswith("LUBAN_") and k[6:].lower() in names}
 
 
-def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settings:
+def _apply(settings: Settings, values: Mapping[str, Any], source: str, text: bool = False) -> Settings:
+    """`values` over `settings`; `text`: a source of strings (environment, flags), whose words are parsed."""
     known = {f.name: f for f in fields(Settings)}
     changes = {}
     for key, value in values.items():
@@ -174,9 +253,11 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str) -> Settin
             continue
         if key not in known:
             raise ConfigError(f"Unknown setting {key!r} in {source}; known settings: {', '.join(sorted(known))}.")
-        changes[key] = _coerce(key, value, getattr(settings, key), source)
+        changes[key] = _coerce(key, value, getattr(settings, key), source, text)
     if "permissions" in changes:
         changes["permissions"] = _rules_added(settings.permissions, changes["permissions"], source)
+    if "protected_paths" in changes:  # like deny rules, a later layer adds protection and cannot lift one
+        changes["protected_paths"] = _more_protected(settings.protected_paths, changes["protected_paths"])
     return replace(settings, **changes)
 
 
@@ -193,18 +274,46 @@ def _rules_added(current: Mapping[str, Any], added: Mapping[str, Any], source: s
     return {kind: patterns for kind, patterns in merged.items() if patterns}
 
 
-def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
+def _coerce(key: str, value: Any, default: Any, source: str, text: bool) -> Any:
+    """The value as the setting's own type, or one sentence saying what it must be. A TOML file states types
+    (`"on"` is not a boolean there); only the environment and flags spell everything as words."""
     kind = type(default) if default is not None else str
-    try:
-        if kind is bool:
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        if kind in (int, float) and isinstance(value, bool):
-            raise ValueError
-        if kind is dict and not isinstance(value, Mapping):
-            raise ValueError
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.") from None
+    if text and isinstance(value, str) and kind is bool:
+        word = value.strip().lower()
+        if word not in (*TRUE_WORDS, *FALSE_WORDS):
+            raise ConfigError(f"Setting {key!r} in {source} must be one of {', '.join(_BOOL_WORDS)}, not {value!r}.")
+        return word in TRUE_WORDS
+    if text and isinstance(value, str) and kind in (int, float):
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"Setting {key!r} in {source} must be a finite number, not {value!r}.")
+        return _checked(key, number, number, source)
+    return _checked(key, _typed(key, value, kind, source), value, source)
+
+
+def _typed(key: str, value: Any, kind: type, source: str) -> Any:
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)  # 12.0 is twelve; 2.7 is not an integer and is not rounded
+    ok = {bool: isinstance(value, bool), int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str),
+          dict: isinstance(value, Mapping)}[kind]
+    if not ok:
+        raise ConfigError(f"Setting {key!r} in {source} must be {_KINDS[kind]}, not {value!r}.")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"Setting {key!r} in {source} must be a finite number, not {value!r}.")
+    return float(value) if kind is float else value
+
+
+def _checked(key: str, value: Any, given: Any, source: str) -> Any:
+    """`value` if it is in range for `key`; the error quotes the value as `given`."""
+    if key in POSITIVE and value <= 0:
+        raise ConfigError(f"Setting {key!r} in {source} must be positive, not {given!r}.")
+    if key in NON_NEGATIVE and value < 0:
+        raise ConfigError(f"Setting {key!r} in {source} must not be negative, not {given!r}.")
+    return value
 
 
 def _validate(s: Settings) -> Settings:
@@ -216,7 +325,4 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOXES)}, not {s.sandbox!r}.")
     if s.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {s.tool_protocol!r}.")
-    for name in ("max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context"):
-        if getattr(s, name) <= 0:
-            raise ConfigError(f"{name} must be positive, not {getattr(s, name)}.")
     return s

@@ -32,6 +32,8 @@ MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
 # Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
 STOPPED = frozenset({"stuck", "max_steps", "max_tokens"})
 PASSING = "[Luban: `{command}` passes after this edit. If nothing else is left, finish.]"
+NO_TESTS_IN_PLAN = ("Plan mode runs no commands: the test command `{command}` was not run, and the answer is not "
+                    "checked against it.")
 CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
            "edit_file replacements instead of rewriting them whole.")
 
@@ -72,6 +74,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         _saw_quoted(tests, st)
     else:
         st.add(Message("user", task))
+        if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
+            yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
     malformed = 0
     while True:
         limit = st.limit_reached()

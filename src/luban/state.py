@@ -71,7 +71,9 @@ class RunState:
 
     @property
     def gate(self) -> TestGate | None:
-        return self.harness.gate
+        # Plan mode promises read-only and the test command is a command: no gate there (the mode can change
+        # between turns of one session, so this is decided per run, not when the harness is built).
+        return None if self.settings.permission_mode == "plan" else self.harness.gate
 
     def add(self, message: Message) -> None:
         self.messages.append(message)

@@ -1,7 +1,7 @@
 """Trust in a repository's own Luban config (.luban/config.toml).
 
 Whoever wrote the repository is not the user: until the user trusts that exact file (by content), it may only
-narrow permissions and runs nothing. A changed file needs trusting again.
+narrow (config.NARROWING) and runs nothing. A changed file needs trusting again.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 PROJECT_CONFIG = Path(".luban") / "config.toml"
-# Settings only the user can set: the sandbox decides what everything else is able to reach.
-USER_ONLY = ("sandbox", "no_sandbox")
+# Settings only the user can set, trusted or not: the sandbox decides what everything else is able to reach; the
+# data folder holds the trust store itself and every project's transcripts; the workspace is where the config
+# was found.
+USER_ONLY = ("sandbox", "no_sandbox", "data_dir", "cwd")
 
 
 @dataclass(frozen=True)
@@ -28,25 +30,6 @@ class ProjectConfig:
 
 def project_config(cwd: Path, values: Mapping[str, Any], raw: bytes) -> ProjectConfig:
     return ProjectConfig(cwd.resolve() / PROJECT_CONFIG, values, hashlib.sha256(raw).hexdigest())
-
-
-def widening(values: Mapping[str, Any], mode_now: str, modes: tuple[str, ...]) -> list[str]:
-    """What the config would add beyond narrowing, one line each: what the trust prompt lists."""
-    lines = []
-    mode = values.get("permission_mode")
-    if isinstance(mode, str) and mode in modes and modes.index(mode) > modes.index(mode_now):
-        lines.append(f"permission mode {mode} (you run {mode_now})")
-    rules = values.get("permissions")
-    if isinstance(rules, Mapping):
-        lines += [f"allow rule {pattern!r}" for pattern in rules.get("allow") or ()]
-    hooks = values.get("hooks")
-    if isinstance(hooks, Mapping):
-        for event, commands in hooks.items():
-            for command in commands if isinstance(commands, (list, tuple)) else [commands]:
-                lines.append(f"hook {event}: runs `{command}`")
-    lines += [f"setting {key} (only your own config may set it; ignored even when trusted)"
-              for key in USER_ONLY if key in values]
-    return lines
 
 
 def _store(data_dir: Path) -> Path:

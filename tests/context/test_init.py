@@ -1,3 +1,7 @@
+import re
+import subprocess
+import sys
+
 import pytest
 
 from luban.context.init import draft_agents_md, write_agents_md
@@ -242,3 +246,60 @@ def test_write_needs_an_existing_folder(tmp_path):
     with pytest.raises(WorkspaceError) as error:
         write_agents_md(tmp_path / "missing")
     assert str(error.value) == f"The workspace {tmp_path / 'missing'} does not exist or is not a directory."
+
+
+CALC = "def add(a, b):\n    return a + b\n"
+PYTEST_STYLE = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+UNITTEST_STYLE = ("import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n"
+                  "    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n")
+PYTEST_IMPORT = "import pytest\n\nfrom calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+
+# Small real folders, one per runner, and the commands the Test section should name.
+RUNNERS = {
+    "a bare pytest file": ({"calc.py": CALC, "test_calc.py": PYTEST_STYLE}, ["python -m pytest"]),
+    "a bare *_test.py file": ({"calc.py": CALC, "calc_test.py": PYTEST_STYLE}, ["python -m pytest"]),
+    "a tests folder": ({"calc.py": CALC, "tests/test_calc.py": PYTEST_STYLE}, ["python -m pytest"]),
+    "a bare unittest file": ({"calc.py": CALC, "test_calc.py": UNITTEST_STYLE}, ["python -m unittest"]),
+    "unittest in a tests package": ({"calc.py": CALC, "tests/__init__.py": "", "tests/test_calc.py": UNITTEST_STYLE},
+                                    ["python -m unittest"]),
+    "unittest in a tests folder": ({"calc.py": CALC, "tests/test_calc.py": UNITTEST_STYLE},
+                                   ["python -m unittest discover -s tests"]),
+    "unittest in *_test.py files": ({"calc.py": CALC, "calc_test.py": UNITTEST_STYLE}, ["python -m pytest"]),
+    "unittest files run by pytest": ({"calc.py": CALC, "test_calc.py": UNITTEST_STYLE, "test_more.py": PYTEST_IMPORT},
+                                     ["python -m pytest"]),
+    "unittest files, pytest a dependency": ({"calc.py": CALC, "test_calc.py": UNITTEST_STYLE,
+                                             "requirements-dev.txt": "pytest>=8\n"}, ["python -m pytest"]),
+    "tox.ini": ({"tox.ini": "[tox]\nenv_list = py312\n"}, ["tox"]),
+    "tox in pyproject.toml": ({"pyproject.toml": "[tool.tox]\nenv_list = ['py312']\n"}, ["tox"]),
+    "tox.toml": ({"tox.toml": "env_list = ['py312']\n"}, ["tox"]),
+    "nox": ({"noxfile.py": "import nox\n"}, ["nox"]),
+    "make test": ({"Makefile": "test:\n\t./run-tests\n"}, ["make test"]),
+    "npm test": ({"package.json": '{"name": "w", "scripts": {"test": "node --test"}}'}, ["npm test"]),
+    "npm's placeholder": ({"package.json": '{"name": "w", "scripts": {"test": "echo \\"Error: no test specified\\" '
+                                           '&& exit 1"}}'}, ["No test command found; write it here."]),
+    "cargo test": ({"Cargo.toml": '[package]\nname = "c"\n', "src/lib.rs": ""}, ["cargo test"]),
+    "go test": ({"go.mod": "module m\n", "m.go": "package m\n"}, ["go test ./..."]),
+}
+
+
+def _test_section(draft):
+    section = draft.split("## Test\n\n")[1].split("\n\n")[0]
+    return [line[2:].strip("`") for line in section.splitlines()]
+
+
+@pytest.mark.parametrize("case", RUNNERS)
+def test_the_common_test_runners_are_found(tmp_path, case):
+    files, expected = RUNNERS[case]
+    write(tmp_path, files)
+    assert _test_section(draft_agents_md(tmp_path)) == expected
+
+
+@pytest.mark.parametrize("case", [c for c, (_, commands) in RUNNERS.items() if commands[0].startswith("python -m")])
+def test_the_python_commands_found_really_run_the_tests(tmp_path, case):
+    files, _ = RUNNERS[case]
+    write(tmp_path, files)
+    command = _test_section(draft_agents_md(tmp_path))[0].split()
+    done = subprocess.run([sys.executable, *command[1:], *(["-p", "no:cacheprovider"] if "pytest" in command else [])],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    ran = re.search(r"\b[1-9]\d* passed|\bRan [1-9]\d* tests?\b", done.stdout + done.stderr)  # not just none found
+    assert (done.returncode, bool(ran)) == (0, True), done.stdout + done.stderr

@@ -29,10 +29,11 @@ def call(name: str, say: str = "", **arguments: Any) -> dict[str, Any]:
 
 
 class ScriptedServer:
-    """Serves /v1/models and streams the scripted replies to /v1/chat/completions, one per request."""
+    """Serves /v1/models and streams the scripted replies to /v1/chat/completions, one per request. `requests`
+    logs every request as "METHOD PATH", `bodies` the chat requests' bodies."""
 
     def __init__(self, replies: list[dict[str, Any] | str]) -> None:
-        self.replies, self.bodies = list(replies), []
+        self.replies, self.bodies, self.requests = list(replies), [], []
         self.release = threading.Event()
         server = self
 
@@ -41,12 +42,14 @@ class ScriptedServer:
                 pass
 
             def do_GET(self) -> None:
+                server.requests.append(f"GET {self.path}")
                 if self.path == "/v1/models":
                     self._json({"data": [{"id": "scripted-coder", "max_model_len": 16384}]})
                 else:
                     self._json({}, 404)
 
             def do_POST(self) -> None:
+                server.requests.append(f"POST {self.path}")
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.path != "/v1/chat/completions":
                     self._json({}, 404)

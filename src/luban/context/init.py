@@ -42,6 +42,12 @@ DIR_NOTES = {
     "ci": "continuous integration", ".github": "GitHub workflows and templates", "packages": "workspace packages",
 }
 LAYOUT_LIMIT = 12
+# Python test files, as pytest's and unittest's default patterns name them, and how their imports are told apart.
+_TEST_FILE = re.compile(r"test_.*\.py|.*_test\.py")
+_PYTEST_IMPORT = re.compile(r"^\s*(import pytest\b|from pytest\b)", re.M)
+_UNITTEST_IMPORT = re.compile(r"^\s*(import unittest\b|from unittest\b)", re.M)
+_PYTEST_REQUIREMENT = re.compile(r"(?<![\w-])pytest\b")  # pytest, pytest>=8, pytest-cov
+TEST_FILES_SEEN, TEST_FILES_READ, TEST_HEAD = 200, 20, 4000
 
 NOTES = (
     "Run the tests before you finish, and leave them passing.",
@@ -195,15 +201,55 @@ def _python(root: Path, pyproject: dict[str, Any], has_python: bool) -> Commands
         setup.append(f"pip install -e '.[{dev}]'" if dev else "pip install -e .")
     setup += [f"pip install -r {r}" for r in ("requirements.txt", "requirements-dev.txt") if (root / r).exists()]
     setup_cfg, tox = _ini(root / "setup.cfg"), _ini(root / "tox.ini")
-    pytest = ("pytest" in pyproject.get("tool", {}) or (root / "pytest.ini").exists() or (root / "conftest.py").exists()
-              or setup_cfg.has_section("tool:pytest") or tox.has_section("pytest")
-              or (has_python and any((root / d).is_dir() for d in ("tests", "test"))))
-    test = ["python -m pytest"] if pytest else []
-    if tox.has_section("tox") or setup_cfg.has_section("tox:tox"):
+    test = list(_python_tests(root, pyproject, setup_cfg, tox, has_python))
+    if (tox.has_section("tox") or setup_cfg.has_section("tox:tox") or "tox" in pyproject.get("tool", {})
+            or (root / "tox.toml").exists()):
         test.append("tox")
     if (root / "noxfile.py").exists():
         test.append("nox")
     return Commands(setup=tuple(setup), test=tuple(test))
+
+
+def _python_tests(root: Path, pyproject: dict[str, Any], setup_cfg: configparser.ConfigParser,
+                  tox: configparser.ConfigParser, has_python: bool) -> tuple[str, ...]:
+    """pytest where it is configured, imported or a dependency, or where test files exist that unittest does not
+    claim; unittest where the test files import it and nothing asks for pytest."""
+    files = _test_files(root)
+    heads = [_start(f) for f in files[:TEST_FILES_READ]]
+    wanted = ("pytest" in pyproject.get("tool", {}) or (root / "pytest.ini").exists() or (root / "conftest.py").exists()
+              or setup_cfg.has_section("tool:pytest") or tox.has_section("pytest")
+              or any(_PYTEST_IMPORT.search(h) for h in heads)
+              or _PYTEST_REQUIREMENT.search(_requirements(root, pyproject)))
+    # unittest's discovery matches test*.py only: *_test.py files are left to pytest, which runs TestCases too.
+    if not wanted and files and all(_UNITTEST_IMPORT.search(h) for h in heads) and all(
+            f.name.startswith("test") for f in files):
+        folders = {f.parent for f in files}
+        if root in folders or all((d / "__init__.py").exists() for d in folders):
+            return ("python -m unittest",)  # its discovery starts here and enters packages only
+        return (f"python -m unittest discover -s {min(folders).relative_to(root).parts[0]}",)
+    tests_folder = has_python and any((root / d).is_dir() for d in ("tests", "test"))
+    return ("python -m pytest",) if wanted or files or tests_folder else ()
+
+
+def _test_files(root: Path) -> list[Path]:
+    """Python test files at the top level and in tests/ or test/, in a stable order, at most TEST_FILES_SEEN."""
+    found = sorted(p for p in root.iterdir() if _TEST_FILE.fullmatch(p.name) and p.is_file())
+    for folder in (root / "tests", root / "test"):
+        for parent, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
+            found += [Path(parent) / n for n in sorted(filenames) if _TEST_FILE.fullmatch(n)]
+            if len(found) >= TEST_FILES_SEEN:
+                return found[:TEST_FILES_SEEN]
+    return found
+
+
+def _requirements(root: Path, pyproject: dict[str, Any]) -> str:
+    """The project's declared dependencies as one text, to search for a test runner."""
+    project = pyproject.get("project", {})
+    declared = json.dumps([project.get("dependencies", []), project.get("optional-dependencies", {}),
+                           pyproject.get("dependency-groups", {})])
+    return "\n".join([declared, *(_text(root / r) for r in ("requirements.txt", "requirements-dev.txt",
+                                                            "requirements-test.txt", "test-requirements.txt"))])
 
 
 def _markers(pyproject: dict[str, Any]) -> tuple[str, ...]:
@@ -219,6 +265,8 @@ def _node(root: Path, package: dict[str, Any]) -> Commands:
     pm = next((m for f, m in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"))
                if (root / f).exists()), "npm")
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    if "no test specified" in str(scripts.get("test")):  # the placeholder `npm init` writes: it only fails
+        scripts = {k: v for k, v in scripts.items() if k != "test"}
     run = {name: f"{pm} test" if name == "test" else f"{pm} run {name}" for name in scripts}
     return Commands(setup=(f"{pm} install",), build=_pick(run, "build"), test=_pick(run, "test"),
                     lint=_pick(run, "lint", "typecheck", "format"))
@@ -300,6 +348,15 @@ def _conventions(root: Path, pyproject: dict[str, Any], package: dict[str, Any])
 def _text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _start(path: Path) -> str:
+    """The first TEST_HEAD bytes of a file, where its imports are."""
+    try:
+        with path.open("rb") as f:
+            return f.read(TEST_HEAD).decode("utf-8", errors="replace")
     except OSError:
         return ""
 

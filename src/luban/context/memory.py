@@ -1,5 +1,6 @@
-"""Project memory: the instruction files (AGENTS.md, else CLAUDE.md or QWEN.md) from the workspace root down
-to the working directory, joined root-first under a size cap for the frozen prompt prefix."""
+"""Project memory: the instruction files (AGENTS.md, else CLAUDE.md or QWEN.md) from the repository's root down
+to the workspace, joined root-first under a size cap for the frozen prompt prefix. Read only: a file above the
+workspace is named relative to it and stays outside what the agent may write."""
 
 from __future__ import annotations
 
@@ -15,49 +16,62 @@ MEMORY_NAMES = ("AGENTS.md", "CLAUDE.md", "QWEN.md")
 
 @dataclass(frozen=True)
 class MemoryFile:
-    rel: str  # path from the workspace root, with forward slashes: "AGENTS.md", "src/pkg/AGENTS.md"
+    rel: str  # path from the workspace, with forward slashes: "AGENTS.md", "src/pkg/AGENTS.md", "../AGENTS.md"
     text: str  # the file's content, surrounding blank space stripped
 
+    @property
+    def outside(self) -> bool:
+        """Above the workspace: the model sees it here but its file tools cannot open it."""
+        return self.rel.startswith("../")
 
-def memory_files(root: Path, cwd: Path | None = None) -> list[MemoryFile]:
-    """The instruction files on the way from `root` down to `cwd`, root first; empty files are left out."""
-    root = root.resolve()
+
+def repository_root(workspace: Path) -> Path:
+    """The nearest folder at or above `workspace` holding `.git` (a folder, or the file a worktree or submodule
+    has), as git finds the repository; `workspace` itself when there is none."""
+    workspace = workspace.resolve()
+    return next((d for d in (workspace, *workspace.parents) if os.path.lexists(d / ".git")), workspace)
+
+
+def memory_files(workspace: Path, top: Path | None = None) -> list[MemoryFile]:
+    """The instruction files on the way from `top` (default: the repository's root) down to `workspace`, top
+    first; empty files are left out. A `top` that is not above the workspace counts as the workspace."""
+    workspace = workspace.resolve()
+    top = repository_root(workspace) if top is None else top.resolve()
+    top = top if workspace.is_relative_to(top) else workspace
     found = []
-    for directory in _path_down(root, (cwd or root).resolve()):
+    for directory in _path_down(top, workspace):
         for name in MEMORY_NAMES:
-            text = _read_within(directory / name, root)
+            text = _read_within(directory / name, top)
             if text is not None:
                 if text.strip():
-                    found.append(MemoryFile((directory / name).relative_to(root).as_posix(), text.strip()))
+                    found.append(MemoryFile(Path(os.path.relpath(directory / name, workspace)).as_posix(),
+                                            text.strip()))
                 break
     return found
 
 
-def project_memory(root: Path, cwd: Path | None = None, *, cap_chars: int = 8000) -> str:
+def project_memory(workspace: Path, top: Path | None = None, *, cap_chars: int = 8000) -> str:
     """The instruction files as one text of at most `cap_chars`, each under a `# PATH` heading; "" if none.
 
     Over the cap the deeper files, which are more specific, keep their text and the shallower ones are cut;
     each cut says how much was left out and where to read it in full.
     """
-    files = memory_files(root, cwd)
+    files = memory_files(workspace, top)
     sections = _fit(files, cap_chars - 2 * max(len(files) - 1, 0))
     return "\n\n".join(s for s in sections if s)
 
 
-def _path_down(root: Path, cwd: Path) -> list[Path]:
-    """root, then each directory down to cwd; just root when cwd is not inside it."""
-    try:
-        parts = cwd.relative_to(root).parts
-    except ValueError:
-        return [root]
-    return [root.joinpath(*parts[:i]) for i in range(len(parts) + 1)]
+def _path_down(top: Path, workspace: Path) -> list[Path]:
+    """top, then each directory down to the workspace (which is at or below top)."""
+    parts = workspace.relative_to(top).parts
+    return [top.joinpath(*parts[:i]) for i in range(len(parts) + 1)]
 
 
 def _read_within(path: Path, root: Path) -> str | None:
     """The text of a regular file whose real location is inside root; None when it is not one or cannot be read."""
     try:
         if not path.resolve().is_relative_to(root):
-            return None  # a link out of the workspace: its target is not the project's to instruct us with
+            return None  # a link out of the repository: its target is not the project's to instruct us with
         # O_NONBLOCK so that a FIFO named AGENTS.md cannot hang the prompt build; fstat then rejects it.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop on Python 3.11
@@ -101,5 +115,7 @@ def _head(text: str, limit: int) -> str:
 def _cut(file: MemoryFile, head: str) -> str:
     # The count is of the whole text when the head is empty: the marker is then at its longest, so the
     # space reserved for it (see _fit) is never too small.
-    marker = f"[... {len(file.text) - len(head)} more characters; read {file.rel} for the rest]"
+    left = len(file.text) - len(head)
+    marker = (f"[... {left} more characters of {file.rel}, outside the workspace, left out]" if file.outside
+              else f"[... {left} more characters; read {file.rel} for the rest]")
     return f"# {file.rel}\n\n{head}\n{marker}" if head else f"# {file.rel}\n\n{marker}"

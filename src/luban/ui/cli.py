@@ -62,8 +62,9 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         _rewind_arguments(p, command)
         return p
     if command == "trust":
-        p.description = ("Show what the workspace's own .luban/config.toml would do (looser mode, allow rules, hooks) "
-                         "and trust that content of it; until then it may only narrow permissions.")
+        p.description = ("Show what the workspace's own .luban/config.toml would add (a looser mode, allow rules, "
+                         "hooks, its test command, model server and other settings) and trust that content of it; "
+                         "until then it may only narrow.")
         p.add_argument("--yes", action="store_true", help="trust without asking")
         p.add_argument("--revoke", action="store_true", help="stop trusting it")
         p.add_argument("--cwd", help="the workspace (default: the current directory)")
@@ -119,8 +120,8 @@ _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "cwd", "max_
                   "test_command", "sandbox", "no_sandbox")
 
 
-def _settings(args: argparse.Namespace):
-    return load({k: getattr(args, k, None) for k in _SETTING_FLAGS})
+def _settings(args: argparse.Namespace, project: bool = True):
+    return load({k: getattr(args, k, None) for k in _SETTING_FLAGS}, project=project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +172,7 @@ def _command(command: str, args: argparse.Namespace) -> int:
     if command == "trust":
         from .trust_cmd import trust_command
 
-        return trust_command(_settings(args), args.yes, args.revoke, sys.stdout, input)
+        return trust_command(_settings(args, project=False), args.yes, args.revoke, sys.stdout, input)
     if command == "models":
         from .models_cmd import models_command
 

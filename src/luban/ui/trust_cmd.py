@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, TextIO
 
-from ..config import PERMISSION_MODES, Settings, read_project
-from ..trust import PROJECT_CONFIG, is_trusted, set_trust, widening
+from ..config import Settings, read_project, waiting
+from ..trust import PROJECT_CONFIG, is_trusted, set_trust
 
 
 def trust_command(settings: Settings, yes: bool, revoke: bool, out: TextIO, ask: Callable[[str], str]) -> int:
+    """`settings`: the user's own, without the project's config (config.load(project=False)), so that the
+    listing says what the file adds to them."""
     cwd = Path(settings.cwd).resolve()
     project = read_project(cwd)
     if project is None:
@@ -18,12 +20,12 @@ def trust_command(settings: Settings, yes: bool, revoke: bool, out: TextIO, ask:
     data_dir = Path(settings.data_dir)
     if revoke:
         set_trust(data_dir, project, False)
-        out.write(f"{project.path} is no longer trusted: it may only narrow permissions again.\n")
+        out.write(f"{project.path} is no longer trusted: it may only narrow again.\n")
         return 0
-    lines = widening(project.values, settings.permission_mode, PERMISSION_MODES)
+    lines = waiting(project.values, settings)
     state = "trusted" if is_trusted(data_dir, project) else "not trusted"
     out.write(f"{project.path} ({state}) would give this repository:\n")
-    out.write("".join(f"  - {line}\n" for line in lines) or "  nothing beyond narrowing permissions\n")
+    out.write("".join(f"  - {line}\n" for line in lines) or "  nothing: everything in it only narrows\n")
     if not yes and not _agreed(ask, "Trust this config as it is now (a later change needs trusting again)? [y/N] "):
         out.write("Not trusted.\n")
         return 1
