@@ -57,7 +57,9 @@ class Workspace:
         candidate = Path(path).expanduser()
         if not candidate.is_absolute():
             candidate = self.root / candidate
-        real = candidate.resolve(strict=False)
+        # Not Path.resolve: it raises on a symlink loop, where realpath leaves the looping part unresolved (the
+        # tool that opens it then says so in one sentence).
+        real = Path(os.path.realpath(candidate))
         for allowed in (self.root, self.scratch):
             if real == allowed or allowed in real.parents:
                 return real

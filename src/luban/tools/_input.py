@@ -4,13 +4,14 @@ placing paths beneath the workspace, and walking its files (for glob and "did yo
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import os
 import posixpath
 from pathlib import PurePath
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from ..boundary import Place
+from ..boundary import BoundaryError, Place
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
 
@@ -21,6 +22,7 @@ NOISE_DIRS = frozenset(
 # A NUL byte this early means a binary file; the same rule git and grep use.
 BINARY_PROBE = 8192
 
+MAX_SHOWN = 120  # a path in an error message; a name too long to open would drown the sentence
 _ARTICLES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
@@ -29,6 +31,43 @@ class ToolError(Exception):
 
     def result(self) -> ToolResult:
         return ToolResult(str(self), error=True)
+
+
+# Why the system refused a path, in words the model can act on; other errors say the system's own words.
+_FAULTS = {
+    errno.ELOOP: "it leads through a loop of symbolic links (or more than 40 of them); use the path of the real file",
+    errno.ENAMETOOLONG: "the path is too long for this system (a name may have at most 255 bytes); use a shorter one",
+    errno.EACCES: "permission denied (this user may not use it, or a folder on its way)",
+    errno.EPERM: "the system does not permit it for this user",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.ENXIO: "it is a device or a pipe, not a regular file",
+    errno.ENODEV: "it is a device, not a regular file",
+}
+
+
+def fault(error: OSError, doing: str, shown: str) -> ToolError:
+    """An error the system raised on a path, as one sentence: 'Could not read x: it leads through a loop ...'."""
+    reason = _FAULTS.get(error.errno or 0) or (error.strerror or str(error)).rstrip(".").lower()
+    if len(shown) > MAX_SHOWN:
+        shown = f"{shown[:MAX_SHOWN - 3]}..."
+    return ToolError(f"Could not {doing} {shown}: {reason}.")
+
+
+def answer(spec: ToolSpec, args: Any, doing: str, body: Callable[[dict[str, Any]], ToolResult]) -> ToolResult:
+    """Run a file tool's body on its checked arguments. Whatever the system refuses on the way (a symlink loop,
+    a name too long, a permission, a full disk) becomes one sentence in a ToolResult(error=True), never a crash."""
+    try:
+        checked = parse_args(spec, args)
+        try:
+            return body(checked)
+        except OSError as error:
+            raise fault(error, doing, str(checked.get("path") or ".")) from None
+    except (ToolError, BoundaryError) as error:
+        return ToolResult(str(error), error=True)
 
 
 def parse_args(spec: ToolSpec, args: Any) -> dict[str, Any]:

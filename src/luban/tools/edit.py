@@ -10,10 +10,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, looks_binary, not_found, parse_args
+from ._input import ToolError, answer, fault, looks_binary, not_found
 from .read import numbered
 from .write import plural, write_text
 
@@ -51,12 +51,8 @@ class EditFile:
     effect: Effect = "write"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            where = ws.files.place(checked["path"])
-            return _edit(ws, where, checked["old_string"], checked["new_string"], checked["replace_all"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "edit", lambda checked: _edit(
+            ws, ws.files.place(checked["path"]), checked["old_string"], checked["new_string"], checked["replace_all"]))
 
 
 TOOL = EditFile()
@@ -114,7 +110,7 @@ def _load(ws: Workspace, where: Place) -> tuple[str, bool]:
         with ws.files.open_read(where) as f:
             data = f.read()
     except OSError as error:
-        raise ToolError(f"Could not read {rel}: {error.strerror or error}.") from None
+        raise fault(error, "read", rel) from None
     if looks_binary(data):
         raise ToolError(f"{rel} is a binary file (it contains NUL bytes); edit_file only edits text.")
     # surrogateescape keeps bytes that are not UTF-8 exactly as they were when the file is written back.
@@ -134,7 +130,7 @@ def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
     try:
         ws.files.write(where, data)
     except OSError as error:
-        raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
+        raise fault(error, "write", rel) from None
 
 
 def _locate(text: str, old: str, new: str, replace_all: bool, rel: str) -> tuple[list[_Span], str]:

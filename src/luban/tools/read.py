@@ -6,10 +6,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import BINARY_PROBE, ToolError, looks_binary, not_found, parse_args
+from ._input import BINARY_PROBE, ToolError, answer, fault, looks_binary, not_found
 
 MAX_LINES = 2000
 MAX_CHARS = 100_000
@@ -52,11 +52,8 @@ class ReadFile:
     effect: Effect = "read"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return _read(ws, ws.files.place(checked["path"]), checked["offset"], checked["limit"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "read",
+                      lambda checked: _read(ws, ws.files.place(checked["path"]), checked["offset"], checked["limit"]))
 
 
 TOOL = ReadFile()
@@ -85,7 +82,7 @@ def _read(ws: Workspace, where: Place, offset: int, limit: int) -> ToolResult:
             f.seek(0)
             page = _page(f, offset, limit)
     except OSError as error:
-        raise ToolError(f"Could not read {rel}: {error.strerror or error}.") from None
+        raise fault(error, "read", rel) from None
     if page.total == 0:
         return ToolResult(f"{rel} is empty (0 lines).")
     if offset > page.total:

@@ -7,10 +7,10 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args
+from ._input import ToolError, answer, fault
 
 SPEC = ToolSpec(
     name="write_file",
@@ -36,11 +36,8 @@ class WriteFile:
     effect: Effect = "write"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return write_text(ws, ws.files.place(checked["path"]), checked["content"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "write",
+                      lambda checked: write_text(ws, ws.files.place(checked["path"]), checked["content"]))
 
 
 TOOL = WriteFile()
@@ -66,7 +63,7 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
         # Lone surrogates cannot be encoded; they can only come from a broken JSON escape.
         written = ws.files.write(where, content.encode("utf-8", errors="replace"))
     except OSError as error:
-        raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
+        raise fault(error, "write", rel) from None
     how = "overwritten" if written.existed else "created"
     return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).")
 
