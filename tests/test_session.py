@@ -71,3 +71,18 @@ def test_latest_for_picks_the_newest_session_of_that_directory(tmp_path):
     assert find(tmp_path, b.id) == b.path
     with pytest.raises(SessionError, match="No session 'nope'"):
         find(tmp_path, "nope")
+
+
+def test_a_lone_surrogate_round_trips_and_the_file_stays_utf8(tmp_path):
+    """A model's JSON "\\udcff" decodes to a lone surrogate, which has no UTF-8 form: writing it crashed the run."""
+    t = Transcript.create(tmp_path, tmp_path, "m")
+    edit = ToolCall("c1", "edit_file", {"path": "calc.py", "old_string": "a + b", "new_string": "a + b\udcff"})
+    history = [Message("user", "ünïcode stays readable"), Message("assistant", "half an emoji \ud83d", (edit,))]
+    for m in history:
+        t.append_message(m)
+    t.close()
+    lines = t.path.read_bytes().decode("utf-8").splitlines()
+    resumed, messages, _ = Transcript.resume(t.path)
+    resumed.close()
+    assert messages[:2] == history
+    assert ('"ünïcode stays readable"' in lines[1], '"a + b\\udcff"' in lines[2]) == (True, True)

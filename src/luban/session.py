@@ -90,8 +90,8 @@ class Transcript:
             self._file.write(b"\n")
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        self._file.write(line.encode("utf-8"))
+        line = encode_record(record)
+        self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -102,6 +102,16 @@ class Transcript:
         if self._file:
             self._file.close()
             self._file = None
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One JSONL line, readable UTF-8 where it can be. A lone surrogate (half of a UTF-16 pair, as a model's
+    JSON "\\udcff" decodes to) has no UTF-8 form, so such a record is written all in \\u escapes, which read back
+    to the very same string."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
 
 
 def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:

@@ -37,6 +37,16 @@ def test_scenario(ws, name):
     assert (result, tree(ws.root)) == (ToolResult(content, error=call["error"]), tree(expected))
 
 
+def test_a_lone_surrogate_in_new_string_is_refused_and_the_file_kept(ws):
+    """As JSON "\\udcff" decodes to: written with surrogateescape it would become a byte 0xff nobody meant."""
+    (ws.root / "calc.py").write_bytes(b"def add(a, b):\n    return a + b\n")
+    result = TOOL({"path": "calc.py", "old_string": "a + b", "new_string": "a + b\udcff"}, ws)
+    assert (result, (ws.root / "calc.py").read_bytes()) == (ToolResult(
+        "Argument 'new_string' of edit_file holds a lone surrogate (\\udcff at character 5), half of a UTF-16 "
+        "pair, which is not text and cannot be saved as UTF-8; write the character itself, or leave it out.",
+        error=True), b"def add(a, b):\n    return a + b\n")
+
+
 def test_the_file_mode_is_kept(ws):
     script = ws.root / "run.sh"
     script.write_text("#!/bin/sh\necho old\n")

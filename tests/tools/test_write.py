@@ -41,9 +41,9 @@ def test_lines_are_counted_as_an_editor_counts_them(ws, content, message):
     assert TOOL({"path": "f.txt", "content": content}, ws) == ToolResult(f"{message} to f.txt (created).")
 
 
-def test_text_is_written_as_utf8_and_a_lone_surrogate_is_replaced(ws):
-    TOOL({"path": "u.txt", "content": "café \ud800"}, ws)
-    assert (ws.root / "u.txt").read_bytes() == "café ?".encode()
+def test_text_is_written_as_utf8(ws):
+    TOOL({"path": "u.txt", "content": "café 😀"}, ws)
+    assert (ws.root / "u.txt").read_bytes() == "café 😀".encode()
 
 
 def test_writing_through_a_symlink_inside_the_workspace_writes_its_target(ws):
@@ -101,3 +101,11 @@ def test_paths_outside_the_workspace_are_refused_before_writing(ws, path):
 )
 def test_bad_arguments_say_how_to_fix_them(ws, args, message):
     assert (TOOL(args, ws), list(ws.root.iterdir())) == (ToolResult(message, error=True), [])
+
+
+def test_a_lone_surrogate_is_refused_and_nothing_is_written(ws):
+    """Half of a UTF-16 pair from a broken JSON escape is not text: neither a raw byte nor a '?' is written."""
+    result = TOOL({"path": "new.py", "content": "x = '\ud83d'\n"}, ws)
+    assert (result, list(ws.root.iterdir())) == (ToolResult(
+        "Argument 'content' of write_file holds a lone surrogate (\\ud83d at character 5), half of a UTF-16 pair, "
+        "which is not text and cannot be saved as UTF-8; write the character itself, or leave it out.", error=True), [])

@@ -20,7 +20,7 @@ from ..errors import Cancelled, ConfigError, ModelProtocolError, ModelRejected, 
 from ..types import Completion, PromptProgress, ReasoningDelta, Request, TextDelta
 from . import ModelInfo
 from .tokenize import ServerTokenizer
-from .wire import assemble, chat_body, error_message, iter_data, sentence
+from .wire import assemble, body_bytes, chat_body, error_message, iter_data, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before the server has answered, so replaying the request cannot duplicate a turn.
@@ -182,7 +182,7 @@ class OpenAICompatModel:
     def complete(self, request: Request) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
         self._check_cancel()
         name = self.config.model or self.info.name
-        body = json.dumps(chat_body(request, name, self._progress), ensure_ascii=False).encode()
+        body = body_bytes(chat_body(request, name, self._progress))
         started = time.monotonic()
         exchange, sent = self._open(body)
         finished = False

@@ -4,6 +4,7 @@ server-sent event stream we read back (lines → data payloads → deltas and on
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import ModelError, ModelProtocolError, ModelRejected, ModelUnavailable
@@ -12,6 +13,16 @@ from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request
 RAW_ARGUMENTS = "__raw__"
 """Key of the arguments of a native tool call whose argument string was not valid JSON: the agent shows it
 to the model so it can fix the call, and the request serialiser sends the string back unchanged."""
+
+
+def body_bytes(body: Mapping[str, Any]) -> bytes:
+    """A request body as UTF-8 JSON. A lone surrogate in the history (a model's broken "\\ud83d" escape, which
+    the tool it was meant for refused) goes out as U+FFFD: it has no UTF-8 form, and servers reject it escaped."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
 
 
 def chat_body(request: Request, model: str, progress: bool = False) -> dict[str, Any]:

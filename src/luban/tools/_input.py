@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import posixpath
+import re
 from pathlib import PurePath
 from typing import Any, Callable, Iterator, Mapping
 
@@ -22,6 +23,8 @@ NOISE_DIRS = frozenset(
 # A NUL byte this early means a binary file; the same rule git and grep use.
 BINARY_PROBE = 8192
 
+# In a str from JSON, a surrogate is always a lone one: a valid pair decodes to the character it encodes.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_SHOWN = 120  # a path in an error message; a name too long to open would drown the sentence
 _ARTICLES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
@@ -107,6 +110,15 @@ def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
     }[kind]
     if not ok:
         raise ToolError(f"Argument '{key}' of {tool} must be {_ARTICLES[kind]}, not {_describe(value)}.")
+    if kind == "string" and (lone := _LONE_SURROGATE.search(value)):
+        # Refused rather than written as a raw byte (surrogateescape) or as '?': it can only come from a broken
+        # escape in the model's JSON (half of an emoji's UTF-16 pair), never from text the model was shown, so
+        # writing it would put bytes in the file that nobody meant.
+        raise ToolError(
+            f"Argument '{key}' of {tool} holds a lone surrogate (\\u{ord(lone.group()):04x} at character "
+            f"{lone.start()}), half of a UTF-16 pair, which is not text and cannot be saved as UTF-8; write the "
+            "character itself, or leave it out."
+        )
     low, high = schema.get("minimum"), schema.get("maximum")
     if (low is not None and value < low) or (high is not None and value > high):
         bound = f"between {low} and {high}" if low is not None and high is not None else f"at least {low}"

@@ -123,10 +123,8 @@ def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
     rel = where.shown
     if crlf:
         text = text.replace("\n", "\r\n")
-    try:
-        data = text.encode("utf-8", errors="surrogateescape")
-    except UnicodeEncodeError:
-        raise ToolError("new_string contains characters that cannot be saved as UTF-8; remove them.") from None
+    # Only the file's own bytes that are not UTF-8 come back here as surrogates: parse_args refused any others.
+    data = text.encode("utf-8", errors="surrogateescape")
     try:
         ws.files.write(where, data)
     except OSError as error:

@@ -60,8 +60,7 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
     if info is None and (holder := _file_holder(ws, where)) is not None:
         raise ToolError(f"{holder} is a file, so {rel} cannot be created inside it.")
     try:
-        # Lone surrogates cannot be encoded; they can only come from a broken JSON escape.
-        written = ws.files.write(where, content.encode("utf-8", errors="replace"))
+        written = ws.files.write(where, content.encode("utf-8"))  # parse_args refused lone surrogates
     except OSError as error:
         raise fault(error, "write", rel) from None
     how = "overwritten" if written.existed else "created"
