@@ -1,8 +1,10 @@
+import errno
 import json
+import os
 
 import pytest
 
-from luban.errors import SessionError
+from luban.errors import SessionError, SessionUnwritable
 from luban.session import INTERRUPTED, Transcript, find, latest_for, read_records
 from luban.types import Message, ToolCall
 
@@ -86,3 +88,43 @@ def test_a_lone_surrogate_round_trips_and_the_file_stays_utf8(tmp_path):
     resumed.close()
     assert messages[:2] == history
     assert ('"ünïcode stays readable"' in lines[1], '"a + b\\udcff"' in lines[2]) == (True, True)
+
+
+class Disk:
+    """A disk with `room` bytes left, at Transcript's write seam: a write that does not fit is cut short
+    (as write(2) does), and the next one fails with ENOSPC."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+
+    def write(self, fd: int, data) -> int:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written = os.write(fd, bytes(data[: self.room]))
+        self.room -= written
+        return written
+
+
+def test_a_session_cannot_start_on_a_full_disk_and_leaves_no_empty_file(tmp_path):
+    with pytest.raises(SessionUnwritable) as error:
+        Transcript.create(tmp_path, tmp_path, "m", write=Disk(0).write)
+    assert (str(error.value), list(tmp_path.iterdir())) == (
+        f"Could not start a session in {tmp_path}: the disk is full.", [])
+
+
+def test_a_record_the_disk_cut_short_is_cut_back_and_the_session_goes_on_once_there_is_room(tmp_path):
+    disk = Disk(10_000)
+    t = Transcript.create(tmp_path, tmp_path, "m", write=disk.write)
+    t.append_message(Message("user", "u"))
+    disk.room = 40  # less than the next record: half of it reaches the file
+    with pytest.raises(SessionUnwritable) as error:
+        t.append_message(Message("assistant", "a reply longer than forty bytes, cut short by the disk"))
+    kept = t.path.read_bytes()
+    disk.room = 10_000  # space is back
+    t.append_message(Message("assistant", "after"))
+    t.close()
+    records, warnings = read_records(t.path)
+    assert str(error.value) == (f"Could not save session {t.id} to {t.path}: the disk is full; everything recorded "
+                                f"before this is kept, so once that is fixed, go on with --resume {t.id}.")
+    assert (kept.endswith(b'"reasoning": null}}\n'), kept.count(b"\n"), warnings) == (True, 2, [])
+    assert [r["message"]["content"] for r in records if r["type"] == "message"] == ["u", "after"]

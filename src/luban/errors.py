@@ -9,6 +9,7 @@
     │   ├── ModelProtocolError    the server sent something we cannot read
     │   └── ModelRejected         the server answered 4xx to our request
     ├── SessionError              transcript missing, locked or unreadable
+    │   └── SessionUnwritable     the transcript cannot be written (disk full, quota, read-only); what it holds is kept
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
     ├── Cancelled                 the user or a driver cancelled the request
     └── TimeUp                    a driver's wall-clock cap ran out in the middle of a step
@@ -50,6 +51,10 @@ class ModelRejected(ModelError):
 
 
 class SessionError(LubanError):
+    pass
+
+
+class SessionUnwritable(SessionError):
     pass
 
 

@@ -3,8 +3,11 @@ LUBAN_HOME. Each ends in one sentence and an intact transcript, never a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,58 @@ def test_a_lone_surrogate_in_an_edit_is_refused_and_everything_is_recorded(repo,
     # The server got valid UTF-8: the history's broken half goes back as U+FFFD.
     assert server.bodies[2]["messages"][-2]["tool_calls"][0]["function"]["arguments"] == json.dumps(
         {"path": "calc.py", "old_string": "a + b", "new_string": "a + b\ufffd"}, ensure_ascii=False)
+
+
+@pytest.fixture
+def small_disk(repo):
+    """LUBAN_HOME on a real 64 KB tmpfs, unmounted afterwards; mounting one needs root (CAP_SYS_ADMIN)."""
+    home = repo.parent / "home"
+    home.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root and mount(8); the write seam tests in test_session.py stand in")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(home)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield home
+    subprocess.run(["umount", "-l", str(home)], check=False)
+
+
+def fill(home: Path, keep: int) -> Path:
+    """Fill the disk until `keep` bytes are free (tmpfs counts whole pages)."""
+    free = os.statvfs(home).f_bavail * os.statvfs(home).f_frsize
+    filler = home / "filler"
+    with filler.open("wb") as f:
+        with contextlib.suppress(OSError):
+            f.write(b"x" * max(free - keep, 0))
+    return filler
+
+
+def test_a_full_data_folder_at_start_is_one_sentence_and_leaves_no_session(small_disk, repo, capsys):
+    filler = fill(small_disk, 0)
+    code, _ = luban(repo, [text("Nothing to do.")])
+    err = capsys.readouterr().err
+    filler.unlink()
+    again, _ = luban(repo, [text("Nothing to do.")])
+    assert (code, err, again, len(sessions(repo))) == (
+        1, f"luban: Could not start a session in {small_disk}/data/sessions: the disk is full.\n", 0, 1)
+
+
+def test_a_disk_that_fills_mid_run_keeps_whole_records_and_the_session_continues(small_disk, repo, capsys):
+    (repo / "calc.py").write_text(CALC + "# a line to make each read bigger\n" * 100)
+    fill(small_disk, 3 * 4096)
+    reads = [call("read_file", path="calc.py", offset=n) for n in range(1, 10)]
+    code, _ = luban(repo, [*reads, text("Read it all.")])
+    err = capsys.readouterr().err
+    [path] = sessions(repo)
+    data = path.read_bytes()
+    records, warnings = read_records(path)
+    said = (f"Could not save session {path.stem} to {path}: the disk is full; everything recorded before this is "
+            f"kept, so once that is fixed, go on with --resume {path.stem}.")
+    assert (code, err.splitlines()[-1] in (said, f"luban: {said}"), data.endswith(b"\n"), warnings) == (
+        1, True, True, [])
+    (small_disk / "filler").unlink()
+    code, server = luban(repo, [text("Carried on.")], "--continue")
+    shown = [m["content"] for m in server.bodies[0]["messages"] if m["role"] == "tool"]
+    assert (code, shown[0].splitlines()[0], len(read_records(path)[0]) > len(records)) == (
+        0, "     1\tdef add(a, b):", True)
