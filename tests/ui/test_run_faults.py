@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,32 @@ def test_a_disk_that_fills_mid_run_keeps_whole_records_and_the_session_continues
     shown = [m["content"] for m in server.bodies[0]["messages"] if m["role"] == "tool"]
     assert (code, shown[0].splitlines()[0], len(read_records(path)[0]) > len(records)) == (
         0, "     1\tdef add(a, b):", True)
+
+
+# Writes a big file with write_file, as the agent does, and dies by SIGKILL halfway through the write.
+KILLED_MID_WRITE = """
+import os, signal, sys, threading, time
+from luban.tools import write
+from luban.workspace import Workspace
+ws = Workspace.open(sys.argv[1], sys.argv[2])
+threading.Thread(target=write.TOOL, args=({"path": "big.txt", "content": "x" * 48_000_000}, ws), daemon=True).start()
+deadline = time.monotonic() + 60
+while not any(n.startswith(".big.txt.") for n in os.listdir(sys.argv[1])):
+    if os.path.exists(os.path.join(sys.argv[1], "big.txt")) or time.monotonic() > deadline:
+        sys.exit(3)  # the write ended before it could be cut
+    time.sleep(0.0005)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_temp_files_a_write_killed_with_kill_9_left_are_gone_after_continue(repo, capsys):
+    assert luban(repo, [text("Hello.")])[0] == 0
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(repo), str(repo.parent / "scratch")])
+    [left] = [p for p in repo.iterdir() if p.name.startswith(".big.txt.")]
+    size = left.stat().st_size
+    capsys.readouterr()
+    code, _ = luban(repo, [text("Carried on.")], "--continue")
+    err = capsys.readouterr().err
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
+    assert (killed.returncode, code, sorted(p.name for p in repo.iterdir())) == (-9, 0, ["calc.py"])
+    assert f"! Removed 1 temp file(s) that a killed Luban run left: {left.name} ({shown}).\n" in err
