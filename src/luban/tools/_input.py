@@ -9,6 +9,8 @@ import json
 import os
 import posixpath
 import re
+import time
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Callable, Iterator, Mapping
 
@@ -71,6 +73,31 @@ def answer(spec: ToolSpec, args: Any, doing: str, body: Callable[[dict[str, Any]
             raise fault(error, doing, str(checked.get("path") or ".")) from None
     except (ToolError, BoundaryError) as error:
         return ToolResult(str(error), error=True)
+
+
+Tick = Callable[[], None]  # called often by a tool's long loops; raises ToolError once its time is up
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a file tool's call must stop, as a command has its timeout: its loops over lines call `check`, so a
+    call on a huge file ends with an error rather than running on. An edit checks only before it writes."""
+
+    tool: str
+    shown: str
+    limit_s: float
+    at: float
+    writes: bool
+
+    @classmethod
+    def start(cls, tool: str, shown: str, limit_s: float, writes: bool = False) -> Deadline:
+        return cls(tool, shown, limit_s, time.monotonic() + limit_s, writes)
+
+    def check(self) -> None:
+        if time.monotonic() >= self.at:
+            unchanged = ", which it left unchanged" if self.writes else ""
+            raise ToolError(f"{self.tool} stopped after {self.limit_s:g} s, its time limit, on {self.shown}"
+                            f"{unchanged}; for a file this large use bash (grep, sed, or a script) instead.")
 
 
 def parse_args(spec: ToolSpec, args: Any) -> dict[str, Any]:

@@ -13,11 +13,17 @@ from typing import Any, Callable, Mapping
 from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, answer, fault, looks_binary, not_found
+from ._diff import changes, unified
+from ._input import Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
 from .read import numbered
 from .write import plural, write_text
 
 MAX_DIFF_LINES = 60
+LISTED_LINES = 10  # line numbers an error lists for an ambiguous old_string; the rest it counts
+# Bigger files are for bash: the whole text is held, matched and diffed in memory.
+MAX_BYTES = 32 << 20
+TIME_LIMIT_S = 30.0  # as a command has its timeout: a call past this stops with an error, the file unchanged
+TICK_EVERY = 4096  # lines between looks at the clock in the loops over a file's lines
 # Below this difflib ratio the "most similar lines" would mislead more than help.
 NEAREST_MIN_RATIO = 0.5
 NEAREST_CANDIDATES = 20
@@ -49,10 +55,20 @@ SPEC = ToolSpec(
 class EditFile:
     spec: ToolSpec = SPEC
     effect: Effect = "write"
+    max_bytes: int = MAX_BYTES
+    time_limit_s: float = TIME_LIMIT_S
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        return answer(self.spec, args, "edit", lambda checked: _edit(
-            ws, ws.files.place(checked["path"]), checked["old_string"], checked["new_string"], checked["replace_all"]))
+        return answer(self.spec, args, "edit", lambda checked: self._edit(ws, checked))
+
+    def _edit(self, ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
+        where = ws.files.place(checked["path"])
+        info = ws.files.stat(where)
+        if info is not None and info.st_size > self.max_bytes:
+            raise ToolError(f"{where.shown} has {info.st_size:,} bytes, more than edit_file takes "
+                            f"({self.max_bytes:,}); change a file this large with bash (sed, or a script) instead.")
+        deadline = Deadline.start("edit_file", where.shown, self.time_limit_s, writes=True)
+        return _edit(ws, where, checked["old_string"], checked["new_string"], checked["replace_all"], deadline.check)
 
 
 TOOL = EditFile()
@@ -71,10 +87,10 @@ class _Span:
 class _Fallback:
     ignoring: str  # what this level ignores, told to the model when it matched
     note: str
-    find: Callable[[str, str, str], list[_Span]]  # (file text, old_string, new_string) -> candidates
+    find: Callable[[str, str, str, Tick], list[_Span]]  # (file text, old_string, new_string, tick) -> candidates
 
 
-def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) -> ToolResult:
+def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool, tick: Tick) -> ToolResult:
     if old == new:
         raise ToolError("old_string and new_string are the same, so there is nothing to change.")
     rel = where.shown
@@ -95,12 +111,13 @@ def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) ->
         return write_text(ws, where, new)
     if crlf:
         old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
-    spans, how = _locate(text, old, new, replace_all, rel)
+    spans, how = _locate(text, old, new, replace_all, rel, tick)
     updated = _apply(text, spans)
     if updated == text:
         raise _already_applied(rel, _line_list(text, [span.start for span in spans]))
+    shown = _diff(text, spans, tick)  # before the write: a call stopped by its time limit changes nothing
     _store(ws, where, updated, crlf)
-    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{_diff(text, updated)}")
+    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{shown}")
 
 
 def _load(ws: Workspace, where: Place) -> tuple[str, bool]:
@@ -131,7 +148,7 @@ def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
         raise fault(error, "write", rel) from None
 
 
-def _locate(text: str, old: str, new: str, replace_all: bool, rel: str) -> tuple[list[_Span], str]:
+def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Tick) -> tuple[list[_Span], str]:
     """The spans to replace and how they were found ('' when exactly); raise when there is not one match."""
     starts = _occurrences(text, old)
     if len(starts) == 1 or (starts and replace_all):
@@ -142,7 +159,7 @@ def _locate(text: str, old: str, new: str, replace_all: bool, rel: str) -> tuple
             "surrounding lines so it matches exactly one, or set replace_all to true to change every one."
         )
     for fallback in _FALLBACKS:
-        spans = fallback.find(text, old, new)
+        spans = fallback.find(text, old, new, tick)
         if len(spans) == 1:
             return spans, f"; old_string matched only after ignoring {fallback.ignoring}{fallback.note}"
         if spans:
@@ -155,7 +172,7 @@ def _locate(text: str, old: str, new: str, replace_all: bool, rel: str) -> tuple
     # One occurrence only: a short new_string found all over the file says nothing about this edit.
     if new.strip() and len(found := _occurrences(text, new)) == 1:
         raise _already_applied(rel, _line_list(text, found))
-    raise _missing(text, old, rel)
+    raise _missing(text, old, rel, tick)
 
 
 def _occurrences(text: str, part: str) -> list[int]:
@@ -168,7 +185,14 @@ def _occurrences(text: str, part: str) -> list[int]:
 
 
 def _line_list(text: str, starts: list[int]) -> str:
-    return ", ".join(str(text.count("\n", 0, start) + 1) for start in starts)
+    """The line numbers of the first few offsets (in order), counted in one pass, and how many more there are."""
+    numbers, line, at = [], 1, 0
+    for start in starts[:LISTED_LINES]:
+        line += text.count("\n", at, start)
+        numbers.append(str(line))
+        at = start
+    more = f" and {len(starts) - LISTED_LINES} more" if len(starts) > LISTED_LINES else ""
+    return ", ".join(numbers) + more
 
 
 def _apply(text: str, spans: list[_Span]) -> str:
@@ -179,7 +203,8 @@ def _apply(text: str, spans: list[_Span]) -> str:
     return "".join([*parts, text[at:]])
 
 
-def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reindent: bool) -> list[_Span]:
+def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reindent: bool, tick: Tick
+              ) -> list[_Span]:
     """Whole-line blocks of `text` equal to old_string's lines once both go through `norm`."""
     want = [norm(line) for line in old.removesuffix("\n").split("\n")]
     if not any(want):
@@ -193,6 +218,8 @@ def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reinden
     size = len(want)
     spans = []
     for i in range(len(lines) - size + 1):
+        if not i % TICK_EVERY:
+            tick()
         if have[i] == want[0] and have[i : i + size] == want:
             start, end = offsets[i], offsets[i + size] - 1
             spans.append(_Span(start, end, _reindent(body, old, text[start:end]) if reindent else body))
@@ -226,17 +253,18 @@ _PLAIN = str.maketrans(
 )
 
 
-def _punctuation(text: str, old: str, new: str) -> list[_Span]:
+def _punctuation(text: str, old: str, new: str, tick: Tick) -> list[_Span]:
     plain = text.translate(_PLAIN)
     return [_Span(start, start + len(old), new) for start in _occurrences(plain, old.translate(_PLAIN))]
 
 
 _FALLBACKS = (
-    _Fallback("trailing whitespace", "", lambda text, old, new: _by_lines(text, old, new, str.rstrip, False)),
+    _Fallback("trailing whitespace", "",
+              lambda text, old, new, tick: _by_lines(text, old, new, str.rstrip, False, tick)),
     _Fallback(
         "indentation",
         "; new_string was re-indented to match",
-        lambda text, old, new: _by_lines(text, old, new, str.strip, True),
+        lambda text, old, new, tick: _by_lines(text, old, new, str.strip, True, tick),
     ),
     _Fallback("curly quotes, dashes and non-breaking spaces", "", _punctuation),
 )
@@ -253,11 +281,11 @@ def _already_applied(rel: str, lines: str) -> ToolError:
 _NUMBER_PREFIX = re.compile(r"^ *\d+\t")
 
 
-def _missing(text: str, old: str, rel: str) -> ToolError:
+def _missing(text: str, old: str, rel: str, tick: Tick) -> ToolError:
     hint = ""
     if all(_NUMBER_PREFIX.match(line) for line in old.removesuffix("\n").split("\n")):
         hint = " old_string seems to include the line numbers from read_file; leave them out."
-    nearest = _nearest(text, old)
+    nearest = _nearest(text, old, tick)
     if nearest is None:
         return ToolError(
             f"old_string was not found in {rel}, and no similar lines were found.{hint} "
@@ -272,7 +300,7 @@ def _missing(text: str, old: str, rel: str) -> ToolError:
     )
 
 
-def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
+def _nearest(text: str, old: str, tick: Tick) -> tuple[int, list[str]] | None:
     """The window of lines, as many as old_string has, most like old_string: (first line number, lines).
 
     Character-level ratios over every window are quadratic and took minutes on a big file, so windows are
@@ -281,15 +309,21 @@ def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
     lines = text.split("\n")
     target = old.removesuffix("\n")
     want = [set(_WORD.findall(line)) for line in target.split("\n")]
-    have = [set(_WORD.findall(line)) for line in lines]
+    have = []
+    for i, line in enumerate(lines):
+        if not i % TICK_EVERY:
+            tick()
+        have.append(set(_WORD.findall(line)))
     size = len(want)
     starts = range(max(1, len(lines) - size + 1))
-    # strict=False: a file shorter than old_string gives one short window.
-    ranked = heapq.nlargest(
-        NEAREST_CANDIDATES,
-        starts,
-        key=lambda i: sum(len(w & h) for w, h in zip(want, have[i : i + size], strict=False)),
-    )
+
+    def shared(i: int) -> int:
+        if not i % TICK_EVERY:
+            tick()
+        # strict=False: a file shorter than old_string gives one short window.
+        return sum(len(w & h) for w, h in zip(want, have[i : i + size], strict=False))
+
+    ranked = heapq.nlargest(NEAREST_CANDIDATES, starts, key=shared)
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(target)
     best, best_at = NEAREST_MIN_RATIO, None
@@ -302,18 +336,12 @@ def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
     return best_at + 1, lines[best_at : best_at + size]
 
 
-def _diff(before: str, after: str) -> str:
+def _diff(text: str, spans: list[_Span], tick: Tick) -> str:
     """The change as unified-diff hunks with three lines of context, without the file header."""
-    lines = list(difflib.unified_diff(_lines(before), _lines(after), n=3, lineterm=""))[2:]
-    if len(lines) > MAX_DIFF_LINES:
-        lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
+    lines, more = unified(text, changes(text, [(s.start, s.end, s.text) for s in spans], tick), MAX_DIFF_LINES)
+    if more:
+        lines.append(f"[... {more} more diff lines]")
     return _printable("\n".join(lines))
-
-
-def _lines(text: str) -> list[str]:
-    """Lines split on LF only (str.splitlines also splits on form feeds and other separators)."""
-    lines = text.split("\n")
-    return lines[:-1] if text.endswith("\n") else lines
 
 
 def _printable(text: str) -> str:
