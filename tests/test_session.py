@@ -5,8 +5,8 @@ import os
 import pytest
 
 from luban.errors import SessionError, SessionUnwritable
-from luban.session import INTERRUPTED, Transcript, find, latest_for, read_records
-from luban.types import Message, ToolCall
+from luban.session import INTERRUPTED, Transcript, find, finished_calls, latest_for, read_records
+from luban.types import Message, ToolCall, ToolResult
 
 CALL = ToolCall("c1", "bash", {"command": "make"})
 
@@ -128,3 +128,18 @@ def test_a_record_the_disk_cut_short_is_cut_back_and_the_session_goes_on_once_th
                                 f"before this is kept, so once that is fixed, go on with --resume {t.id}.")
     assert (kept.endswith(b'"reasoning": null}}\n'), kept.count(b"\n"), warnings) == (True, 2, [])
     assert [r["message"]["content"] for r in records if r["type"] == "message"] == ["u", "after"]
+
+
+def finished(call_id: str, path: str) -> dict:
+    return {"type": "event", "kind": "ToolFinished", "call": {"id": call_id, "name": "read_file",
+            "arguments": {"path": path}}, "result": {"content": "x", "error": False}, "wall_s": 0.0}
+
+
+def test_finished_calls_leave_out_the_turns_a_rewind_undid():
+    records = [finished("c1", "kept.py"), {"type": "outcome", "status": "done"},
+               finished("c2", "turn2.py"), {"type": "checkpoint", "commit": "abc", "messages": 4},
+               finished("c3", "turn2b.py"), {"type": "outcome", "status": "done"},
+               finished("c4", "turn3.py"), {"type": "outcome", "status": "done"},
+               {"type": "rewind", "messages": 4, "commit": "abc"}, finished("c5", "after.py")]
+    assert [(call.id, call.arguments["path"], result) for call, result in finished_calls(records)] == [
+        ("c1", "kept.py", ToolResult("x")), ("c5", "after.py", ToolResult("x"))]

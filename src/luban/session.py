@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .errors import SessionError, SessionUnwritable
-from .types import Message, ToolCall
+from .types import Message, ToolCall, ToolResult
 
 INTERRUPTED = "interrupted before this tool finished — its side effects are unknown; verify them before going on"
 
@@ -201,6 +201,29 @@ def history(records: Iterable[dict[str, Any]]) -> list[Message]:
             earlier = before_turn.get(record.get("commit", ""))
             messages = list(earlier) if earlier is not None else messages[:record["messages"]]
     return messages
+
+
+def finished_calls(records: Iterable[dict[str, Any]]) -> list[tuple[ToolCall, ToolResult]]:
+    """The tool calls that finished, with their results, as the transcript's events have them, oldest first; none
+    from a turn that was rewound. (A turn ends at its outcome record; a rewind goes back to before its
+    checkpoint's turn, or, where that checkpoint is unknown, forgets them all.)"""
+    done: list[tuple[ToolCall, ToolResult]] = []
+    turn_start = 0
+    before_turn: dict[str, int] = {}  # by checkpoint commit: how many calls had finished before its turn
+    for record in records:
+        kind = record.get("type")
+        if kind == "event" and record.get("kind") == "ToolFinished":
+            call, result = record["call"], record["result"]
+            done.append((ToolCall(call["id"], call["name"], call["arguments"]),
+                         ToolResult(result["content"], result["error"])))
+        elif kind == "outcome":
+            turn_start = len(done)
+        elif kind == "checkpoint":
+            before_turn[record["commit"]] = turn_start
+        elif kind == "rewind":
+            done = done[:before_turn.get(record.get("commit", ""), 0)]
+            turn_start = len(done)
+    return done
 
 
 def repair_history(messages: Iterable[Message]) -> tuple[list[Message], list[Message]]:

@@ -9,13 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from luban.session import read_records
 from luban.ui.cli import main
-from tui_harness import ScriptedServer, call, text
+from tui_harness import STALL, ScriptedServer, call, text
 
 CALC = "def add(a, b):\n    return a + b\n"
 
@@ -144,3 +145,28 @@ def test_temp_files_a_write_killed_with_kill_9_left_are_gone_after_continue(repo
     shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
     assert (killed.returncode, code, sorted(p.name for p in repo.iterdir())) == (-9, 0, ["calc.py"])
     assert f"! Removed 1 temp file(s) that a killed Luban run left: {left.name} ({shown}).\n" in err
+
+
+def test_a_file_read_before_a_kill_can_be_edited_after_continue(repo, capsys):
+    """The read-before-write guard started each run with nothing read: the first edit after --continue was
+    refused although the model had read the file before the interruption."""
+    server = ScriptedServer([call("read_file", path="calc.py"), STALL])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen([sys.executable, "-m", "luban.ui.cli", "-p", "fix add", "--base-url", server.url,
+                            "--tool-protocol", "native", "--cwd", str(repo)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (sessions(repo) and b'"kind": "ToolFinished"' in sessions(repo)[0].read_bytes()):
+            assert time.monotonic() < deadline and run.poll() is None, "the first run did not read calc.py"
+            time.sleep(0.05)
+        run.kill()  # SIGKILL: kill -9
+        run.wait()
+    finally:
+        server.close()
+    edit = call("edit_file", path="calc.py", old_string="a + b", new_string="a - b")
+    code, _ = luban(repo, [edit, text("Done.")], "--continue")
+    records, _ = read_records(sessions(repo)[0])
+    results = [r["result"] for r in records if r.get("kind") == "ToolFinished" and r["call"]["name"] == "edit_file"]
+    assert (run.returncode, code, (repo / "calc.py").read_text(), results[0]["error"]) == (
+        -9, 0, "def add(a, b):\n    return a - b\n", False)
