@@ -2,7 +2,7 @@
 
 For 5k, 10k, 20k and 100k matches (every other line of the file matches), times one edit_file call that
 replaces them all (replace_all) and one that is refused because old_string is ambiguous; then a file of about
-30 MB (under the size cap) and one of 50 MB (over it). Each case runs in a fresh process with a time limit, so
+30 MB (under the size cap), one of 50 MB (over it) and a minified file (all matches on one line). Each case runs in a fresh process with a time limit, so
 that code which is quadratic shows as "> LIMIT s" instead of hanging the bench.
 
     .venv/bin/python bench/edit_matches.py [--limit-s 120]
@@ -54,6 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = [(f"{n // 1000}k matches", body(n)) for n in (5_000, 10_000, 20_000, 100_000)]
     cases += [("30 MB, 850k matches", body(850_000, 12)), ("50 MB, 1.4M matches", body(1_400_000, 12))]
+    cases += [("one 8 MB line, 1M matches", "x = 1;" * 1_000_000 + "\n")]  # a minified file
     with tempfile.TemporaryDirectory(prefix="luban-bench-") as tmp:
         for label, text in cases:
             root = Path(tmp) / "ws"
@@ -62,7 +63,7 @@ def main() -> None:
                 (root / "big.py").write_text(text)
                 what = "replace_all" if mode == "all" else "ambiguous"
                 size = f"{len(text) / 1e6:.1f} MB"
-                print(f"{label:>20} ({size:>7}) {what:>11}: {run_case(root, mode, args.limit_s)}", flush=True)
+                print(f"{label:>26} ({size:>7}) {what:>11}: {run_case(root, mode, args.limit_s)}", flush=True)
 
 
 if __name__ == "__main__":

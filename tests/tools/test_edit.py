@@ -222,3 +222,12 @@ def test_a_call_past_its_time_limit_stops_and_changes_nothing(ws, old):
     assert (result, (ws.root / "big.py").read_text()) == (ToolResult(
         "edit_file stopped after 0 s, its time limit, on big.py, which it left unchanged; for a file this large "
         "use bash (grep, sed, or a script) instead.", error=True), interleaved(5000))
+
+
+def test_a_minified_files_one_line_is_cut_in_the_diff(ws):
+    (ws.root / "min.js").write_text("var a=1;" * 500)
+    result = TOOL({"path": "min.js", "old_string": "a=1", "new_string": "a=2", "replace_all": True}, ws)
+    cut = " [... 2001 more characters on this line]"
+    assert (result, (ws.root / "min.js").read_text()) == (ToolResult(
+        f"Edited min.js (500 replacements).\n@@ -1 +1 @@\n-{('var a=1;' * 250)[:1999]}{cut}\n"
+        f"+{('var a=2;' * 250)[:1999]}{cut}"), "var a=2;" * 500)

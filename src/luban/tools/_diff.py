@@ -32,15 +32,16 @@ def changes(text: str, spans: Sequence[tuple[int, int, str]], tick: Callable[[],
         tick()
         first = text.rfind("\n", 0, spans[i][0]) + 1
         line += text.count("\n", at, first)
-        parts, end = [], first
-        while True:  # take in every span that starts on a line this region already holds
+        parts, end, last = [], first, -1
+        # Take in every span that starts on a line the region holds. `last` (where its last line ends) is looked
+        # for again only when a span runs past it: a minified file is one long line with every match on it.
+        while i < len(spans) and (last < 0 or spans[i][0] <= last):
             start, stop, new = spans[i]
             parts += [text[end:start], new]
             end, i = stop, i + 1
-            last = text.find("\n", end)
-            last = len(text) if last == -1 else last
-            if i == len(spans) or spans[i][0] > last:
-                break
+            if end > last:
+                found = text.find("\n", end)
+                last = len(text) if found == -1 else found
         parts.append(text[end:last])
         at_end = last == len(text)
         old_lines = _lines(text[first:last], at_end, first)

@@ -15,7 +15,7 @@ from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
 from ._diff import changes, unified
 from ._input import Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
-from .read import numbered
+from .read import cut_line, numbered
 from .write import plural, write_text
 
 MAX_DIFF_LINES = 60
@@ -328,7 +328,10 @@ def _nearest(text: str, old: str, tick: Tick) -> tuple[int, list[str]] | None:
     matcher.set_seq2(target)
     best, best_at = NEAREST_MIN_RATIO, None
     for i in sorted(ranked):
-        matcher.set_seq1("\n".join(lines[i : i + size]))
+        window = "\n".join(lines[i : i + size])
+        if len(window) > 3 * len(target):
+            continue  # ratio = 2 matches / (its length + target's) < 2 / 4: never above NEAREST_MIN_RATIO
+        matcher.set_seq1(window)
         if (ratio := matcher.ratio()) > best:
             best, best_at = ratio, i
     if best_at is None:
@@ -339,6 +342,7 @@ def _nearest(text: str, old: str, tick: Tick) -> tuple[int, list[str]] | None:
 def _diff(text: str, spans: list[_Span], tick: Tick) -> str:
     """The change as unified-diff hunks with three lines of context, without the file header."""
     lines, more = unified(text, changes(text, [(s.start, s.end, s.text) for s in spans], tick), MAX_DIFF_LINES)
+    lines = [cut_line(line) for line in lines]  # a minified file's one line would fill the window
     if more:
         lines.append(f"[... {more} more diff lines]")
     return _printable("\n".join(lines))

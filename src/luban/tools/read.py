@@ -130,6 +130,10 @@ def _decode(raw: bytes) -> tuple[str, bool]:
         text, bad = line.decode("utf-8"), False
     except UnicodeDecodeError:
         text, bad = line.decode("utf-8", errors="replace"), True
-    if len(text) > MAX_LINE_CHARS:
-        text = f"{text[:MAX_LINE_CHARS]} [... {len(text) - MAX_LINE_CHARS} more characters on this line]"
-    return text, bad
+    return cut_line(text), bad
+
+
+def cut_line(text: str) -> str:
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    return f"{text[:MAX_LINE_CHARS]} [... {len(text) - MAX_LINE_CHARS} more characters on this line]"
