@@ -25,8 +25,10 @@ STALE_AFTER_S = 3600.0
 # Folders a sweep does not enter: history, and trees the file tools do not write in (dependencies, caches).
 _SKIPPED = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache", ".pytest_cache",
                       ".ruff_cache", ".tox"})
-# A sweep looks at this many folder entries at most: a start in a huge folder (`--cwd /`) must not stall.
-MAX_ENTRIES = 200_000
+# A sweep looks at this many folder entries, for this long, at most: a start in a huge folder (`--cwd /`) must
+# not stall. A project's own tree (dependency folders skipped) is far smaller.
+MAX_ENTRIES = 50_000
+MAX_SWEEP_S = 0.5
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -81,8 +83,8 @@ def sweep(root: Path, open_folder: OpenFolder, now: float | None = None) -> list
 
 def _candidates(root: Path) -> Iterator[tuple[str, str]]:
     """(folder relative to root, name) of every entry named like a Luban temp file, walking breadth first."""
-    todo, seen = deque(["."]), 0
-    while todo and seen < MAX_ENTRIES:
+    todo, seen, stop = deque(["."]), 0, time.monotonic() + MAX_SWEEP_S
+    while todo and seen < MAX_ENTRIES and time.monotonic() < stop:
         folder = todo.popleft()
         try:
             entries = list(os.scandir(root / folder))
