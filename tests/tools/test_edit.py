@@ -231,3 +231,10 @@ def test_a_minified_files_one_line_is_cut_in_the_diff(ws):
     assert (result, (ws.root / "min.js").read_text()) == (ToolResult(
         f"Edited min.js (500 replacements).\n@@ -1 +1 @@\n-{('var a=1;' * 250)[:1999]}{cut}\n"
         f"+{('var a=2;' * 250)[:1999]}{cut}"), "var a=2;" * 500)
+
+
+def test_matches_on_one_line_name_it_once(ws):
+    (ws.root / "min.js").write_text("var a=1;var a=1;var a=1;\n")
+    assert TOOL({"path": "min.js", "old_string": "a=1", "new_string": "a=2"}, ws) == ToolResult(
+        "old_string matches 3 places in min.js (line 1); include more surrounding lines so it matches exactly one, "
+        "or set replace_all to true to change every one.", error=True)

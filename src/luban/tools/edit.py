@@ -155,7 +155,7 @@ def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Ti
         return [_Span(start, start + len(old), new) for start in starts], ""
     if starts:
         raise ToolError(
-            f"old_string matches {len(starts)} places in {rel} (lines {_line_list(text, starts)}); include more "
+            f"old_string matches {len(starts)} places in {rel} ({_line_list(text, starts)}); include more "
             "surrounding lines so it matches exactly one, or set replace_all to true to change every one."
         )
     for fallback in _FALLBACKS:
@@ -166,7 +166,7 @@ def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Ti
             lines = _line_list(text, [span.start for span in spans])
             raise ToolError(
                 f"old_string is not in {rel} exactly, and ignoring {fallback.ignoring} it matches "
-                f"{len(spans)} places (lines {lines}); copy the exact text from read_file, with enough "
+                f"{len(spans)} places ({lines}); copy the exact text from read_file, with enough "
                 "surrounding lines to match one place."
             )
     # One occurrence only: a short new_string found all over the file says nothing about this edit.
@@ -185,14 +185,18 @@ def _occurrences(text: str, part: str) -> list[int]:
 
 
 def _line_list(text: str, starts: list[int]) -> str:
-    """The line numbers of the first few offsets (in order), counted in one pass, and how many more there are."""
-    numbers, line, at = [], 1, 0
-    for start in starts[:LISTED_LINES]:
+    """'line 4' or 'lines 1, 3, 5': the lines that hold the offsets (in order), counted in one pass; after the
+    first ten, how many more."""
+    lines: list[int] = []
+    line, at = 1, 0
+    for start in starts:
         line += text.count("\n", at, start)
-        numbers.append(str(line))
         at = start
-    more = f" and {len(starts) - LISTED_LINES} more" if len(starts) > LISTED_LINES else ""
-    return ", ".join(numbers) + more
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    listed = ", ".join(str(n) for n in lines[:LISTED_LINES])
+    more = f" and {len(lines) - LISTED_LINES} more" if len(lines) > LISTED_LINES else ""
+    return f"line {listed}" if len(lines) == 1 else f"lines {listed}{more}"
 
 
 def _apply(text: str, spans: list[_Span]) -> str:
@@ -272,7 +276,7 @@ _FALLBACKS = (
 
 def _already_applied(rel: str, lines: str) -> ToolError:
     return ToolError(
-        f"old_string is not in {rel} but new_string already is (line {lines}), so this edit looks already "
+        f"old_string is not in {rel} but new_string already is ({lines}), so this edit looks already "
         "applied; read the file to check before editing it again."
     )
 
