@@ -11,7 +11,8 @@ from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
 from luban.session import Transcript
 from luban.tools import edit, read
-from luban.types import Message, Notice
+from luban.session import Transcript
+from luban.types import Message, Notice, ToolFinished
 from luban.workspace import Workspace
 
 SYSTEM = Message("system", "s")
@@ -264,3 +265,23 @@ def test_a_run_stopped_while_the_tests_pass_says_so(tmp_path):
     events, outcome = run(model, tmp_path, Harness(JsonProtocol(), TestGate("true")))
     assert (outcome.status, outcome.message) == ("stuck", "The model repeated the same read_file call 5 times. "
                                                           "`true` passes now.")
+
+
+def test_a_file_read_in_an_earlier_turn_of_the_session_may_be_edited_in_a_later_one(tmp_path):
+    """Each turn (one loop.run, as the terminal UI and a resumed session start them) began with nothing read."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text("x = 1\n")
+    ws = Workspace.open(root, tmp_path / "out")
+    transcript = Transcript.create(tmp_path / "sessions", root, "m")
+    harness = Harness(JsonProtocol(), read_before_write=True)
+    history = [SYSTEM]
+    for task, model in [("look", script(turn("read_file", path="a.py"), turn("finish", answer="x is 1"))),
+                        ("fix", script(turn("edit_file", path="a.py", old_string="x = 1", new_string="x = 2"),
+                                       turn("finish", answer="done")))]:
+        gen = loop.run(task, model=model, tools=(read.TOOL, edit.TOOL), ws=ws, settings=FULL_AUTO, history=history,
+                       transcript=transcript, harness=harness)
+        events = list(gen)
+        history = [*history, *model.requests[-1].messages[len(history):]]
+    finished = [e.result for e in events if isinstance(e, ToolFinished)]
+    assert (finished[0].error, (root / "a.py").read_text()) == (False, "x = 2\n")

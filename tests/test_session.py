@@ -1,10 +1,12 @@
+import errno
 import json
+import os
 
 import pytest
 
-from luban.errors import SessionError
-from luban.session import INTERRUPTED, Transcript, find, latest_for, read_records
-from luban.types import Message, ToolCall
+from luban.errors import SessionError, SessionUnwritable
+from luban.session import INTERRUPTED, Transcript, find, finished_calls, latest_for, read_records
+from luban.types import Message, ToolCall, ToolResult
 
 CALL = ToolCall("c1", "bash", {"command": "make"})
 
@@ -71,3 +73,73 @@ def test_latest_for_picks_the_newest_session_of_that_directory(tmp_path):
     assert find(tmp_path, b.id) == b.path
     with pytest.raises(SessionError, match="No session 'nope'"):
         find(tmp_path, "nope")
+
+
+def test_a_lone_surrogate_round_trips_and_the_file_stays_utf8(tmp_path):
+    """A model's JSON "\\udcff" decodes to a lone surrogate, which has no UTF-8 form: writing it crashed the run."""
+    t = Transcript.create(tmp_path, tmp_path, "m")
+    edit = ToolCall("c1", "edit_file", {"path": "calc.py", "old_string": "a + b", "new_string": "a + b\udcff"})
+    history = [Message("user", "ünïcode stays readable"), Message("assistant", "half an emoji \ud83d", (edit,))]
+    for m in history:
+        t.append_message(m)
+    t.close()
+    lines = t.path.read_bytes().decode("utf-8").splitlines()
+    resumed, messages, _ = Transcript.resume(t.path)
+    resumed.close()
+    assert messages[:2] == history
+    assert ('"ünïcode stays readable"' in lines[1], '"a + b\\udcff"' in lines[2]) == (True, True)
+
+
+class Disk:
+    """A disk with `room` bytes left, at Transcript's write seam: a write that does not fit is cut short
+    (as write(2) does), and the next one fails with ENOSPC."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+
+    def write(self, fd: int, data) -> int:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written = os.write(fd, bytes(data[: self.room]))
+        self.room -= written
+        return written
+
+
+def test_a_session_cannot_start_on_a_full_disk_and_leaves_no_empty_file(tmp_path):
+    with pytest.raises(SessionUnwritable) as error:
+        Transcript.create(tmp_path, tmp_path, "m", write=Disk(0).write)
+    assert (str(error.value), list(tmp_path.iterdir())) == (
+        f"Could not start a session in {tmp_path}: the disk is full.", [])
+
+
+def test_a_record_the_disk_cut_short_is_cut_back_and_the_session_goes_on_once_there_is_room(tmp_path):
+    disk = Disk(10_000)
+    t = Transcript.create(tmp_path, tmp_path, "m", write=disk.write)
+    t.append_message(Message("user", "u"))
+    disk.room = 40  # less than the next record: half of it reaches the file
+    with pytest.raises(SessionUnwritable) as error:
+        t.append_message(Message("assistant", "a reply longer than forty bytes, cut short by the disk"))
+    kept = t.path.read_bytes()
+    disk.room = 10_000  # space is back
+    t.append_message(Message("assistant", "after"))
+    t.close()
+    records, warnings = read_records(t.path)
+    assert str(error.value) == (f"Could not save session {t.id} to {t.path}: the disk is full; everything recorded "
+                                f"before this is kept, so once that is fixed, go on with --resume {t.id}.")
+    assert (kept.endswith(b'"reasoning": null}}\n'), kept.count(b"\n"), warnings) == (True, 2, [])
+    assert [r["message"]["content"] for r in records if r["type"] == "message"] == ["u", "after"]
+
+
+def finished(call_id: str, path: str) -> dict:
+    return {"type": "event", "kind": "ToolFinished", "call": {"id": call_id, "name": "read_file",
+            "arguments": {"path": path}}, "result": {"content": "x", "error": False}, "wall_s": 0.0}
+
+
+def test_finished_calls_leave_out_the_turns_a_rewind_undid():
+    records = [finished("c1", "kept.py"), {"type": "outcome", "status": "done"},
+               finished("c2", "turn2.py"), {"type": "checkpoint", "commit": "abc", "messages": 4},
+               finished("c3", "turn2b.py"), {"type": "outcome", "status": "done"},
+               finished("c4", "turn3.py"), {"type": "outcome", "status": "done"},
+               {"type": "rewind", "messages": 4, "commit": "abc"}, finished("c5", "after.py")]
+    assert [(call.id, call.arguments["path"], result) for call, result in finished_calls(records)] == [
+        ("c1", "kept.py", ToolResult("x")), ("c5", "after.py", ToolResult("x"))]

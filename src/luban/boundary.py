@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from . import tempfiles
 from .beneath import LOOKUP, MAX_LINKS, Escape, Resolver
 
 # Folders the file tools never write, at any depth, with why. All of .git rather than a list of its dangerous
@@ -262,8 +263,7 @@ def _replace(parent: int, name: str, data: bytes, place: Place) -> bool:
         if not stat.S_ISREG(old.st_mode):
             raise BoundaryError(f"{place.shown} is not a regular file; the file tools only write files.")
         _refuse_hard_links(place, old)
-    tmp = f".{name[:60]}.{os.urandom(4).hex()}.tmp"  # short: NAME_MAX is 255 bytes
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=parent)
+    tmp, fd = tempfiles.create(parent, name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -68,7 +68,7 @@ class Settings:
     test_command: str = ""
     allow_test_edits: bool = False  # with a test command, test files are read-only unless this is set
     protected_paths: str = ""  # comma-separated globs the agent may not change
-    read_before_write: bool = True  # refuse edits to files the agent has not read in this run
+    read_before_write: bool = True  # refuse edits to files the agent has not read in this session
     # With a test command: sample this many candidate replies for each edit, try each on a scratch copy, and
     # keep the one the tests like best (1 turns it off).
     edit_samples: int = 4

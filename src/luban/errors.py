@@ -11,6 +11,7 @@
     │   └── ModelRejected         the server answered 4xx to our request
     │       └── ContextOverflow   …as longer than its context window (compacted, then sent once more)
     ├── SessionError              transcript missing, locked or unreadable
+    │   └── SessionUnwritable     the transcript cannot be written (disk full, quota, read-only); what it holds is kept
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
     ├── Cancelled                 the user or a driver cancelled the request
     └── TimeUp                    max_wall_s (or a driver's cap) ran out in the middle of a step
@@ -60,6 +61,10 @@ class ContextOverflow(ModelRejected):
 
 
 class SessionError(LubanError):
+    pass
+
+
+class SessionUnwritable(SessionError):
     pass
 
 

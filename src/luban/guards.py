@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .types import Effect, ToolCall, ToolResult
 from .workspace import PathEscape, Workspace
@@ -44,6 +44,14 @@ class Guards:
     def saw(self, path: Path) -> None:
         """The harness showed the model this text itself (the gate quotes a definition; a rewrite, what it replaces)."""
         self._seen.add(path)
+
+    def recall(self, done: Iterable[tuple[ToolCall, ToolResult]], effects: Mapping[str, Effect], ws: Workspace
+               ) -> None:
+        """Observe again the calls an earlier run of the session finished (a resumed or a later turn's run): what
+        the model read then, it has seen."""
+        for call, result in done:
+            if call.name in effects:
+                self.observe(call, effects[call.name], result, ws)
 
     def observe(self, call: ToolCall, effect: Effect, result: ToolResult, ws: Workspace) -> None:
         path = _path(call, ws)

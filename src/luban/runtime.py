@@ -23,24 +23,34 @@ from .types import Message, ToolSpec
 from .workspace import Workspace
 
 Progress = Callable[[str, float], None]
+LISTED = 5  # leftover temp files named one by one; the rest are counted
 UNCONFINED = ("Commands run unconfined (--no-sandbox): they can read and change anything your user can, so "
               "keep a mode that asks before each one.")
 
 
 def open_workspace(settings: Settings) -> tuple[Workspace, list[str]]:
     """The workspace with its command sandbox (fail closed: SandboxUnavailable when none works and the settings
-    do not allow running unconfined), and warnings for the user."""
+    do not allow running unconfined), swept of the temp files killed runs left, and warnings for the user."""
     policy.Rules.parse(settings.permissions)  # a malformed rule stops the start, not the first tool call
     sandbox = for_agent(settings.sandbox, full_auto=settings.permission_mode == "full-auto",
                         no_sandbox=settings.no_sandbox, host=environment(),
                         programs=[settings.test_command] if settings.test_command else [])
     ws = Workspace.open(settings.cwd, sandbox=sandbox)
     warnings = [UNCONFINED] if isinstance(sandbox, Unconfined) else []
+    swept = ws.sweep()
+    if swept:
+        listed = ", ".join(f"{s.path} ({_size(s.size)})" for s in swept[:LISTED])
+        more = f" and {len(swept) - LISTED} more" if len(swept) > LISTED else ""
+        warnings.append(f"Removed {len(swept)} temp file(s) that a killed Luban run left: {listed}{more}.")
     pending = untrusted_project(settings)
     if pending:
         warnings.append(f"This repository's .luban/config.toml asks for: {'; '.join(pending)}. It stays ignored "
                         "until you review it with `luban trust`.")
     return ws, warnings
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
 
 
 def open_checkpoints(ws: Workspace, settings: Settings) -> Checkpoints:

@@ -9,6 +9,8 @@ model sees, {"type": "event", ...} for what happened around them, {"type": "outc
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -16,10 +18,10 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from .errors import SessionError
-from .types import Message, ToolCall
+from .errors import SessionError, SessionUnwritable
+from .types import Message, ToolCall, ToolResult
 
 INTERRUPTED = "interrupted before this tool finished — its side effects are unknown; verify them before going on"
 
@@ -40,14 +42,25 @@ class Transcript:
     path: Path
     id: str
     _file: Any = field(default=None, repr=False)
+    _end: int = field(default=0, repr=False)  # where the last whole record ends
+    # How bytes reach the file (os.write's signature): the seam where tests put a disk that fills up.
+    write: Callable[[int, bytes], int] = field(default=os.write, repr=False)
 
     @classmethod
-    def create(cls, sessions_dir: Path, cwd: Path, model: str) -> Transcript:
-        sessions_dir.mkdir(parents=True, exist_ok=True)
+    def create(cls, sessions_dir: Path, cwd: Path, model: str, write: Callable[[int, bytes], int] = os.write
+               ) -> Transcript:
         session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-        transcript = cls(sessions_dir / f"{session_id}.jsonl", session_id)
-        transcript._open()
-        transcript.append({"type": "session", "id": session_id, "cwd": str(cwd), "model": model, "time": time.time()})
+        transcript = cls(sessions_dir / f"{session_id}.jsonl", session_id, write=write)
+        header = {"type": "session", "id": session_id, "cwd": str(cwd), "model": model, "time": time.time()}
+        try:
+            sessions_dir.mkdir(parents=True, exist_ok=True)
+            transcript._open()
+            transcript._put(encode_record(header))
+        except OSError as exc:
+            transcript.close()
+            with contextlib.suppress(OSError):
+                transcript.path.unlink()  # it holds nothing, and an empty session would only be skipped later
+            raise SessionUnwritable(f"Could not start a session in {sessions_dir}: {_why(exc)}.") from None
         return transcript
 
     @classmethod
@@ -74,26 +87,51 @@ class Transcript:
         return transcript
 
     def _open(self) -> None:
-        self._file = open(self.path, "a+b")
+        self._file = open(self.path, "a+b", buffering=0)
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.close()
             raise SessionError(f"Session {self.path.stem} is in use by another Luban process.") from None
+        self._end = os.fstat(self._file.fileno()).st_size
 
     def _mend_tail(self, drop_partial: bool) -> None:
         """Cut a partial last line, or end a complete one that lacks its newline, before appending."""
         data = self.path.read_bytes()
         if drop_partial:
-            self._file.truncate(data.rfind(b"\n") + 1)
+            self._end = data.rfind(b"\n") + 1
+            os.ftruncate(self._file.fileno(), self._end)
         elif data and not data.endswith(b"\n"):
-            self._file.write(b"\n")
+            self._save(b"\n")
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        self._file.write(line.encode("utf-8"))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self._save(encode_record(record))
+
+    def _save(self, data: bytes) -> None:
+        try:
+            self._put(data)
+        except OSError as exc:
+            raise SessionUnwritable(
+                f"Could not save session {self.id} to {self.path}: {_why(exc)}; everything recorded before this is "
+                f"kept, so once that is fixed, go on with --resume {self.id}."
+            ) from None
+
+    def _put(self, data: bytes) -> None:
+        """Append `data` whole and fsync it, or leave the file as it was: a write the disk cut short is cut
+        back to the last whole record (else the next append would glue a record to half of one)."""
+        fd = self._file.fileno()
+        if os.fstat(fd).st_size != self._end:
+            os.ftruncate(fd, self._end)  # an earlier failed write whose cut failed too
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._end)
+            raise
+        self._end += len(data)
 
     def append_message(self, message: Message) -> None:
         self.append({"type": "message", "message": message_to_record(message)})
@@ -102,6 +140,25 @@ class Transcript:
         if self._file:
             self._file.close()
             self._file = None
+
+
+# Why a session file could not be written, in words; other errors say the system's own words.
+_WHY = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
+
+
+def _why(error: OSError) -> str:
+    return _WHY.get(error.errno or 0) or (error.strerror or str(error)).rstrip(".").lower()
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One JSONL line, readable UTF-8 where it can be. A lone surrogate (half of a UTF-16 pair, as a model's
+    JSON "\\udcff" decodes to) has no UTF-8 form, so such a record is written all in \\u escapes, which read back
+    to the very same string."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
 
 
 def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -144,6 +201,29 @@ def history(records: Iterable[dict[str, Any]]) -> list[Message]:
             earlier = before_turn.get(record.get("commit", ""))
             messages = list(earlier) if earlier is not None else messages[:record["messages"]]
     return messages
+
+
+def finished_calls(records: Iterable[dict[str, Any]]) -> list[tuple[ToolCall, ToolResult]]:
+    """The tool calls that finished, with their results, as the transcript's events have them, oldest first; none
+    from a turn that was rewound. (A turn ends at its outcome record; a rewind goes back to before its
+    checkpoint's turn, or, where that checkpoint is unknown, forgets them all.)"""
+    done: list[tuple[ToolCall, ToolResult]] = []
+    turn_start = 0
+    before_turn: dict[str, int] = {}  # by checkpoint commit: how many calls had finished before its turn
+    for record in records:
+        kind = record.get("type")
+        if kind == "event" and record.get("kind") == "ToolFinished":
+            call, result = record["call"], record["result"]
+            done.append((ToolCall(call["id"], call["name"], call["arguments"]),
+                         ToolResult(result["content"], result["error"])))
+        elif kind == "outcome":
+            turn_start = len(done)
+        elif kind == "checkpoint":
+            before_turn[record["commit"]] = turn_start
+        elif kind == "rewind":
+            done = done[:before_turn.get(record.get("commit", ""), 0)]
+            turn_start = len(done)
+    return done
 
 
 def repair_history(messages: Iterable[Message]) -> tuple[list[Message], list[Message]]:

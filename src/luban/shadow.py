@@ -10,7 +10,6 @@ import errno
 import fcntl
 import hashlib
 import os
-import secrets
 import shutil
 import stat
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import LubanError
+from .tempfiles import open_locked, temp_name
 
 SNAPSHOTS_REF = "refs/luban/snapshots"  # one chain of commits: every snapshot stays reachable, never collected
 # Read from the shadow repository's info/: the project's .git is never copied, and no .gitattributes in the
@@ -318,7 +318,7 @@ def _put(root_fd: int, path: str, data: bytes, mode: str, umask: int) -> None:
     *dirs, name = _parts(path)
     fd = _walk(root_fd, dirs, create=True)
     assert fd is not None
-    tmp = f".{name}.luban-{secrets.token_hex(4)}"
+    tmp = temp_name(name)
     try:
         old = _lstat(fd, name)
         if old and stat.S_ISDIR(old.st_mode):
@@ -337,8 +337,7 @@ def _put(root_fd: int, path: str, data: bytes, mode: str, umask: int) -> None:
 
 
 def _write(dir_fd: int, name: str, data: bytes, permissions: int) -> None:
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
-    with os.fdopen(fd, "wb") as f:
+    with os.fdopen(open_locked(dir_fd, name, 0o600), "wb") as f:
         f.write(data)
         f.flush()
         os.fchmod(f.fileno(), permissions)

@@ -16,7 +16,7 @@ from .guards import Guards
 from .harness import Harness
 from .models import Model
 from .models.protocol import ToolProtocol
-from .session import Transcript
+from .session import Transcript, finished_calls, read_records
 from .tools import Tool
 from .types import CallStats, Denial, Event, Message, Outcome, Usage
 from .workspace import Workspace
@@ -59,10 +59,14 @@ class RunState:
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
               history: Sequence[Message], transcript: Transcript | None, harness: Harness,
               checkpoints: Checkpoints | None, allowed: list[str] | None) -> RunState:
-        """The state at the start of one turn (see loop.run for the arguments)."""
+        """The state at the start of one turn (see loop.run for the arguments). The files earlier turns of the
+        session read count as read, as the transcript records them: after --continue too."""
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, tuple(t.spec for t in tools))
+        guards = harness.guards()
+        done = finished_calls(read_records(transcript.path)[0]) if transcript else []
+        guards.recall(done, {t.spec.name: t.effect for t in tools}, ws)
         return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
-                   harness.guards(), window, checkpoints=for_turn(checkpoints, task, history),
+                   guards, window, checkpoints=for_turn(checkpoints, task, history),
                    session_allow=[] if allowed is None else allowed)
 
     @property

@@ -3,12 +3,15 @@ are kept."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .beneath import Resolver, default_resolver
+from . import tempfiles
+from .beneath import Escape, Resolver, default_resolver
 from .boundary import FileBoundary
 from .errors import WorkspaceError
 from .sandbox import Sandbox, Unconfined
@@ -57,7 +60,9 @@ class Workspace:
         candidate = Path(path).expanduser()
         if not candidate.is_absolute():
             candidate = self.root / candidate
-        real = candidate.resolve(strict=False)
+        # Not Path.resolve: it raises on a symlink loop, where realpath leaves the looping part unresolved (the
+        # tool that opens it then says so in one sentence).
+        real = Path(os.path.realpath(candidate))
         for allowed in (self.root, self.scratch):
             if real == allowed or allowed in real.parents:
                 return real
@@ -68,6 +73,21 @@ class Workspace:
             return str(path.relative_to(self.root)) or "."
         except ValueError:
             return str(path)
+
+    def sweep(self) -> list[tempfiles.Swept]:
+        """Remove the temp files that killed Luban runs left in the workspace (folders opened beneath the root)."""
+        root = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+        def open_folder(rel: str) -> int:
+            try:
+                return self.resolver(root, rel, os.O_RDONLY | os.O_DIRECTORY)
+            except Escape:
+                raise OSError(errno.EXDEV, "outside the workspace", rel) from None
+
+        try:
+            return tempfiles.sweep(self.root, open_folder)
+        finally:
+            os.close(root)
 
     def save_output(self, name: str, data: str) -> Path:
         """Keep a full tool output that was cut for the model; returns its path."""
@@ -81,20 +101,21 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write via temp file + fsync + rename, keeping the old file's mode; a crash never leaves half a file."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
+        tmp, fd = tempfiles.create(dir_fd, path.name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                if mode is not None:
+                    os.fchmod(f.fileno(), mode)
+                os.fsync(f.fileno())
+            os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from luban.tools.read import TOOL
+from luban.tools.read import TOOL, ReadFile
 from luban.types import ToolResult
 
 
@@ -172,3 +172,10 @@ def test_null_optional_arguments_count_as_left_out_and_integral_floats_as_intege
 )
 def test_bad_arguments_say_how_to_fix_them(ws, args, message):
     assert TOOL(args, ws) == ToolResult(message, error=True)
+
+
+def test_a_read_past_its_time_limit_stops_with_an_error(ws):
+    (ws.root / "huge.log").write_text("line\n" * 10_000)
+    assert ReadFile(time_limit_s=0)({"path": "huge.log"}, ws) == ToolResult(
+        "read_file stopped after 0 s, its time limit, on huge.log; for a file this large use bash (grep, sed, or a "
+        "script) instead.", error=True)

@@ -41,9 +41,9 @@ def test_lines_are_counted_as_an_editor_counts_them(ws, content, message):
     assert TOOL({"path": "f.txt", "content": content}, ws) == ToolResult(f"{message} to f.txt (created).")
 
 
-def test_text_is_written_as_utf8_and_a_lone_surrogate_is_replaced(ws):
-    TOOL({"path": "u.txt", "content": "café \ud800"}, ws)
-    assert (ws.root / "u.txt").read_bytes() == "café ?".encode()
+def test_text_is_written_as_utf8(ws):
+    TOOL({"path": "u.txt", "content": "café 😀"}, ws)
+    assert (ws.root / "u.txt").read_bytes() == "café 😀".encode()
 
 
 def test_writing_through_a_symlink_inside_the_workspace_writes_its_target(ws):
@@ -123,3 +123,11 @@ def test_a_new_file_in_another_language_is_written_with_its_error(ws):
     assert TOOL({"path": "a.js", "content": "function f( {\n"}, ws) == ToolResult(
         "Wrote 1 line to a.js (created).\na.js does not parse as javascript (line 1: syntax error: `function f( {`).")
     assert (ws.root / "a.js").read_text() == "function f( {\n"
+
+
+def test_a_lone_surrogate_is_refused_and_nothing_is_written(ws):
+    """Half of a UTF-16 pair from a broken JSON escape is not text: neither a raw byte nor a '?' is written."""
+    result = TOOL({"path": "new.py", "content": "x = '\ud83d'\n"}, ws)
+    assert (result, list(ws.root.iterdir())) == (ToolResult(
+        "Argument 'content' of write_file holds a lone surrogate (\\ud83d at character 5), half of a UTF-16 pair, "
+        "which is not text and cannot be saved as UTF-8; write the character itself, or leave it out.", error=True), [])

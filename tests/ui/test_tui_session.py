@@ -13,6 +13,7 @@ from luban.models.scripted import assistant, script
 from luban.session import Transcript, read_records
 from luban.types import Decision, Message, ToolCall
 from luban.ui.slash import UserCommand, dispatch, read_command, user_commands
+from luban.ui.tui_input import KeptHistory
 from luban.ui.tui_input import MAX_ATTACHED_CHARS, Attached, InputCompleter, attach, paths_like
 from luban.ui.tui_session import Session
 from luban.workspace import Workspace
@@ -152,3 +153,12 @@ def test_undo_without_a_checkpoint_is_one_sentence(tmp_path):
     dispatch(s, "/undo")
     assert flat(s) == (f"Session {s.transcript.id} has no checkpoint: none of its turns changed files "
                        "(or it ran without checkpoints).")
+
+
+def test_a_request_the_prompt_history_cannot_keep_is_not_an_error(tmp_path):
+    """The history file lives in the data folder; on a full disk (here: a folder where the file should be, which
+    fails the same way) the request is only not kept."""
+    (tmp_path / "prompt-history").mkdir()
+    history = KeptHistory(str(tmp_path / "prompt-history"))
+    history.append_string("fix the tests")
+    assert list(history.get_strings()) == ["fix the tests"]

@@ -20,7 +20,7 @@ from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
 from .tokenize import ServerTokenizer
-from .wire import assemble, chat_body, error_message, iter_data, overflows, sentence
+from .wire import assemble, body_bytes, chat_body, error_message, iter_data, overflows, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before the server has answered, so replaying the request cannot duplicate a turn.
@@ -182,7 +182,7 @@ class OpenAICompatModel:
     def complete(self, request: Request) -> Iterator[StreamItem]:
         self._check_cancel()
         name = self.config.model or self.info.name
-        body = json.dumps(chat_body(request, name, self._progress), ensure_ascii=False).encode()
+        body = body_bytes(chat_body(request, name, self._progress))
         started = time.monotonic()
         retries = self.config.max_retries
         for attempt in range(1, retries + 2):

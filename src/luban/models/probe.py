@@ -38,6 +38,9 @@ def cached_probe(cache: Path, key: str, model: Model) -> bool:
     if not isinstance(known, dict) or not isinstance(known.get(key), bool):
         known = known if isinstance(known, dict) else {}
         known[key] = native_calls_work(model)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(known, indent=1, sort_keys=True))
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1, sort_keys=True))
+        except OSError:
+            pass  # a full disk or a read-only data folder: the next start only probes again
     return known[key]

@@ -28,6 +28,16 @@ RAW_ARGUMENTS = "__raw__"
 to the model so it can fix the call, and the request serialiser sends the string back unchanged."""
 
 
+def body_bytes(body: Mapping[str, Any]) -> bytes:
+    """A request body as UTF-8 JSON. A lone surrogate in the history (a model's broken "\\ud83d" escape, which
+    the tool it was meant for refused) goes out as U+FFFD: it has no UTF-8 form, and servers reject it escaped."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
+
+
 def chat_body(request: Request, model: str, progress: bool = False) -> dict[str, Any]:
     """The JSON body of a streamed chat-completions request, usage included in the stream; `progress` asks
     llama.cpp for prompt-progress chunks while it reads the prompt."""

@@ -4,13 +4,17 @@ placing paths beneath the workspace, and walking its files (for glob and "did yo
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import os
 import posixpath
+import re
+import time
+from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from ..boundary import Place
+from ..boundary import BoundaryError, Place
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
 
@@ -21,6 +25,9 @@ NOISE_DIRS = frozenset(
 # A NUL byte this early means a binary file; the same rule git and grep use.
 BINARY_PROBE = 8192
 
+# In a str from JSON, a surrogate is always a lone one: a valid pair decodes to the character it encodes.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_SHOWN = 120  # a path in an error message; a name too long to open would drown the sentence
 _ARTICLES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
@@ -29,6 +36,68 @@ class ToolError(Exception):
 
     def result(self) -> ToolResult:
         return ToolResult(str(self), error=True)
+
+
+# Why the system refused a path, in words the model can act on; other errors say the system's own words.
+_FAULTS = {
+    errno.ELOOP: "it leads through a loop of symbolic links (or more than 40 of them); use the path of the real file",
+    errno.ENAMETOOLONG: "the path is too long for this system (a name may have at most 255 bytes); use a shorter one",
+    errno.EACCES: "permission denied (this user may not use it, or a folder on its way)",
+    errno.EPERM: "the system does not permit it for this user",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.ENXIO: "it is a device or a pipe, not a regular file",
+    errno.ENODEV: "it is a device, not a regular file",
+}
+
+
+def fault(error: OSError, doing: str, shown: str) -> ToolError:
+    """An error the system raised on a path, as one sentence: 'Could not read x: it leads through a loop ...'."""
+    reason = _FAULTS.get(error.errno or 0) or (error.strerror or str(error)).rstrip(".").lower()
+    if len(shown) > MAX_SHOWN:
+        shown = f"{shown[:MAX_SHOWN - 3]}..."
+    return ToolError(f"Could not {doing} {shown}: {reason}.")
+
+
+def answer(spec: ToolSpec, args: Any, doing: str, body: Callable[[dict[str, Any]], ToolResult]) -> ToolResult:
+    """Run a file tool's body on its checked arguments. Whatever the system refuses on the way (a symlink loop,
+    a name too long, a permission, a full disk) becomes one sentence in a ToolResult(error=True), never a crash."""
+    try:
+        checked = parse_args(spec, args)
+        try:
+            return body(checked)
+        except OSError as error:
+            raise fault(error, doing, str(checked.get("path") or ".")) from None
+    except (ToolError, BoundaryError) as error:
+        return ToolResult(str(error), error=True)
+
+
+Tick = Callable[[], None]  # called often by a tool's long loops; raises ToolError once its time is up
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a file tool's call must stop, as a command has its timeout: its loops over lines call `check`, so a
+    call on a huge file ends with an error rather than running on. An edit checks only before it writes."""
+
+    tool: str
+    shown: str
+    limit_s: float
+    at: float
+    writes: bool
+
+    @classmethod
+    def start(cls, tool: str, shown: str, limit_s: float, writes: bool = False) -> Deadline:
+        return cls(tool, shown, limit_s, time.monotonic() + limit_s, writes)
+
+    def check(self) -> None:
+        if time.monotonic() >= self.at:
+            unchanged = ", which it left unchanged" if self.writes else ""
+            raise ToolError(f"{self.tool} stopped after {self.limit_s:g} s, its time limit, on {self.shown}"
+                            f"{unchanged}; for a file this large use bash (grep, sed, or a script) instead.")
 
 
 def parse_args(spec: ToolSpec, args: Any) -> dict[str, Any]:
@@ -68,6 +137,15 @@ def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
     }[kind]
     if not ok:
         raise ToolError(f"Argument '{key}' of {tool} must be {_ARTICLES[kind]}, not {_describe(value)}.")
+    if kind == "string" and (lone := _LONE_SURROGATE.search(value)):
+        # Refused rather than written as a raw byte (surrogateescape) or as '?': it can only come from a broken
+        # escape in the model's JSON (half of an emoji's UTF-16 pair), never from text the model was shown, so
+        # writing it would put bytes in the file that nobody meant.
+        raise ToolError(
+            f"Argument '{key}' of {tool} holds a lone surrogate (\\u{ord(lone.group()):04x} at character "
+            f"{lone.start()}), half of a UTF-16 pair, which is not text and cannot be saved as UTF-8; write the "
+            "character itself, or leave it out."
+        )
     low, high = schema.get("minimum"), schema.get("maximum")
     if (low is not None and value < low) or (high is not None and value > high):
         bound = f"between {low} and {high}" if low is not None and high is not None else f"at least {low}"

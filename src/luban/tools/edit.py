@@ -10,15 +10,21 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, looks_binary, not_found, parse_args
-from .read import numbered
+from ._diff import changes, unified
+from ._input import Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
+from .read import cut_line, numbered
 from .write import plural, write_text
 
 MAX_DIFF_LINES = 60
+LISTED_LINES = 10  # line numbers an error lists for an ambiguous old_string; the rest it counts
+# Bigger files are for bash: the whole text is held, matched and diffed in memory.
+MAX_BYTES = 32 << 20
+TIME_LIMIT_S = 30.0  # as a command has its timeout: a call past this stops with an error, the file unchanged
+TICK_EVERY = 4096  # lines between looks at the clock in the loops over a file's lines
 # Below this difflib ratio the "most similar lines" would mislead more than help.
 NEAREST_MIN_RATIO = 0.5
 NEAREST_CANDIDATES = 20
@@ -50,14 +56,20 @@ SPEC = ToolSpec(
 class EditFile:
     spec: ToolSpec = SPEC
     effect: Effect = "write"
+    max_bytes: int = MAX_BYTES
+    time_limit_s: float = TIME_LIMIT_S
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            where = ws.files.place(checked["path"])
-            return _edit(ws, where, checked["old_string"], checked["new_string"], checked["replace_all"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "edit", lambda checked: self._edit(ws, checked))
+
+    def _edit(self, ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
+        where = ws.files.place(checked["path"])
+        info = ws.files.stat(where)
+        if info is not None and info.st_size > self.max_bytes:
+            raise ToolError(f"{where.shown} has {info.st_size:,} bytes, more than edit_file takes "
+                            f"({self.max_bytes:,}); change a file this large with bash (sed, or a script) instead.")
+        deadline = Deadline.start("edit_file", where.shown, self.time_limit_s, writes=True)
+        return _edit(ws, where, checked["old_string"], checked["new_string"], checked["replace_all"], deadline.check)
 
 
 TOOL = EditFile()
@@ -76,10 +88,10 @@ class _Span:
 class _Fallback:
     ignoring: str  # what this level ignores, told to the model when it matched
     note: str
-    find: Callable[[str, str, str], list[_Span]]  # (file text, old_string, new_string) -> candidates
+    find: Callable[[str, str, str, Tick], list[_Span]]  # (file text, old_string, new_string, tick) -> candidates
 
 
-def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) -> ToolResult:
+def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool, tick: Tick) -> ToolResult:
     if old == new:
         raise ToolError("old_string and new_string are the same, so there is nothing to change.")
     rel = where.shown
@@ -100,7 +112,7 @@ def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) ->
         return write_text(ws, where, new)
     if crlf:
         old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
-    spans, how = _locate(text, old, new, replace_all, rel)
+    spans, how = _locate(text, old, new, replace_all, rel, tick)
     updated = _apply(text, spans)
     if updated == text:
         raise _already_applied(rel, _line_list(text, [span.start for span in spans]))
@@ -108,9 +120,10 @@ def _edit(ws: Workspace, where: Place, old: str, new: str, replace_all: bool) ->
     if not parses.apply:
         raise ToolError(f"The edit was not applied: {parses.said} Correct new_string and try again; {rel} is "
                         "unchanged.")
+    shown = _diff(text, spans, tick)  # before the write: a call stopped by its time limit changes nothing
     _store(ws, where, updated, crlf)
     said = f"\n{parses.said}" if parses.said else ""
-    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{_diff(text, updated)}{said}")
+    return ToolResult(f"Edited {rel} ({plural(len(spans), 'replacement')}{how}).\n{shown}{said}")
 
 
 def _load(ws: Workspace, where: Place) -> tuple[str, bool]:
@@ -120,7 +133,7 @@ def _load(ws: Workspace, where: Place) -> tuple[str, bool]:
         with ws.files.open_read(where) as f:
             data = f.read()
     except OSError as error:
-        raise ToolError(f"Could not read {rel}: {error.strerror or error}.") from None
+        raise fault(error, "read", rel) from None
     if looks_binary(data):
         raise ToolError(f"{rel} is a binary file (it contains NUL bytes); edit_file only edits text.")
     # surrogateescape keeps bytes that are not UTF-8 exactly as they were when the file is written back.
@@ -133,41 +146,39 @@ def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
     rel = where.shown
     if crlf:
         text = text.replace("\n", "\r\n")
-    try:
-        data = text.encode("utf-8", errors="surrogateescape")
-    except UnicodeEncodeError:
-        raise ToolError("new_string contains characters that cannot be saved as UTF-8; remove them.") from None
+    # Only the file's own bytes that are not UTF-8 come back here as surrogates: parse_args refused any others.
+    data = text.encode("utf-8", errors="surrogateescape")
     try:
         ws.files.write(where, data)
     except OSError as error:
-        raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
+        raise fault(error, "write", rel) from None
 
 
-def _locate(text: str, old: str, new: str, replace_all: bool, rel: str) -> tuple[list[_Span], str]:
+def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Tick) -> tuple[list[_Span], str]:
     """The spans to replace and how they were found ('' when exactly); raise when there is not one match."""
     starts = _occurrences(text, old)
     if len(starts) == 1 or (starts and replace_all):
         return [_Span(start, start + len(old), new) for start in starts], ""
     if starts:
         raise ToolError(
-            f"old_string matches {len(starts)} places in {rel} (lines {_line_list(text, starts)}); include more "
+            f"old_string matches {len(starts)} places in {rel} ({_line_list(text, starts)}); include more "
             "surrounding lines so it matches exactly one, or set replace_all to true to change every one."
         )
     for fallback in _FALLBACKS:
-        spans = fallback.find(text, old, new)
+        spans = fallback.find(text, old, new, tick)
         if len(spans) == 1:
             return spans, f"; old_string matched only after ignoring {fallback.ignoring}{fallback.note}"
         if spans:
             lines = _line_list(text, [span.start for span in spans])
             raise ToolError(
                 f"old_string is not in {rel} exactly, and ignoring {fallback.ignoring} it matches "
-                f"{len(spans)} places (lines {lines}); copy the exact text from read_file, with enough "
+                f"{len(spans)} places ({lines}); copy the exact text from read_file, with enough "
                 "surrounding lines to match one place."
             )
     # One occurrence only: a short new_string found all over the file says nothing about this edit.
     if new.strip() and len(found := _occurrences(text, new)) == 1:
         raise _already_applied(rel, _line_list(text, found))
-    raise _missing(text, old, rel)
+    raise _missing(text, old, rel, tick)
 
 
 def _occurrences(text: str, part: str) -> list[int]:
@@ -180,7 +191,18 @@ def _occurrences(text: str, part: str) -> list[int]:
 
 
 def _line_list(text: str, starts: list[int]) -> str:
-    return ", ".join(str(text.count("\n", 0, start) + 1) for start in starts)
+    """'line 4' or 'lines 1, 3, 5': the lines that hold the offsets (in order), counted in one pass; after the
+    first ten, how many more."""
+    lines: list[int] = []
+    line, at = 1, 0
+    for start in starts:
+        line += text.count("\n", at, start)
+        at = start
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    listed = ", ".join(str(n) for n in lines[:LISTED_LINES])
+    more = f" and {len(lines) - LISTED_LINES} more" if len(lines) > LISTED_LINES else ""
+    return f"line {listed}" if len(lines) == 1 else f"lines {listed}{more}"
 
 
 def _apply(text: str, spans: list[_Span]) -> str:
@@ -191,7 +213,8 @@ def _apply(text: str, spans: list[_Span]) -> str:
     return "".join([*parts, text[at:]])
 
 
-def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reindent: bool) -> list[_Span]:
+def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reindent: bool, tick: Tick
+              ) -> list[_Span]:
     """Whole-line blocks of `text` equal to old_string's lines once both go through `norm`."""
     want = [norm(line) for line in old.removesuffix("\n").split("\n")]
     if not any(want):
@@ -205,6 +228,8 @@ def _by_lines(text: str, old: str, new: str, norm: Callable[[str], str], reinden
     size = len(want)
     spans = []
     for i in range(len(lines) - size + 1):
+        if not i % TICK_EVERY:
+            tick()
         if have[i] == want[0] and have[i : i + size] == want:
             start, end = offsets[i], offsets[i + size] - 1
             spans.append(_Span(start, end, _reindent(body, old, text[start:end]) if reindent else body))
@@ -238,17 +263,18 @@ _PLAIN = str.maketrans(
 )
 
 
-def _punctuation(text: str, old: str, new: str) -> list[_Span]:
+def _punctuation(text: str, old: str, new: str, tick: Tick) -> list[_Span]:
     plain = text.translate(_PLAIN)
     return [_Span(start, start + len(old), new) for start in _occurrences(plain, old.translate(_PLAIN))]
 
 
 _FALLBACKS = (
-    _Fallback("trailing whitespace", "", lambda text, old, new: _by_lines(text, old, new, str.rstrip, False)),
+    _Fallback("trailing whitespace", "",
+              lambda text, old, new, tick: _by_lines(text, old, new, str.rstrip, False, tick)),
     _Fallback(
         "indentation",
         "; new_string was re-indented to match",
-        lambda text, old, new: _by_lines(text, old, new, str.strip, True),
+        lambda text, old, new, tick: _by_lines(text, old, new, str.strip, True, tick),
     ),
     _Fallback("curly quotes, dashes and non-breaking spaces", "", _punctuation),
 )
@@ -256,7 +282,7 @@ _FALLBACKS = (
 
 def _already_applied(rel: str, lines: str) -> ToolError:
     return ToolError(
-        f"old_string is not in {rel} but new_string already is (line {lines}), so this edit looks already "
+        f"old_string is not in {rel} but new_string already is ({lines}), so this edit looks already "
         "applied; read the file to check before editing it again."
     )
 
@@ -265,11 +291,11 @@ def _already_applied(rel: str, lines: str) -> ToolError:
 _NUMBER_PREFIX = re.compile(r"^ *\d+\t")
 
 
-def _missing(text: str, old: str, rel: str) -> ToolError:
+def _missing(text: str, old: str, rel: str, tick: Tick) -> ToolError:
     hint = ""
     if all(_NUMBER_PREFIX.match(line) for line in old.removesuffix("\n").split("\n")):
         hint = " old_string seems to include the line numbers from read_file; leave them out."
-    nearest = _nearest(text, old)
+    nearest = _nearest(text, old, tick)
     if nearest is None:
         return ToolError(
             f"old_string was not found in {rel}, and no similar lines were found.{hint} "
@@ -284,7 +310,7 @@ def _missing(text: str, old: str, rel: str) -> ToolError:
     )
 
 
-def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
+def _nearest(text: str, old: str, tick: Tick) -> tuple[int, list[str]] | None:
     """The window of lines, as many as old_string has, most like old_string: (first line number, lines).
 
     Character-level ratios over every window are quadratic and took minutes on a big file, so windows are
@@ -293,20 +319,29 @@ def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
     lines = text.split("\n")
     target = old.removesuffix("\n")
     want = [set(_WORD.findall(line)) for line in target.split("\n")]
-    have = [set(_WORD.findall(line)) for line in lines]
+    have = []
+    for i, line in enumerate(lines):
+        if not i % TICK_EVERY:
+            tick()
+        have.append(set(_WORD.findall(line)))
     size = len(want)
     starts = range(max(1, len(lines) - size + 1))
-    # strict=False: a file shorter than old_string gives one short window.
-    ranked = heapq.nlargest(
-        NEAREST_CANDIDATES,
-        starts,
-        key=lambda i: sum(len(w & h) for w, h in zip(want, have[i : i + size], strict=False)),
-    )
+
+    def shared(i: int) -> int:
+        if not i % TICK_EVERY:
+            tick()
+        # strict=False: a file shorter than old_string gives one short window.
+        return sum(len(w & h) for w, h in zip(want, have[i : i + size], strict=False))
+
+    ranked = heapq.nlargest(NEAREST_CANDIDATES, starts, key=shared)
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(target)
     best, best_at = NEAREST_MIN_RATIO, None
     for i in sorted(ranked):
-        matcher.set_seq1("\n".join(lines[i : i + size]))
+        window = "\n".join(lines[i : i + size])
+        if len(window) > 3 * len(target):
+            continue  # ratio = 2 matches / (its length + target's) < 2 / 4: never above NEAREST_MIN_RATIO
+        matcher.set_seq1(window)
         if (ratio := matcher.ratio()) > best:
             best, best_at = ratio, i
     if best_at is None:
@@ -314,18 +349,13 @@ def _nearest(text: str, old: str) -> tuple[int, list[str]] | None:
     return best_at + 1, lines[best_at : best_at + size]
 
 
-def _diff(before: str, after: str) -> str:
+def _diff(text: str, spans: list[_Span], tick: Tick) -> str:
     """The change as unified-diff hunks with three lines of context, without the file header."""
-    lines = list(difflib.unified_diff(_lines(before), _lines(after), n=3, lineterm=""))[2:]
-    if len(lines) > MAX_DIFF_LINES:
-        lines = [*lines[:MAX_DIFF_LINES], f"[... {len(lines) - MAX_DIFF_LINES} more diff lines]"]
+    lines, more = unified(text, changes(text, [(s.start, s.end, s.text) for s in spans], tick), MAX_DIFF_LINES)
+    lines = [cut_line(line) for line in lines]  # a minified file's one line would fill the window
+    if more:
+        lines.append(f"[... {more} more diff lines]")
     return _printable("\n".join(lines))
-
-
-def _lines(text: str) -> list[str]:
-    """Lines split on LF only (str.splitlines also splits on form feeds and other separators)."""
-    lines = text.split("\n")
-    return lines[:-1] if text.endswith("\n") else lines
 
 
 def _printable(text: str) -> str:

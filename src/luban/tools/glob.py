@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args, walk_files
+from ._input import ToolError, answer, walk_files
 
 MAX_RESULTS = 200
 MAX_SUGGESTIONS = 10
@@ -52,11 +52,8 @@ class Glob:
     effect: Effect = "read"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return _glob(ws, checked["pattern"], ws.files.place(checked["path"]))
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "search",
+                      lambda checked: _glob(ws, checked["pattern"], ws.files.place(checked["path"])))
 
 
 TOOL = Glob()

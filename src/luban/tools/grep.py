@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args
+from ._input import ToolError, answer
 
 MAX_MATCHES = 200
 RG_TIMEOUT_S = 60
@@ -49,14 +48,7 @@ class Grep:
     effect: Effect = "read"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            if not checked["pattern"]:
-                raise ToolError("pattern is empty; give the regular expression to search for.")
-            target = ws.files.place(checked["path"])
-            return _grep(ws, target, checked["pattern"], checked["glob"], checked["ignore_case"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "search", lambda checked: _grep(ws, checked))
 
 
 TOOL = Grep()
@@ -68,7 +60,11 @@ def rg_binary() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("rg")
 
 
-def _grep(ws: Workspace, target: Place, pattern: str, glob: str | None, ignore_case: bool) -> ToolResult:
+def _grep(ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
+    pattern, glob, ignore_case = checked["pattern"], checked["glob"], checked["ignore_case"]
+    if not pattern:
+        raise ToolError("pattern is empty; give the regular expression to search for.")
+    target = ws.files.place(checked["path"])
     rel = target.shown
     info = ws.files.stat(target)
     if info is None:

@@ -7,10 +7,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args
+from ._input import ToolError, answer, fault
 
 MAX_ENTRIES = 500
 
@@ -37,11 +37,7 @@ class ListDir:
     effect: Effect = "read"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return _list(ws, ws.files.place(checked["path"]))
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "list", lambda checked: _list(ws, ws.files.place(checked["path"])))
 
 
 TOOL = ListDir()
@@ -58,7 +54,7 @@ def _list(ws: Workspace, where: Place) -> ToolResult:
         with ws.files.folder(where) as folder, os.scandir(folder) as entries:
             rows = sorted(_row(entry, folder) for entry in entries if entry.name != ".git")
     except OSError as error:
-        raise ToolError(f"Could not list {rel}: {error.strerror or error}.") from None
+        raise fault(error, "list", rel) from None
     if not rows:
         return ToolResult(f"The folder {rel} is empty.")
     lines = [text for _, text in rows[:MAX_ENTRIES]]

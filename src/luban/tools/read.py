@@ -6,15 +6,17 @@ import stat
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import BINARY_PROBE, ToolError, looks_binary, not_found, parse_args
+from ._input import BINARY_PROBE, Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
 
 MAX_LINES = 2000
 MAX_CHARS = 100_000
 # Minified files can hold a whole program on one line; cut such lines so one page stays readable.
 MAX_LINE_CHARS = 2000
+TIME_LIMIT_S = 30.0  # reading a file's lines to count them; a file so big it takes longer is for grep or bash
+TICK_EVERY = 4096  # lines between looks at the clock
 
 SPEC = ToolSpec(
     name="read_file",
@@ -50,13 +52,15 @@ def numbered(lines: Iterable[str], first: int) -> str:
 class ReadFile:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
+    time_limit_s: float = TIME_LIMIT_S
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return _read(ws, ws.files.place(checked["path"]), checked["offset"], checked["limit"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "read", lambda checked: self._read(ws, checked))
+
+    def _read(self, ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
+        where = ws.files.place(checked["path"])
+        deadline = Deadline.start("read_file", where.shown, self.time_limit_s)
+        return _read(ws, where, checked["offset"], checked["limit"], deadline.check)
 
 
 TOOL = ReadFile()
@@ -69,7 +73,7 @@ class _Page:
     lossy: bool
 
 
-def _read(ws: Workspace, where: Place, offset: int, limit: int) -> ToolResult:
+def _read(ws: Workspace, where: Place, offset: int, limit: int, tick: Tick) -> ToolResult:
     rel = where.shown
     info = ws.files.stat(where)
     if info is None:
@@ -83,9 +87,9 @@ def _read(ws: Workspace, where: Place, offset: int, limit: int) -> ToolResult:
             if looks_binary(f.read(BINARY_PROBE)):
                 raise ToolError(f"{rel} is a binary file (it contains NUL bytes); read_file only shows text.")
             f.seek(0)
-            page = _page(f, offset, limit)
+            page = _page(f, offset, limit, tick)
     except OSError as error:
-        raise ToolError(f"Could not read {rel}: {error.strerror or error}.") from None
+        raise fault(error, "read", rel) from None
     if page.total == 0:
         return ToolResult(f"{rel} is empty (0 lines).")
     if offset > page.total:
@@ -100,11 +104,13 @@ def _read(ws: Workspace, where: Place, offset: int, limit: int) -> ToolResult:
     return ToolResult("\n".join(parts))
 
 
-def _page(f: BinaryIO, offset: int, limit: int) -> _Page:
+def _page(f: BinaryIO, offset: int, limit: int, tick: Tick) -> _Page:
     """Decode the lines from `offset` on until `limit` lines or MAX_CHARS; count the rest without decoding."""
     shown: list[str] = []
     chars, lossy, full, total = 0, False, False, 0
     for total, raw in enumerate(f, 1):
+        if not total % TICK_EVERY:
+            tick()
         if total < offset or full:
             continue
         text, bad = _decode(raw)
@@ -124,6 +130,10 @@ def _decode(raw: bytes) -> tuple[str, bool]:
         text, bad = line.decode("utf-8"), False
     except UnicodeDecodeError:
         text, bad = line.decode("utf-8", errors="replace"), True
-    if len(text) > MAX_LINE_CHARS:
-        text = f"{text[:MAX_LINE_CHARS]} [... {len(text) - MAX_LINE_CHARS} more characters on this line]"
-    return text, bad
+    return cut_line(text), bad
+
+
+def cut_line(text: str) -> str:
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    return f"{text[:MAX_LINE_CHARS]} [... {len(text) - MAX_LINE_CHARS} more characters on this line]"

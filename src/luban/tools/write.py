@@ -11,7 +11,7 @@ from ..boundary import BoundaryError, Place
 from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
-from ._input import ToolError, parse_args
+from ._input import ToolError, answer, fault
 
 SPEC = ToolSpec(
     name="write_file",
@@ -37,11 +37,8 @@ class WriteFile:
     effect: Effect = "write"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        try:
-            checked = parse_args(self.spec, args)
-            return write_text(ws, ws.files.place(checked["path"]), checked["content"])
-        except (ToolError, BoundaryError) as error:
-            return ToolResult(str(error), error=True)
+        return answer(self.spec, args, "write",
+                      lambda checked: write_text(ws, ws.files.place(checked["path"]), checked["content"]))
 
 
 TOOL = WriteFile()
@@ -68,10 +65,9 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
         kept = f"{rel} is unchanged" if info is not None else f"{rel} was not created"
         raise ToolError(f"Not written: {parses.said} Correct the content and try again; {kept}.")
     try:
-        # Lone surrogates cannot be encoded; they can only come from a broken JSON escape.
-        written = ws.files.write(where, content.encode("utf-8", errors="replace"))
+        written = ws.files.write(where, content.encode("utf-8"))  # parse_args refused lone surrogates
     except OSError as error:
-        raise ToolError(f"Could not write {rel}: {error.strerror or error}.") from None
+        raise fault(error, "write", rel) from None
     how = "overwritten" if written.existed else "created"
     said = f"\n{parses.said}" if parses.said else ""
     return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).{said}")

@@ -126,6 +126,7 @@ def _settings(args: argparse.Namespace, project: bool = True):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     try:
         code = _dispatch(argv)
     except ConfigError as exc:
@@ -188,6 +189,15 @@ def _run(args: Any) -> int:
     outcome = run_task(_settings(args), args.task, sys.stdout, sys.stderr, resume=args.resume,
                        continue_last=args.continue_last)
     return EXIT_CODES[outcome.status]
+
+
+def _printable_streams() -> None:
+    """A lone surrogate in what the model wrote (a broken JSON escape) is printed as its escape, \\udcff, not a
+    crash: a strict UTF-8 terminal cannot encode it, and inside a JSON string the escape reads back as itself."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ of slash commands and of `@path`), files attached with `@path`, and the inline a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -106,9 +107,18 @@ def _input_keys() -> KeyBindings:
     return keys
 
 
+class KeptHistory(FileHistory):
+    """The prompt's history file, where a request that cannot be kept (a full disk) is only not kept."""
+
+    def store_string(self, string: str) -> None:
+        with contextlib.suppress(OSError):
+            super().store_string(string)
+
+
 def prompt_session(history_file: Path, completer: Completer, status: Callable[[], str]) -> PromptSession:
-    history_file.parent.mkdir(parents=True, exist_ok=True)
-    return PromptSession(history=FileHistory(str(history_file)), completer=completer, complete_while_typing=False,
+    with contextlib.suppress(OSError):
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+    return PromptSession(history=KeptHistory(str(history_file)), completer=completer, complete_while_typing=False,
                          key_bindings=_input_keys(), multiline=True, bottom_toolbar=status,
                          prompt_continuation=lambda width, line, wrap: ". ".rjust(width))
 
