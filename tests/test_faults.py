@@ -1,6 +1,7 @@
 """Fault localization on a small real project with a known bug: `discounted` takes big discounts twice, and
 the one failing test asserts on Cart.total, so its traceback never reaches the bug."""
 
+import os
 import shlex
 import shutil
 import sys
@@ -72,7 +73,7 @@ def test_a_bare_pytest_script_runs_under_coverage_on_its_own_python(tmp_path):
 
 @pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
 def test_coverage_runs_inside_the_sandbox(tmp_path):
-    assert locate(PYTEST, project(tmp_path, make("bwrap"))).render() == RANKED
+    assert locate(PYTEST, project(tmp_path, make("bwrap", host=os.environ))).render() == RANKED
 
 
 def test_a_unittest_suite_is_measured_too(tmp_path):

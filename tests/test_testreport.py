@@ -1,6 +1,7 @@
 """Test results as data: real pytest and unittest runs on the small projects in fixtures/testreport, each
 digest compared with its golden file; the JUnit XML and the printed text must give the same digest."""
 
+import os
 import shlex
 import shutil
 import sys
@@ -49,7 +50,7 @@ def test_the_digest_of_a_real_run(case, tmp_path):
 
 @pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap is not installed")
 def test_the_junit_xml_comes_back_out_of_the_sandbox(tmp_path):
-    ws = project("pytest_mixed", tmp_path, make("bwrap"))
+    ws = project("pytest_mixed", tmp_path, make("bwrap", host=os.environ))
     tested = run_tests(f"{PYTEST} > /dev/null", ws)  # nothing printed: all the report knows is from the XML
     assert (tested.exit_code, tested.output) == (1, "")
     assert digest(tested.report, ws.root) == golden("pytest_mixed")

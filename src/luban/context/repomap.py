@@ -83,11 +83,15 @@ def build(root: Path, *, in_play: Sequence[str] = (), budget_tokens: int = 1024,
     return RepoMap(_fit(_ranked(tags, play), tags, budget_tokens), skipped)
 
 
-def definitions(root: Path, *, cache_dir: Path | None = None, files: Sequence[str] | None = None
-                ) -> dict[str, FileTags]:
-    """The tags of every source file the map reads under `root`, by relative path (cached as the map's are)."""
+def definitions(root: Path, *, cache_dir: Path | None = None, files: Sequence[str] | None = None,
+                limits: Limits = Limits()) -> dict[str, FileTags]:
+    """The tags of the source files the map reads under `root` within `limits`, by relative path (cached as the
+    map's are)."""
     root = Path(root)
-    return _load_tags(root, _candidates(root, files), cache_dir)
+    stop = limits.clock() + limits.seconds
+    walked = files if files is not None else _walk(root, limits, stop)[0]
+    candidates = _candidates(root, walked)
+    return _load_tags(root, candidates, cache_dir, list(candidates), lambda: limits.clock() >= stop)[0]
 
 
 def _relative(root: Path, path: str) -> str:
@@ -100,10 +104,8 @@ def _relative(root: Path, path: str) -> str:
     return p.as_posix().removeprefix("./")
 
 
-def _candidates(root: Path, files: Sequence[str] | None) -> dict[str, tuple[int, int]]:
+def _candidates(root: Path, files: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Repo-relative paths of the source files to map, sorted, each with its (mtime_ns, size)."""
-    if files is None:
-        files = _walk(root)
     found: dict[str, tuple[int, int]] = {}
     for rel in sorted({_relative(root, f) for f in files}):
         if language_for(rel) is None:
