@@ -10,6 +10,7 @@
     │   └── ModelRejected         the server answered 4xx to our request
     ├── SessionError              transcript missing, locked or unreadable
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
+    ├── TuneError                 a dataset, training run or adapter that cannot be built or used
     ├── Cancelled                 the user or a driver cancelled the request
     └── TimeUp                    a driver's wall-clock cap ran out in the middle of a step
 """
@@ -54,6 +55,10 @@ class SessionError(LubanError):
 
 
 class SandboxUnavailable(LubanError):
+    pass
+
+
+class TuneError(LubanError):
     pass
 
 
