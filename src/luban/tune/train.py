@@ -223,7 +223,9 @@ def _checkpoint(out: Path, fingerprint: str, model, optimizer, state: _State) ->
     new, current, old = out / f"{CHECKPOINT}.new", out / CHECKPOINT, out / f"{CHECKPOINT}.old"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in get_peft_model_state_dict(model).items()}, str(new / "lora.safetensors"))
+    # save_embedding_layers=False: only LoRA layers are trained, and "auto" would look the base up on the hub.
+    weights = get_peft_model_state_dict(model, save_embedding_layers=False)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(new / "lora.safetensors"))
     torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, new / "optimizer.pt")
     (new / "state.json").write_text(json.dumps({"fingerprint": fingerprint, **asdict(state)}))
     if current.exists():
@@ -259,7 +261,7 @@ def _save(model, out: Path, base: bases.BaseModel, progress: Progress) -> None:
     adapter = out / ADAPTER
     model.peft_config["default"].base_model_name_or_path = base.name
     try:
-        model.save_pretrained(str(adapter))
+        model.save_pretrained(str(adapter), save_embedding_layers=False)
     except OSError as exc:
         raise TuneError(f"Could not write the adapter to {adapter}: {exc.strerror or exc}.") from None
     model_type, blocks = bases.architecture(model.base_model.model.config)
