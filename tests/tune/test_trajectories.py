@@ -9,7 +9,8 @@ from luban.eval.runner import RunOptions
 from luban.gate import REFUSED
 from luban.models.scripted import ScriptedSource
 from luban.sandbox import bubblewrap_available
-from luban.tune.trajectories import Found, Step, from_eval_run, from_sessions, library
+from luban.eval.records import library
+from luban.tune.trajectories import Found, Step, from_eval_run, from_sessions
 from luban.types import Message, ToolCall
 
 from .sessions import record, turn

@@ -91,7 +91,7 @@ def from_sessions(sessions_dir: Path, found: Found) -> None:
 
 def from_eval_run(run_dir: Path, found: Found) -> None:
     """Resolved tasks of a run's Luban scaffold that the agent itself finished (done)."""
-    from ..eval.records import latest, load_run
+    from ..eval.records import latest, library, load_run
 
     store = load_run(run_dir)
     suite = store.meta().get("suite", "")
@@ -108,12 +108,6 @@ def from_eval_run(run_dir: Path, found: Found) -> None:
         records, _ = read_records(path)
         _add(found, records, {"kind": "eval", "run": str(run_dir), "suite": suite, "task": record.task,
                               "library": library(record.task)})
-
-
-def library(task_id: str) -> str:
-    """The library (or family) an eval task belongs to: its id without the last `-part` (bugfix-style ids
-    are LIBRARY-HASH; HumanEval-12 gives HumanEval)."""
-    return task_id.rsplit("-", 1)[0] if "-" in task_id else task_id
 
 
 def _unqualified(records: list[dict[str, Any]]) -> str | None:

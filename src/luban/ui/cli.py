@@ -104,7 +104,7 @@ def _rewind_arguments(p: argparse.ArgumentParser, command: str) -> None:
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Run a task suite (humaneval, bugfix, ipi, or a folder of tasks) and grade it; or: "
-                     "eval build-suite, eval compare RUN_A [RUN_B], eval report RUN.")
+                     "eval build-suite, eval compare RUN_A [RUN_B] [--held-out DATASET], eval report RUN.")
     p.add_argument("suite", help="humaneval | bugfix | ipi | PATH to task folders | build-suite | compare | report")
     p.add_argument("runs", nargs="*", help="run folders, for compare and report")
     p.add_argument("--scaffold", default="luban", help="luban, bash-only, or both: luban,bash-only")
@@ -119,6 +119,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task-timeout", type=float, default=900.0, help="wall-clock cap per task in seconds")
     p.add_argument("--out", default="bugfix.json", help="build-suite: where to write the suite manifest")
     p.add_argument("--libraries", help="build-suite: comma-separated libraries (default: all pinned)")
+    p.add_argument("--held-out", metavar="DATASET", help="compare: only tasks the tuned model did not learn from "
+                   "(not in, nor of a library in, this dataset from luban tune data)")
 
 
 _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "adapter", "cwd", "max_steps", "max_wall_s",
