@@ -22,7 +22,7 @@ ADAPTER_FILE = "adapter_model.safetensors"
 def export_gguf(adapter_dir: Path, out: Path, model_type: str, blocks: int) -> Path:
     """Write the adapter in `adapter_dir` (PEFT's save_pretrained) to the GGUF file `out`; returns `out`."""
     import gguf  # deferred: part of the `transformers` extra
-    from safetensors.numpy import load_file
+    from safetensors.torch import load_file
 
     if model_type not in RENAME_ONLY:
         raise TuneError(f"A GGUF adapter can be written for {', '.join(RENAME_ONLY)} models, not {model_type}; "
@@ -36,9 +36,9 @@ def export_gguf(adapter_dir: Path, out: Path, model_type: str, blocks: int) -> P
     writer.add_type(gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(config["lora_alpha"]))
-    for name, (a, b) in sorted(pairs.items()):
-        writer.add_tensor(f"{name}.lora_a", a.astype("float32"))
-        writer.add_tensor(f"{name}.lora_b", b.astype("float32"))
+    for name, (a, b) in sorted(pairs.items()):  # float32 whatever the training dtype (numpy has no bfloat16)
+        writer.add_tensor(f"{name}.lora_a", a.float().numpy())
+        writer.add_tensor(f"{name}.lora_b", b.float().numpy())
     try:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
