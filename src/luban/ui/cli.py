@@ -109,7 +109,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="*", help="run folders, for compare and report")
     p.add_argument("--scaffold", default="luban", help="luban, bash-only, or both: luban,bash-only")
     p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
-    p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, e.g. 'HumanEval-1*'")
+    p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, or one of several separated by "
+                   "commas, e.g. 'HumanEval-1*' or 'boltons-*,toolz-*'")
     p.add_argument("--tier", help="only tasks of this difficulty tier (or injection vector, for ipi)")
     p.add_argument("--limit", type=int, help="a random sample of this many tasks (fixed by --seed)")
     p.add_argument("--seed", type=int, default=0)
