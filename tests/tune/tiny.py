@@ -58,7 +58,7 @@ def tokenizer(vocab_size: int = 400):
     return fast
 
 
-def model_folder(folder: Path, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+def model_folder(folder: Path, hidden: int = 64, layers: int = 2, seed: int = 0, context: int = 2048) -> Path:
     """Tokenizer and weights saved as a Hugging Face folder (about 0.5 MB)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
@@ -66,7 +66,7 @@ def model_folder(folder: Path, hidden: int = 64, layers: int = 2, seed: int = 0)
     tok = tokenizer()
     config = Qwen2Config(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=2048, tie_word_embeddings=True)
+                         max_position_embeddings=context, tie_word_embeddings=True)
     torch.manual_seed(seed)
     Qwen2ForCausalLM(config).save_pretrained(folder)
     tok.save_pretrained(folder)
