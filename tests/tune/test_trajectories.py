@@ -62,11 +62,12 @@ def test_sessions_that_did_not_pass_a_test_gate_are_passed_over_with_the_reason(
     stuck = tuple(turn("finish", answer="done?") for _ in range(4))
     record(tmp_path / "sessions", tmp_path / "stuck", replies=stuck, gate="false")
     (tmp_path / "sessions" / "notes.jsonl").write_text('{"type": "note"}\n')
+    (tmp_path / "sessions" / "torn.jsonl").write_text('{"type": "session"}\n{not json\n{"type": "outcome"}\n')
     found = Found()
     from_sessions(tmp_path / "sessions", found)
     assert (found.trajectories, dict(found.skipped)) == ([], {
         "session with a run that had no test gate": 1, "session with a run that did not end done": 1,
-        "not a session transcript": 1})
+        "not a session transcript": 1, "unreadable session transcript": 1})
 
 
 def test_resolved_eval_tasks_become_trajectories_named_by_run_task_and_library(tmp_path):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from ..choose import NOT_APPLIED
+from ..errors import SessionError
 from ..gate import REFUSED
 from ..loop import CUT_OFF
 from ..models.protocol import FINISH, ToolProtocol, protocol_labelled
@@ -79,7 +80,11 @@ class Found:
 
 def from_sessions(sessions_dir: Path, found: Found) -> None:
     for path in sorted(sessions_dir.glob("*.jsonl")):
-        records, _ = read_records(path)
+        try:
+            records, _ = read_records(path)
+        except SessionError:  # a line in the middle is broken: the transcript cannot be trusted as a whole
+            found.skipped["unreadable session transcript"] += 1
+            continue
         why = _unqualified(records)
         if why:
             found.skipped[why] += 1
