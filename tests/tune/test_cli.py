@@ -27,5 +27,5 @@ def test_bad_input_exits_with_one_sentence(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == (f"luban: {tmp_path} is not a model: give a Hugging Face model folder (with "
                                        "config.json), a GGUF file, or an embedded model name (qwen2.5-coder-1.5b, "
                                        "qwen2.5-coder-0.5b).\n")
-    assert main(["tune", "train", "--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 1
-    assert main(["tune", "train", "--out", str(tmp_path / "x"), "--model", "qwen2.5-coder-0.5b"]) != 0
+    assert main(["tune", "train", "--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err == "luban: luban tune train needs --data DIR, a dataset from luban tune data.\n"

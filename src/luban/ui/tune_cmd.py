@@ -47,11 +47,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 def tune_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
     from ..tune.base import locate
 
+    if args.action == "train" and not args.data:
+        raise ConfigError("luban tune train needs --data DIR, a dataset from luban tune data.")
     base = locate(args.base_model or settings.embedded_model, Path(settings.data_dir))
     if args.action == "data":
         return _data(settings, args, base, out, err)
-    if not args.data:
-        raise ConfigError("luban tune train needs --data DIR, a dataset from luban tune data.")
     from ..tune.train import TrainConfig, train
 
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
