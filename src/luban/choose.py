@@ -86,10 +86,14 @@ def best(scored: list[tuple[Score, Turn]]) -> tuple[Turn, Score]:
     return top, top_score
 
 
+# Begins the result of an edit the harness refused to run (tune/ does not train on such a call).
+NOT_APPLIED = "This edit was not applied"
+
+
 def regression(before: Score, after: Score, command: str) -> str | None:
     """Why the best edit is not applied, when even it leaves the tests worse than they are now."""
     if after <= before or after[0] >= 2:
         return None  # not worse; an edit that fails or is not allowed reports its own error when run
-    return (f"This edit was not applied: tried on a copy of the workspace, it leaves `{command}` worse "
+    return (f"{NOT_APPLIED}: tried on a copy of the workspace, it leaves `{command}` worse "
             f"({-after[1]} tests passing instead of {-before[1]}). Read the code again and make a smaller, "
             "correct change.")

@@ -41,6 +41,8 @@ class Settings:
     api_key: str | None = None
     embedded_model: str = "qwen2.5-coder-1.5b"
     embedded_context: int = 16384
+    # A GGUF LoRA adapter (from `luban tune train`) the embedded model applies to every request.
+    adapter: str = ""
     temperature: float = 0.0
     # How tools are offered: native function calling, the model family's own text format (from its profile),
     # or one schema-constrained JSON object per reply. auto = json for the embedded model, native for a server.

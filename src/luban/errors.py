@@ -13,6 +13,7 @@
     ├── SessionError              transcript missing, locked or unreadable
     │   └── SessionUnwritable     the transcript cannot be written (disk full, quota, read-only); what it holds is kept
     ├── SandboxUnavailable        no sandbox for commands works here, and running unconfined is not allowed
+    ├── TuneError                 a dataset, training run or adapter that cannot be built or used
     ├── Cancelled                 the user or a driver cancelled the request
     └── TimeUp                    max_wall_s (or a driver's cap) ran out in the middle of a step
 """
@@ -69,6 +70,10 @@ class SessionUnwritable(SessionError):
 
 
 class SandboxUnavailable(LubanError):
+    pass
+
+
+class TuneError(LubanError):
     pass
 
 

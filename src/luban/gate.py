@@ -15,6 +15,7 @@ from .tools import bash
 from .workspace import Workspace
 
 EXCERPT_HEAD, EXCERPT_TAIL = 1800, 700
+REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tune/ does not train on one)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class TestGate:
         return text + _pointers(run, ws)
 
     def refusal(self, run: TestRun, ws: Workspace) -> str:
-        return (f"You tried to finish, but `{self.command}` still fails:\n{run.output}{_pointers(run, ws)}\n\n"
+        return (f"{REFUSED} `{self.command}` still fails:\n{run.output}{_pointers(run, ws)}\n\n"
                 "Fix the code until it passes, then finish.")
 
 

@@ -53,8 +53,9 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     except LubanError as exc:
         outcome = state.outcome(exc.status, str(exc))
     outcome = _tests_at_stop(outcome, state)
-    if transcript:
-        transcript.append({"type": "outcome", **asdict(outcome)})
+    if transcript:  # with the test command that judged it: a done run with one passed it (tune/ trains on those)
+        gate = {"test_command": state.gate.command} if state.gate else {}
+        transcript.append({"type": "outcome", **asdict(outcome), **gate})
     yield TurnEnded(outcome)
     return outcome
 

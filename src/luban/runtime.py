@@ -10,11 +10,12 @@ from typing import Callable, Iterator, Sequence
 from . import policy
 from .checkpoints import Checkpoints
 from .config import Settings, environment, untrusted_project
-from .errors import SessionError
+from .errors import ConfigError, SessionError
 from .harness import Harness
 from .models import Model
 from .models.openai_compat import OpenAICompatModel, ServerConfig
 from .models.probe import cached_probe
+from .models.protocol import label
 from .models.profiles import Profile, load_profiles, match_profile
 from .sandbox import Unconfined, for_agent
 from .context.engine import session_prefix
@@ -68,6 +69,7 @@ def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
 def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tuple[str, str | None]]:
     """(base URL, model name) of the configured server, or of the embedded model started for the block
     with `slots` concurrent requests (eval jobs)."""
+    adapter = adapter_file(settings)
     if settings.base_url:
         yield settings.base_url, settings.model
         return
@@ -78,8 +80,23 @@ def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tu
     data_dir = Path(settings.data_dir)
     gguf = catalog.assemble(spec, data_dir, progress)
     log = data_dir / "logs" / "embedded-server.log"
-    with EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots) as server:
+    with EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots, adapter=adapter) as server:
         yield server.start(progress), spec.name
+
+
+def adapter_file(settings: Settings) -> Path | None:
+    """The GGUF LoRA adapter for the embedded model, checked before anything starts."""
+    if not settings.adapter:
+        return None
+    path = Path(settings.adapter).expanduser()
+    if settings.base_url:
+        raise ConfigError("--adapter applies to the embedded model; a server at --base-url loads its own adapters.")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; the embedded model takes the GGUF adapter file that luban tune train "
+                          "wrote beside it (adapter.gguf).")
+    if not path.is_file():
+        raise ConfigError(f"No adapter file {path}.")
+    return path
 
 
 def _connect(settings: Settings, base_url: str, model_name: str | None) -> Model:
@@ -121,7 +138,8 @@ def open_session(settings: Settings, ws: Workspace, model: Model, specs: Sequenc
             raise SessionError(f"No earlier session in {ws.root} to continue.")
     if path:
         return Transcript.resume(path)
-    transcript = Transcript.create(sessions_dir(settings), ws.root, model.info.name)
+    transcript = Transcript.create(sessions_dir(settings), ws.root, model.info.name, label(harness.protocol),
+                                   [s.name for s in specs])
     system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, specs)
     transcript.append_message(system)
     return transcript, [system], []

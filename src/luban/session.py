@@ -1,6 +1,6 @@
 """Transcript: an append-only JSONL file per session, fsync'd per record; resume and crash repair.
 
-Record kinds: {"type": "session", ...} header, {"type": "message", "message": {...}} for every message the
+Record kinds: {"type": "session", ...} header (with the tool protocol and tool names), {"type": "message", "message": {...}} for every message the
 model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run, and
 {"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on,
 {"type": "checkpoint", "commit": ..., "messages": N, ...} for a snapshot of the files before a turn that wrote
@@ -47,11 +47,15 @@ class Transcript:
     write: Callable[[int, bytes], int] = field(default=os.write, repr=False)
 
     @classmethod
-    def create(cls, sessions_dir: Path, cwd: Path, model: str, write: Callable[[int, bytes], int] = os.write
-               ) -> Transcript:
+    def create(cls, sessions_dir: Path, cwd: Path, model: str, protocol: str = "", tools: Iterable[str] = (),
+               write: Callable[[int, bytes], int] = os.write) -> Transcript:
+        """A new session; `protocol` (protocol.label) and `tools` (the names offered) say how to read its
+        messages again, e.g. to train on them (tune/)."""
         session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         transcript = cls(sessions_dir / f"{session_id}.jsonl", session_id, write=write)
         header = {"type": "session", "id": session_id, "cwd": str(cwd), "model": model, "time": time.time()}
+        if protocol:
+            header.update(protocol=protocol, tools=list(tools))
         try:
             sessions_dir.mkdir(parents=True, exist_ok=True)
             transcript._open()

@@ -68,3 +68,32 @@ def test_tasks_are_listed_in_natural_order():
 
     rows = task_rows([rec("HumanEval-10", "luban", True), rec("HumanEval-9", "luban", False)])
     assert [row[0] for row in rows[1:]] == ["HumanEval-9", "HumanEval-10"]
+
+
+def test_base_against_tuned_leaves_out_the_tasks_and_libraries_the_adapter_learned_from(tmp_path):
+    from luban.ui.eval_cmd import compare_runs, trained_on
+
+    tasks = ("boltons-1", "boltons-2", "toolz-1", "toolz-2", "funcy-1")
+    for name, resolved in (("base", {"boltons-1", "toolz-1"}), ("tuned", {"boltons-1", "boltons-2", "funcy-1"})):
+        store = RunStore(tmp_path / name)
+        store.start({"suite": "bugfix", "model": name, "scaffolds": ["luban"]}, resume=False)
+        for task in tasks:
+            store.append(rec(task, "luban", task in resolved))
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "card.json").write_text(json.dumps({"eval_tasks": ["funcy-1"], "libraries": ["boltons"]}))
+    out = io.StringIO()
+    compare_runs(str(tmp_path / "base"), str(tmp_path / "tuned"), out, str(tmp_path / "ds"))
+    text = out.getvalue()
+    assert text.startswith(f"2 tasks in common. Held out from the training data of {tmp_path / 'ds'}: 3 trained-on "
+                           "task(s) left out (libraries boltons, funcy).\n\n| metric | base luban | tuned luban | B/A |")
+    assert "| resolved % | 50 | 0 | 0.00 |" in text
+    assert text.endswith("Resolved only by B: none\nResolved only by A: toolz-1\n")
+    seen_all = trained_on(tmp_path / "ds")
+    with pytest.raises(ConfigError) as caught:
+        compare(*sides(("a", [rec("boltons-3", "luban", True)]), ("b", [rec("boltons-3", "luban", False)])), seen_all)
+    assert str(caught.value) == (f"Every task a luban and b luban share comes from the training data of "
+                                 f"{tmp_path / 'ds'}; compare on tasks from other libraries.")
+    with pytest.raises(ConfigError) as caught:
+        trained_on(tmp_path)
+    assert str(caught.value) == (f"--held-out needs a dataset folder from luban tune data; {tmp_path} has no "
+                                 "readable card.json.")

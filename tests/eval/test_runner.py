@@ -54,6 +54,7 @@ def test_a_crashing_job_becomes_a_record(suite_dir, tmp_path):
 def test_select_filters_by_glob_and_samples_reproducibly(suite_dir):
     tasks = load_folder(suite_dir).tasks
     assert [t.id for t in select(tasks, "exit-*")] == ["exit-code"]
+    assert [t.id for t in select(tasks, "exit-*, by-*")] == ["by-test-id", "exit-code"]
     assert select(tasks, limit=1, seed=3) == select(tasks, limit=1, seed=3)
     assert [t.id for t in select(tasks, tier="easy")] == ["by-test-id", "exit-code"]
     with pytest.raises(ConfigError, match="No task matches id 'zz\\*' and tier 'any' \\(tiers: easy\\)"):

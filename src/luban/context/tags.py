@@ -261,3 +261,22 @@ def _body(node):
     else:
         return node.child_by_field_name("body")
     return value.child_by_field_name("body") if value is not None else None
+
+
+def definition_nodes(source: bytes, language: str) -> list:
+    """The tree-sitter nodes of every definition in `source`, nested ones included, in source order: for
+    callers that need a definition's whole extent (tune/ cuts training samples out of function bodies)."""
+    from tree_sitter import QueryCursor
+    from tree_sitter_language_pack import get_parser
+
+    tree = get_parser(language).parse(source)
+    nodes = {}
+    for _, captures in QueryCursor(_query(language)).matches(tree.root_node):
+        if "def" in captures:
+            node = captures["def"][0]
+            nodes[(node.start_byte, node.end_byte)] = node
+    return [nodes[key] for key in sorted(nodes)]
+
+
+def is_function(node) -> bool:
+    return node.type in _FUNCTIONS

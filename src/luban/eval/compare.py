@@ -1,6 +1,7 @@
 """`luban eval compare`: two sets of records side by side, on the tasks both attempted, with B/A ratios.
 
-The sides are two runs (same scaffold in each), or two scaffolds of one run (e.g. luban vs bash-only).
+The sides are two runs (same scaffold in each), or two scaffolds of one run (e.g. luban vs bash-only). For a
+base model against its tuned adapter, `Trained` leaves out the tasks and libraries the adapter learned from.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ..errors import ConfigError
-from .records import Record
+from .records import Record, library
 from .report import Summary, md_table, scaffolds_of, summarize
 
 
@@ -50,12 +51,34 @@ _METRICS: list[tuple[str, Callable[[Summary], float], str]] = [
 ]
 
 
-def compare(a: Side, b: Side) -> str:
+@dataclass(frozen=True)
+class Trained:
+    """What a tuned model learned from (its dataset card): a comparison leaves out these tasks and every
+    task of these libraries, so that it measures the tuned model on work it has not seen."""
+
+    source: str
+    tasks: frozenset[str]
+    libraries: frozenset[str]
+
+    def seen(self, task: str) -> bool:
+        return task in self.tasks or library(task) in self.libraries
+
+
+def compare(a: Side, b: Side, trained: Trained | None = None) -> str:
     tasks_a = {r.task for r in a.records if r.scaffold == a.scaffold}
     tasks_b = {r.task for r in b.records if r.scaffold == b.scaffold}
     common = tasks_a & tasks_b
     if not common:
         raise ConfigError(f"{a.label} and {b.label} share no finished task.")
+    held_out = ""
+    if trained:
+        seen = {t for t in common if trained.seen(t)}
+        common -= seen
+        if not common:
+            raise ConfigError(f"Every task {a.label} and {b.label} share comes from the training data of "
+                              f"{trained.source}; compare on tasks from other libraries.")
+        held_out = (f" Held out from the training data of {trained.source}: {len(seen)} trained-on task(s) "
+                    f"left out" + (f" (libraries {', '.join(sorted({library(t) for t in seen}))})." if seen else "."))
     sa = summarize([r for r in a.records if r.task in common], a.scaffold)
     sb = summarize([r for r in b.records if r.task in common], b.scaffold)
     rows = [("metric", a.label, b.label, "B/A")]
@@ -64,7 +87,7 @@ def compare(a: Side, b: Side) -> str:
         rows.append((name, fmt.format(va), fmt.format(vb), f"{vb / va:.2f}" if va else "n/a"))
     wins = sorted(t for t in common if _resolved(b, t) and not _resolved(a, t))
     losses = sorted(t for t in common if _resolved(a, t) and not _resolved(b, t))
-    return "\n".join([f"{len(common)} tasks in common.", "", md_table(rows), "",
+    return "\n".join([f"{len(common)} tasks in common.{held_out}", "", md_table(rows), "",
                       f"Resolved only by B: {', '.join(wins) or 'none'}",
                       f"Resolved only by A: {', '.join(losses) or 'none'}"]) + "\n"
 

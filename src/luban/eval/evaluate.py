@@ -38,9 +38,10 @@ def load_suite(name: str, cache: Path) -> Suite:
 
 def select(tasks: Sequence[Task], pattern: str | None = None, limit: int | None = None, seed: int = 0,
            tier: str | None = None) -> list[Task]:
-    """Tasks whose id matches the glob `pattern` (and of `tier`); with `limit`, a sample fixed by `seed`,
-    in suite order."""
-    chosen = [t for t in tasks if (pattern is None or fnmatch.fnmatchcase(t.id, pattern))
+    """Tasks whose id matches the glob `pattern`, or one of several separated by commas (and of `tier`); with
+    `limit`, a sample fixed by `seed`, in suite order."""
+    globs = [g.strip() for g in pattern.split(",") if g.strip()] if pattern else []
+    chosen = [t for t in tasks if (not globs or any(fnmatch.fnmatchcase(t.id, g) for g in globs))
               and (tier is None or t.tier == tier)]
     if not chosen:
         tiers = ", ".join(sorted({t.tier for t in tasks if t.tier})) or "none"

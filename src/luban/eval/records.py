@@ -118,6 +118,12 @@ def load_run(path: Path) -> RunStore:
     return store
 
 
+def library(task_id: str) -> str:
+    """The library (or family) a task belongs to: its id without the last `-part` (bugfix ids are
+    LIBRARY-HASH; HumanEval-12 gives HumanEval)."""
+    return task_id.rsplit("-", 1)[0] if "-" in task_id else task_id
+
+
 def latest(records: Iterable[Record]) -> list[Record]:
     """One record per (task, scaffold): the last written wins."""
     by_key: dict[tuple[str, str], Record] = {}

@@ -19,6 +19,7 @@ from ..config import Settings, environment
 from ..harness import harness_for
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
+from ..models.protocol import label
 from ..context.engine import session_prefix
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
@@ -136,7 +137,8 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
                              command_timeout_s=options.command_timeout_s)
     harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
     tools = policy.offered(default_tools(), settings.permission_mode)
-    session = Transcript.create(transcript.parent, ws.root, model.info.name)
+    session = Transcript.create(transcript.parent, ws.root, model.info.name, label(harness.protocol),
+                                [t.spec.name for t in tools])
     system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])
     session.append_message(system)
     keep_as = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".session.jsonl")

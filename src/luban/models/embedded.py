@@ -7,6 +7,7 @@ stopped cleanly, cannot take the agent down if it crashes, and dies with us (it 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import httpx
 from ..errors import ModelUnavailable
 
 LOAD_TIMEOUT_S = 600.0
+# llama.cpp's own words when a LoRA adapter cannot be applied (llama-adapter.cpp).
+ADAPTER_FAILED = re.compile(r"failed to apply lora adapter: (.+)")
 
 
 def free_port() -> int:
@@ -32,8 +35,9 @@ class EmbeddedServer:
     """Context manager around the llama.cpp server child; `base_url` is set once it answers /health."""
 
     def __init__(self, gguf: Path, alias: str, context: int, log_path: Path, threads: int | None = None,
-                 slots: int = 1):
+                 slots: int = 1, adapter: Path | None = None):
         self.gguf, self.alias, self.context, self.log_path, self.slots = gguf, alias, context, log_path, slots
+        self.adapter = adapter  # a GGUF LoRA adapter applied to every request
         self.threads = threads or os.cpu_count() or 2
         self.process: subprocess.Popen | None = None
         self.base_url = ""
@@ -42,7 +46,10 @@ class EmbeddedServer:
         port = free_port()
         argv = [sys.executable, "-m", "luban.models.llama_server", str(self.gguf), self.alias, str(port),
                 str(self.context), str(self.threads), str(os.getpid()), str(self.slots)]
+        if self.adapter:
+            argv.append(str(self.adapter))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         self.base_url = f"http://127.0.0.1:{port}"
@@ -53,8 +60,8 @@ class EmbeddedServer:
         started = time.monotonic()
         while time.monotonic() - started < LOAD_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise ModelUnavailable(f"The embedded model server exited while loading (code "
-                                       f"{self.process.returncode}); its log is {self.log_path}.")
+                raise ModelUnavailable(self._refused_adapter() or f"The embedded model server exited while loading "
+                                       f"(code {self.process.returncode}); its log is {self.log_path}.")
             try:
                 if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
                     return
@@ -64,6 +71,19 @@ class EmbeddedServer:
             time.sleep(0.25)
         self.stop()
         raise ModelUnavailable(f"The embedded model did not load within {LOAD_TIMEOUT_S:.0f} s; see {self.log_path}.")
+
+    def _refused_adapter(self) -> str | None:
+        """Why llama.cpp would not load the adapter, from this start's part of the log (it names the first
+        tensor that does not fit: another base model's adapter)."""
+        if not self.adapter:
+            return None
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            found = ADAPTER_FAILED.search(log.read().decode("utf-8", "replace"))
+        if not found:
+            return None
+        return (f"The adapter {self.adapter} does not fit the model {self.alias} (llama.cpp: {found.group(1).strip()}); "
+                "use an adapter trained on this base model.")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

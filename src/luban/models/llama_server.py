@@ -1,6 +1,8 @@
 """Child-process entry point that serves a GGUF with xllamacpp until told to stop or orphaned.
 
-argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID SLOTS
+argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID SLOTS [ADAPTER]
+
+ADAPTER: a GGUF LoRA adapter (`luban tune train` writes one) applied to every request at scale 1.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 
 
 def main(argv: list[str]) -> None:
-    gguf, alias, port, context, threads, parent, slots = argv
+    gguf, alias, port, context, threads, parent, slots, *adapter = argv
     import xllamacpp  # deferred: heavy, and only this child needs it
 
     params = xllamacpp.CommonParams()
@@ -26,6 +28,8 @@ def main(argv: list[str]) -> None:
     params.cpuparams_batch.n_threads = int(threads)
     params.use_jinja = True
     params.endpoint_props = True
+    if adapter:
+        params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(adapter[0], 1.0)]
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     server = xllamacpp.Server(params)  # noqa: F841 - serves until this process ends
     while os.getppid() == int(parent):  # reparented means Luban died: do not linger holding GBs of RAM

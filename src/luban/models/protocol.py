@@ -231,3 +231,13 @@ def protocol_named(name: str, tool_format: str) -> ToolProtocol:
     if name == "text":
         return TextProtocol(FORMATS.get(tool_format, FORMATS["hermes"]))
     return NativeProtocol() if name == "native" else JsonProtocol()
+
+
+def label(protocol: ToolProtocol) -> str:
+    """How a session header names the protocol: native, json, or text:FORMAT (protocol_labelled reads it)."""
+    return f"text:{protocol.format.name}" if isinstance(protocol, TextProtocol) else protocol.name
+
+
+def protocol_labelled(text: str) -> ToolProtocol:
+    name, _, tool_format = text.partition(":")
+    return protocol_named(name, tool_format)

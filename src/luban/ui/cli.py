@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
 
-COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="model name on that server (default: the one it serves)")
     g.add_argument("--api-key", help="API key for the server, if it needs one")
     g.add_argument("--embedded-model", help="embedded model to run when no --base-url is given")
+    g.add_argument("--adapter", metavar="FILE", help="a GGUF LoRA adapter for the embedded model (from luban tune "
+                   "train: OUT/adapter.gguf)")
     g.add_argument("--cwd", help="the workspace (default: the current directory)")
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
@@ -41,7 +43,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
                                 "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
-                                "init, undo, rewind N, trust.")
+                                "init, undo, rewind N, trust, tune data|train.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
@@ -60,6 +62,11 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         return p
     if command in ("undo", "rewind"):  # no model flags: a rewind runs no model
         _rewind_arguments(p, command)
+        return p
+    if command == "tune":  # its own flags: it trains a model rather than talking to one
+        from .tune_cmd import arguments
+
+        arguments(p)
         return p
     if command == "trust":
         p.description = ("Show what the workspace's own .luban/config.toml would add (a looser mode, allow rules, "
@@ -98,12 +105,13 @@ def _rewind_arguments(p: argparse.ArgumentParser, command: str) -> None:
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Run a task suite (humaneval, bugfix, ipi, or a folder of tasks) and grade it; or: "
-                     "eval build-suite, eval compare RUN_A [RUN_B], eval report RUN.")
+                     "eval build-suite, eval compare RUN_A [RUN_B] [--held-out DATASET], eval report RUN.")
     p.add_argument("suite", help="humaneval | bugfix | ipi | PATH to task folders | build-suite | compare | report")
     p.add_argument("runs", nargs="*", help="run folders, for compare and report")
     p.add_argument("--scaffold", default="luban", help="luban, bash-only, direct, or several: luban,direct")
     p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
-    p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, e.g. 'HumanEval-1*'")
+    p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, or one of several separated by "
+                   "commas, e.g. 'HumanEval-1*' or 'boltons-*,toolz-*'")
     p.add_argument("--tier", help="only tasks of this difficulty tier (or injection vector, for ipi)")
     p.add_argument("--limit", type=int, help="a random sample of this many tasks (fixed by --seed)")
     p.add_argument("--seed", type=int, default=0)
@@ -113,9 +121,11 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task-timeout", type=float, default=900.0, help="wall-clock cap per task in seconds")
     p.add_argument("--out", default="bugfix.json", help="build-suite: where to write the suite manifest")
     p.add_argument("--libraries", help="build-suite: comma-separated libraries (default: all pinned)")
+    p.add_argument("--held-out", metavar="DATASET", help="compare: only tasks the tuned model did not learn from "
+                   "(not in, nor of a library in, this dataset from luban tune data)")
 
 
-_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "cwd", "max_steps", "max_wall_s",
+_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "adapter", "cwd", "max_steps", "max_wall_s",
                   "permission_mode", "output_format", "temperature", "tool_protocol",
                   "test_command", "sandbox", "no_sandbox")
 
@@ -170,6 +180,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .checkpoint_cmd import checkpoint_command
 
         return checkpoint_command(_settings(args), 1 if command == "undo" else args.turns, args.session, sys.stdout)
+    if command == "tune":
+        from .tune_cmd import tune_command
+
+        return tune_command(_settings(args), args, sys.stdout, sys.stderr)
     if command == "trust":
         from .trust_cmd import trust_command
 

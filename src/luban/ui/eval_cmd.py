@@ -32,6 +32,8 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
     suite = load_suite(args.suite, cache_dir(settings))
     tasks = select(suite.tasks, args.tasks, args.limit, args.seed, args.tier)
     model_label = settings.model if settings.base_url else settings.embedded_model
+    if settings.adapter and not settings.base_url:  # a tuned run: named after the folder its adapter is in
+        model_label = f"{model_label}+{Path(settings.adapter).resolve().parent.name}"
     run_dir = Path(args.resume or args.run_dir or _default_run_dir(settings, suite.name, model_label))
     store = RunStore(run_dir)
     store.start({"suite": suite.name, "model": model_label, "scaffolds": list(scaffolds),
@@ -82,14 +84,26 @@ def write_reports(run_dir: Path, out: TextIO) -> None:
     out.write(f"\nReports: {', '.join(str(run_dir / name) for name in REPORTS)}\n")
 
 
-def compare_runs(run_a: str, run_b: str | None, out: TextIO) -> int:
+def compare_runs(run_a: str, run_b: str | None, out: TextIO, held_out: str | None = None) -> int:
     from ..eval.compare import compare, sides
     from ..eval.records import latest, load_run
 
     a = (Path(run_a).name, latest(load_run(Path(run_a)).records()))
     b = (Path(run_b).name, latest(load_run(Path(run_b)).records())) if run_b else None
-    out.write(compare(*sides(a, b)))
+    out.write(compare(*sides(a, b), trained_on(Path(held_out)) if held_out else None))
     return 0
+
+
+def trained_on(dataset: Path):
+    """What the dataset card in `dataset` (from luban tune data) says the tuned model learned from."""
+    from ..eval.compare import Trained
+
+    try:
+        card = json.loads((dataset / "card.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise ConfigError(f"--held-out needs a dataset folder from luban tune data; {dataset} has no readable "
+                          "card.json.") from None
+    return Trained(str(dataset), frozenset(card.get("eval_tasks", ())), frozenset(card.get("libraries", ())))
 
 
 def build_suite(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
@@ -106,7 +120,8 @@ def eval_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
     if args.suite == "compare":
         if not args.runs:
             raise ConfigError("luban eval compare needs one or two run folders: compare RUN_A [RUN_B].")
-        return compare_runs(args.runs[0], args.runs[1] if len(args.runs) > 1 else None, out)
+        return compare_runs(args.runs[0], args.runs[1] if len(args.runs) > 1 else None, out,
+                            getattr(args, "held_out", None))
     if args.suite == "report":
         if len(args.runs) != 1:
             raise ConfigError("luban eval report needs one run folder.")
