@@ -29,6 +29,10 @@ class Settings:
     model: str | None = None
     api_key: str | None = None
     embedded_model: str = "qwen2.5-coder-1.5b"
+    # A model loaded into Luban's own process with Hugging Face transformers instead of a server: a model
+    # folder or a .gguf file (the `transformers` extra); `adapter` is a PEFT adapter folder applied on top.
+    transformers: str = ""
+    adapter: str = ""
     embedded_context: int = 16384
     temperature: float = 0.0
     # How tools are offered: native function calling, the model family's own text format (from its profile),
@@ -210,6 +214,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOXES)}, not {s.sandbox!r}.")
     if s.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {s.tool_protocol!r}.")
+    if s.transformers and s.base_url:
+        raise ConfigError("Give either a model server (base_url) or an in-process model (transformers), not both.")
     for name in ("max_steps", "max_wall_s", "max_total_tokens", "max_reply_tokens", "embedded_context"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(s, name)}.")

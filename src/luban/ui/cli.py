@@ -22,6 +22,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="model name on that server (default: the one it serves)")
     g.add_argument("--api-key", help="API key for the server, if it needs one")
     g.add_argument("--embedded-model", help="embedded model to run when no --base-url is given")
+    g.add_argument("--transformers", metavar="PATH", help="run a model in-process with Hugging Face transformers: "
+                   "a model folder or a .gguf file (needs the `transformers` extra)")
+    g.add_argument("--adapter", metavar="DIR", help="a PEFT adapter to apply to the --transformers model")
     g.add_argument("--cwd", help="the workspace (default: the current directory)")
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
@@ -114,8 +117,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--libraries", help="build-suite: comma-separated libraries (default: all pinned)")
 
 
-_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "cwd", "max_steps", "max_wall_s",
-                  "permission_mode", "output_format", "temperature", "tool_protocol",
+_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "transformers", "adapter", "cwd", "max_steps",
+                  "max_wall_s", "permission_mode", "output_format", "temperature", "tool_protocol",
                   "test_command", "sandbox", "no_sandbox")
 
 
