@@ -59,3 +59,18 @@ def test_eval_on_an_in_process_model_runs_one_task_at_a_time(home, capsys):
     assert main(["eval", "humaneval", "--transformers", "model", "--jobs", "2", "--cwd", str(home)]) == 2
     assert capsys.readouterr().err == ("luban: An in-process model (--transformers) runs one task at a time; drop "
                                        "--jobs and --ray.\n")
+
+
+def test_an_eval_runs_its_tasks_on_the_in_process_model(home, tiny_model, tmp_path, capsys):
+    for name in ("one", "two"):
+        (tmp_path / "suite" / name / "repo").mkdir(parents=True)
+        (tmp_path / "suite" / name / "repo" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+        (tmp_path / "suite" / name / "task.toml").write_text(
+            'prompt = "add(2, 3) should be 5"\n[grade]\ncommand = "python -c \'from calc import add; '
+            'assert add(2, 3) == 5\'"\n')
+    torch.manual_seed(0)
+    assert main(["eval", str(tmp_path / "suite"), "--transformers", str(tiny_model), "--max-steps", "1",
+                 "--run-dir", str(tmp_path / "run"), "--cwd", str(home)]) == 0
+    records = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert sorted((r["task"], r["model"], r["resolved"]) for r in records) == [
+        ("one", "tiny-qwen2", False), ("two", "tiny-qwen2", False)]
