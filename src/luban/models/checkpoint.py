@@ -3,6 +3,8 @@ PEFT adapter on top, on CUDA where torch finds it, else the CPU. Every failure t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any, Callable
 from ..errors import ModelUnavailable
 
 # What transformers, torch and peft raise for files they cannot read (a bad file is not a bug of ours).
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError, RuntimeError)
+_UNREADABLE = (OSError, ValueError, KeyError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ def _model(path: Path, source: dict[str, Any], device: str) -> Any:
     else:
         dtype, placement = torch.float32, {}  # bf16 matmuls are slower than fp32 on most CPUs
     try:
-        model = AutoModelForCausalLM.from_pretrained(**source, dtype=dtype, **placement)
+        # The GGUF loader draws a bar with plain tqdm on stderr, which no transformers setting turns off.
+        with contextlib.redirect_stderr(io.StringIO()):
+            model = AutoModelForCausalLM.from_pretrained(**source, dtype=dtype, **placement)
     except _UNREADABLE as exc:
         raise ModelUnavailable(f"transformers cannot load {_what(path)}: {_reason(exc, path)}.") from None
     return model if placement else model.to(device)

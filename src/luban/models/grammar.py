@@ -71,9 +71,11 @@ class LLGuidanceGrammar:
         import torch
 
         llguidance.numpy.fill_next_token_bitmask(self._matcher, self._bitmask)
-        words = torch.from_numpy(self._bitmask[0])
+        # One bit per token, 32 to a word: the packed words go to the logits' device (a GPU), then unpack there.
+        words = torch.from_numpy(self._bitmask[0]).to(logits.device)
+        self._bits = self._bits.to(logits.device)
         allowed = ((words.unsqueeze(-1) >> self._bits) & 1).flatten()[: logits.shape[-1]]
-        logits.masked_fill_(allowed.to(logits.device) == 0, float("-inf"))
+        logits.masked_fill_(allowed == 0, float("-inf"))
 
     def accept(self, token: int) -> None:
         if not self._matcher.consume_token(token):
