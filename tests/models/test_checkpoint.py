@@ -7,7 +7,7 @@ import pytest
 from conftest import build_tiny_model, train_adapter
 
 from luban.errors import ModelUnavailable
-from luban.models.checkpoint import load_checkpoint
+from luban.models.checkpoint import load_checkpoint, model_dtype
 from luban.models.formats import FORMATS
 from luban.models.in_process import TransformersModel
 from luban.models.protocol import NativeProtocol, TextProtocol
@@ -51,6 +51,13 @@ def test_with_the_adapter_the_text_protocol_reads_the_call(tiny_model, adapter):
 def test_with_the_adapter_native_tools_come_back_as_tool_calls(tiny_model, adapter):
     completion = reply(TransformersModel(load_checkpoint(tiny_model, adapter)), native_request())
     assert (completion.message, completion.finish_reason) == (Message("assistant", "", (CALL,)), "tool_calls")
+
+
+def test_the_weights_load_in_the_dtype_chosen_for_the_device_unless_one_is_given(tiny_model):
+    import torch
+
+    assert [load_checkpoint(tiny_model, dtype=d).model.dtype for d in (None, torch.float32)] == [
+        model_dtype("cpu"), torch.float32]
 
 
 def test_an_adapter_for_another_base_model_is_refused(tiny_model, tmp_path):
