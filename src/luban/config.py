@@ -36,7 +36,8 @@ class Settings:
     embedded_context: int = 16384
     temperature: float = 0.0
     # How tools are offered: native function calling, the model family's own text format (from its profile),
-    # or one schema-constrained JSON object per reply. auto = json for the embedded model, native for a server.
+    # or one schema-constrained JSON object per reply. auto = json for the embedded and in-process models,
+    # native for a server.
     tool_protocol: str = "auto"
     max_reply_tokens: int = 1024
     # CPU prefill of a long prompt takes minutes on small machines: generous, configurable limits.

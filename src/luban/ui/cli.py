@@ -38,7 +38,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--test-cmd", dest="test_command", help="the project's test command: its output is shown to "
                    "the model first, and the agent may not finish while it fails")
     g.add_argument("--tool-protocol", choices=TOOL_PROTOCOLS, help="native function calling, the model's own text "
-                   "format, or schema-constrained JSON turns (default: json for the embedded model, native for a server)")
+                   "format, or schema-constrained JSON turns (default: json for the embedded and in-process models, "
+                   "native for a server)")
 
 
 def _parser() -> argparse.ArgumentParser:
