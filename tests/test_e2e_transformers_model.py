@@ -33,4 +33,5 @@ def test_the_0_5b_gguf_in_process_reads_the_file_it_is_asked_about(tmp_path):
     results = [c for e in events if e["type"] == "user" for c in e["message"]["content"]]
     assert (events[0]["model"], uses[0]["name"], uses[0]["input"]["path"]) == (
         "qwen2.5-coder-0.5b-instruct-q4_k_m", "read_file", "notes.txt"), done.stderr
-    assert "PERSIMMON" in results[0]["content"]
+    # The call ran: the file's first line came back (the 0.5B sometimes asks for fewer lines than all three).
+    assert (results[0]["content"].startswith("     1\tMeeting notes, 3 March."), results[0]["is_error"]) == (True, False)
