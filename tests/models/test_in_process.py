@@ -7,12 +7,10 @@ import jsonschema
 import pytest
 import torch
 
-from luban.errors import ModelUnavailable
 from luban.models.checkpoint import load_checkpoint
-from luban.models.formats import FORMATS
 from luban.models.in_process import TransformersModel
 from luban.models.prompt_cache import common_prefix
-from luban.models.protocol import JsonProtocol, NativeProtocol, TextProtocol, TurnHints
+from luban.models.protocol import JsonProtocol, TurnHints
 from luban.tools import default_tools
 from luban.types import Completion, Message, PromptProgress, Request, TextDelta, ToolCall
 
