@@ -40,12 +40,17 @@ class Settings:
     model: str | None = None
     api_key: str | None = None
     embedded_model: str = "qwen2.5-coder-1.5b"
+    # A model loaded into Luban's own process with Hugging Face transformers instead of a server: a model
+    # folder or a .gguf file (the `transformers` extra).
+    transformers: str = ""
     embedded_context: int = 16384
-    # A GGUF LoRA adapter (from `luban tune train`) the embedded model applies to every request.
+    # A LoRA adapter from `luban tune train`: its GGUF file for the embedded model, its PEFT folder (adapter/)
+    # for the in-process one.
     adapter: str = ""
     temperature: float = 0.0
     # How tools are offered: native function calling, the model family's own text format (from its profile),
-    # or one schema-constrained JSON object per reply. auto = json for the embedded model, native for a server.
+    # or one schema-constrained JSON object per reply. auto = json for the embedded and in-process models,
+    # native for a server.
     tool_protocol: str = "auto"
     max_reply_tokens: int = 1024
     # CPU prefill of a long prompt takes minutes on small machines: generous, configurable limits.
@@ -327,4 +332,6 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOXES)}, not {s.sandbox!r}.")
     if s.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {s.tool_protocol!r}.")
+    if s.transformers and s.base_url:
+        raise ConfigError("Give either a model server (base_url) or an in-process model (transformers), not both.")
     return s

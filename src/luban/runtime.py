@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from .workspace import Workspace
 
 Progress = Callable[[str, float], None]
 LISTED = 5  # leftover temp files named one by one; the rest are counted
+IN_PROCESS_PACKAGES = ("torch", "transformers", "peft", "llguidance")  # what the `transformers` extra installs
 UNCONFINED = ("Commands run unconfined (--no-sandbox): they can read and change anything your user can, so "
               "keep a mode that asks before each one.")
 
@@ -60,16 +62,39 @@ def open_checkpoints(ws: Workspace, settings: Settings) -> Checkpoints:
 
 @contextlib.contextmanager
 def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
-    """The configured server, or the embedded model started for the duration of the block."""
+    """The configured server, the in-process model, or the embedded model started for the duration of the block."""
+    if settings.transformers:
+        model = open_in_process(settings, progress)
+        try:
+            yield model
+        finally:
+            model.close()
+        return
     with serve(settings, progress) as (base_url, name):
         yield _connect(settings, base_url, name)
+
+
+def open_in_process(settings: Settings, progress: Progress) -> Model:
+    """The `transformers` model loaded into this process, with the adapter if one is set, and its family's
+    text format and stop markers from its profile."""
+    from .models.checkpoint import load_checkpoint
+    from .models.in_process import TransformersModel
+
+    missing = [name for name in IN_PROCESS_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"--transformers needs the transformers extra ({', '.join(missing)} missing); install it "
+                          "with: pip install 'luban[transformers]'.")
+    adapter = Path(settings.adapter).expanduser() if settings.adapter else None
+    checkpoint = load_checkpoint(Path(settings.transformers).expanduser(), adapter, progress=progress)
+    profile = match_profile(load_profiles(settings.profiles), checkpoint.name)
+    return TransformersModel(checkpoint, tool_format=profile.tool_format, stop=profile.stop)
 
 
 @contextlib.contextmanager
 def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tuple[str, str | None]]:
     """(base URL, model name) of the configured server, or of the embedded model started for the block
     with `slots` concurrent requests (eval jobs)."""
-    adapter = adapter_file(settings)
+    adapter = adapter_file(settings)  # the in-process model takes its own (open_in_process)
     if settings.base_url:
         yield settings.base_url, settings.model
         return
@@ -90,7 +115,8 @@ def adapter_file(settings: Settings) -> Path | None:
         return None
     path = Path(settings.adapter).expanduser()
     if settings.base_url:
-        raise ConfigError("--adapter applies to the embedded model; a server at --base-url loads its own adapters.")
+        raise ConfigError(("--adapter applies to the embedded model or an in-process one (--transformers); a server at "
+                          "--base-url loads its own adapters."))
     if path.is_dir():
         raise ConfigError(f"{path} is a folder; the embedded model takes the GGUF adapter file that luban tune train "
                           "wrote beside it (adapter.gguf).")

@@ -61,5 +61,6 @@ def test_a_wrong_adapter_flag_is_one_sentence_before_anything_starts(adapter, tm
         assert str(caught.value) == sentence
     with pytest.raises(ConfigError) as caught:
         adapter_file(Settings(adapter=str(adapter), base_url="http://127.0.0.1:1/v1"))
-    assert str(caught.value) == "--adapter applies to the embedded model; a server at --base-url loads its own adapters."
+    assert str(caught.value) == ("--adapter applies to the embedded model or an in-process one (--transformers); "
+                                  "a server at --base-url loads its own adapters.")
     assert adapter_file(Settings(adapter=str(adapter))) == adapter

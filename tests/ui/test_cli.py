@@ -131,7 +131,22 @@ def test_help_imports_neither_httpx_nor_the_engine():
     assert imported_modules("-c", "import luban.runtime") >= {"httpx"}  # the check does see httpx when it is there
     modules = imported_modules("-m", "luban.ui.cli", "--help")
     assert "luban" in modules
-    assert modules & {"httpx", "xllamacpp"} == set()
+    assert modules & {"httpx", "xllamacpp", "torch", "transformers"} == set()
+
+
+HEAVY = ("torch", "transformers", "peft", "llguidance")
+PARSERS = ("import sys; from luban.ui import cli; cli._parser().format_help(); "
+           "[cli._sub_parser(c).format_help() for c in cli.COMMANDS]; {extra}"
+           f"print(sorted(m for m in {HEAVY} if m in sys.modules))")
+
+
+@pytest.mark.parametrize(("extra", "seen"), [("", "[]"), ("import torch; ", "['torch']")])
+def test_building_every_parser_imports_no_torch(extra, seen):
+    """The CLI entry and all its parsers leave the in-process backend's libraries unimported (the second case shows
+    that the check sees torch when it is there)."""
+    run = subprocess.run([sys.executable, "-c", PARSERS.format(extra=extra)], capture_output=True, text=True,
+                         check=True, env={**os.environ, "LUBAN_HOME": os.devnull})
+    assert run.stdout == f"{seen}\n"
 
 
 def test_eval_errors_are_one_sentence_and_exit_2(tmp_path, capsys):

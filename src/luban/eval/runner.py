@@ -67,6 +67,18 @@ class ServerSource:
 
 
 @dataclass(frozen=True)
+class InProcessSource:
+    """A model loaded into this process (transformers): one task at a time; closing it after a task frees only
+    its KV cache, so every task starts from a fresh cache and the weights load once."""
+
+    model: Model
+    name: str
+
+    def open(self) -> Model:
+        return self.model
+
+
+@dataclass(frozen=True)
 class RunOptions:
     settings: Settings  # model sampling, tool protocol and step limit for the Luban scaffold
     task_timeout_s: float = 900.0

@@ -22,8 +22,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="model name on that server (default: the one it serves)")
     g.add_argument("--api-key", help="API key for the server, if it needs one")
     g.add_argument("--embedded-model", help="embedded model to run when no --base-url is given")
-    g.add_argument("--adapter", metavar="FILE", help="a GGUF LoRA adapter for the embedded model (from luban tune "
-                   "train: OUT/adapter.gguf)")
+    g.add_argument("--transformers", metavar="PATH", help="run a model in-process with Hugging Face transformers: "
+                   "a model folder or a .gguf file (needs the `transformers` extra)")
+    g.add_argument("--adapter", metavar="PATH", help="a LoRA adapter from luban tune train: OUT/adapter.gguf for the "
+                   "embedded model, OUT/adapter (a PEFT folder) for --transformers")
     g.add_argument("--cwd", help="the workspace (default: the current directory)")
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
@@ -37,7 +39,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--test-cmd", dest="test_command", help="the project's test command: its output is shown to "
                    "the model first, and the agent may not finish while it fails")
     g.add_argument("--tool-protocol", choices=TOOL_PROTOCOLS, help="native function calling, the model's own text "
-                   "format, or schema-constrained JSON turns (default: json for the embedded model, native for a server)")
+                   "format, or schema-constrained JSON turns (default: json for the embedded and in-process models, "
+                   "native for a server)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,8 +128,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
                    "(not in, nor of a library in, this dataset from luban tune data)")
 
 
-_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "adapter", "cwd", "max_steps", "max_wall_s",
-                  "permission_mode", "output_format", "temperature", "tool_protocol",
+_SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "transformers", "adapter", "cwd", "max_steps",
+                  "max_wall_s", "permission_mode", "output_format", "temperature", "tool_protocol",
                   "test_command", "sandbox", "no_sandbox")
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from ..config import Settings
 from ..errors import ConfigError
@@ -25,32 +26,50 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
     from ..eval.backends import RayCluster, Threads
     from ..eval.evaluate import evaluate, load_suite, select
     from ..eval.records import RunStore
-    from ..eval.runner import RunOptions, ServerSource
-    from ..runtime import _connect, resolve_protocol, serve
+    from ..eval.runner import RunOptions
 
     scaffolds = tuple(s.strip() for s in args.scaffold.split(",") if s.strip())
     suite = load_suite(args.suite, cache_dir(settings))
     tasks = select(suite.tasks, args.tasks, args.limit, args.seed, args.tier)
-    model_label = settings.model if settings.base_url else settings.embedded_model
-    if settings.adapter and not settings.base_url:  # a tuned run: named after the folder its adapter is in
-        model_label = f"{model_label}+{Path(settings.adapter).resolve().parent.name}"
+    model_label = _model_label(settings)
     run_dir = Path(args.resume or args.run_dir or _default_run_dir(settings, suite.name, model_label))
     store = RunStore(run_dir)
     store.start({"suite": suite.name, "model": model_label, "scaffolds": list(scaffolds),
                  "tasks": [t.id for t in tasks], "command": "luban " + shlex.join(sys.argv[1:]),
                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}, resume=bool(args.resume))
     err.write(f"eval: {len(tasks)} {suite.name} task(s) × {', '.join(scaffolds)} → {run_dir}\n")
-    with serve(settings, progress_printer(err), slots=args.jobs) as (base_url, name):
-        probe = _connect(settings, base_url, name)
-        settings = resolve_protocol(settings, probe)
-        source = ServerSource(base_url, name or probe.info.name, settings.api_key,
-                              settings.first_token_timeout_s, settings.idle_timeout_s)
-        probe.close()
+    with _model_source(settings, args, err) as (settings, source):
         options = RunOptions(settings, args.task_timeout, settings.sandbox, cache_dir(settings))
         backend = RayCluster(args.ray, args.jobs) if args.ray else Threads(args.jobs)
         evaluate(tasks, scaffolds, source, options, store, backend, _progress(err))
     write_reports(store.root, out)
     return 0
+
+
+@contextlib.contextmanager
+def _model_source(settings: Settings, args: Any, err: TextIO) -> Iterator[tuple[Settings, Any]]:
+    """The settings with the tool protocol resolved, and how each task reaches the model."""
+    from ..eval.runner import InProcessSource, ServerSource
+    from ..runtime import _connect, open_model, resolve_protocol, serve
+
+    if settings.transformers:
+        with open_model(settings, progress_printer(err)) as model:
+            yield settings, InProcessSource(model, _model_label(settings))
+        return
+    with serve(settings, progress_printer(err), slots=args.jobs) as (base_url, name):
+        probe = _connect(settings, base_url, name)
+        settings = resolve_protocol(settings, probe)
+        probe.close()
+        yield settings, ServerSource(base_url, name or probe.info.name, settings.api_key,
+                                     settings.first_token_timeout_s, settings.idle_timeout_s)
+
+
+def _model_label(settings: Settings) -> str | None:
+    """The model's name in run records: the server's model, the in-process model (and adapter), or the embedded one."""
+    label = Path(settings.transformers).name if settings.transformers else (
+        settings.model if settings.base_url else settings.embedded_model)
+    # A tuned run is named after the folder its adapter is in (OUT of `luban tune train`).
+    return f"{label}+{Path(settings.adapter).resolve().parent.name}" if settings.adapter and label else label
 
 
 def _default_run_dir(settings: Settings, suite: str, model: str | None) -> Path:
@@ -133,6 +152,8 @@ def eval_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
         raise ConfigError(f"Unexpected argument {args.runs[0]!r} after the suite name.")
     if args.jobs < 1:
         raise ConfigError("--jobs must be at least 1.")
+    if settings.transformers and (args.jobs > 1 or args.ray):
+        raise ConfigError("An in-process model (--transformers) runs one task at a time; drop --jobs and --ray.")
     if not settings.base_url and settings.model:  # `--model NAME` without a server picks an embedded model
         settings = replace(settings, embedded_model=settings.model, model=None)
     return run_eval(settings, args, out, err)
