@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from luban.checkpoints import Checkpoint, CheckpointError, Checkpoints, Restored
+from luban.workspace.checkpoints import Checkpoint, CheckpointError, Checkpoints, Restored
 
 
 def tree(root: Path) -> dict[str, tuple]:

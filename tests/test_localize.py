@@ -1,9 +1,9 @@
 import shutil
 from pathlib import Path
 
-from luban.gate import TestGate
-from luban.localize import code_under_test, source_of
-from luban.prompt import repository_files
+from luban.harness.gate import TestGate
+from luban.harness.pointers import code_under_test, source_of
+from luban.context.prompt import repository_files
 from luban.workspace import Workspace
 
 SHOP = Path(__file__).parents[1] / "src" / "luban" / "examples" / "shop"
@@ -54,7 +54,7 @@ def test_source_of_gives_nothing_for_long_unparsable_or_unknown_definitions(tmp_
 
 
 def test_the_file_quoted_is_the_one_whose_definition_is_shown(tmp_path):
-    from luban.gate import TestRun, quoted
+    from luban.harness.gate import TestRun, quoted
 
     shutil.copytree(SHOP, tmp_path / "shop")
     ws = Workspace.open(tmp_path / "shop", tmp_path / "out")

@@ -3,7 +3,7 @@ from typing import Any, Mapping
 
 import httpx
 
-from luban import calls, loop
+from luban.agent import call as calls, loop
 from luban.config import Settings
 from luban.errors import ModelUnavailable
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from luban.beneath import Openat2, Walk, default_resolver
+from luban.workspace.resolver import Openat2, Walk, default_resolver
 from luban.tools import edit, glob, grep, ls, read, write
 from luban.types import ToolResult
 from luban.workspace import Workspace

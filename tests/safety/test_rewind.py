@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from luban import loop
-from luban.checkpoints import (CheckpointError, Checkpoints, TurnCheckpoints, WritingTurn, for_turn, rewind,
-                               snapshot_before, writing_turns)
+from luban.agent import loop
+from luban.workspace.checkpoints import (CheckpointError, Checkpoints, TurnCheckpoints, WritingTurn, for_turn, rewind,
+                                         snapshot_before, writing_turns)
 from luban.config import Settings
 from luban.errors import SessionError
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, history, message_to_record, read_records
-from luban.state import RunState
+from luban.agent.state import RunState
 from luban.tools import default_tools
 from luban.types import Message, Notice, ToolCall
 from luban.workspace import Workspace

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from luban.beneath import Escape, Openat2, Walk, default_resolver
+from luban.workspace.resolver import Escape, Openat2, Walk, default_resolver
 
 NATIVE = default_resolver()
 RESOLVERS = [

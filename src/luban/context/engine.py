@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Callable, Generator, Sequence
 from ..errors import Cancelled, LubanError, TimeUp
 from ..models import Model, drain
 from ..models.protocol import ToolProtocol
-from ..prompt import system_prompt
 from ..session import message_to_record
 from ..types import Compacted, Event, Message, Notice, Request, ToolCall, ToolSpec, Usage
 from ..workspace import Workspace
 from .budget import Budget
 from .compact import Compaction, compact, history_tokens, prune
 from .output import Limits, fit
+from .prompt import system_prompt
 from .tokens import CHARS_PER_TOKEN, counter
 
 if TYPE_CHECKING:
-    from ..state import RunState
+    from ..agent.state import RunState
 
 # Never assume a big window: a server that does not say gets the size every local setup manages.
 FALLBACK_WINDOW = 8_192

@@ -114,7 +114,7 @@ def run(task: str, *, model: Model, ws: Workspace, templates: BashOnlyTemplates,
     st = _State(model, ws, templates, limits)
     try:
         outcome = yield from _steps(task, st)
-    except LubanError as exc:  # as in loop.py: a model or workspace failure ends the run, it does not crash it
+    except LubanError as exc:  # as in agent/loop.py: a model or workspace failure ends the run, it does not crash it
         outcome = st.outcome(exc.status, str(exc))
     yield TurnEnded(outcome)
     return outcome

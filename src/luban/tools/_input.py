@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Callable, Iterator, Mapping
 
-from ..boundary import BoundaryError, Place
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import BoundaryError, Place
 
 # Folders that are never what the model is looking for and can hold huge trees.
 NOISE_DIRS = frozenset(

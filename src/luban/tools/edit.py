@@ -10,12 +10,12 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..boundary import Place
-from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import Place
 from ._diff import changes, unified
 from ._input import Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
+from ._syntax import judge
 from .read import cut_line, numbered
 from .write import plural, write_text
 

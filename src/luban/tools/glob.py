@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import BoundaryError, Place
 from ._input import ToolError, answer, walk_files
 
 MAX_RESULTS = 200

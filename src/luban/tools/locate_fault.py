@@ -1,5 +1,5 @@
 """locate_fault: run the project's test command under coverage and name the functions most likely to hold
-the bug (faults.py). It changes no file; it runs only the test command the user configured."""
+the bug (harness/faults.py). It changes no file; it runs only the test command the user configured."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class LocateFault:
     effect: Effect = "read"
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        from ..faults import locate  # deferred: coverage and tree-sitter
+        from ..harness.faults import locate  # deferred: coverage and tree-sitter
 
         try:
             checked = parse_args(self.spec, args)

@@ -7,9 +7,9 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import Place
 from ._input import ToolError, answer, fault
 
 MAX_ENTRIES = 500

@@ -6,9 +6,9 @@ import stat
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Mapping
 
-from ..boundary import Place
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import Place
 from ._input import BINARY_PROBE, Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
 
 MAX_LINES = 2000

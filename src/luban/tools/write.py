@@ -7,11 +7,11 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
-from ..syntax import judge
 from ..types import Effect, ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import BoundaryError, Place
 from ._input import ToolError, answer, fault
+from ._syntax import judge
 
 SPEC = ToolSpec(
     name="write_file",

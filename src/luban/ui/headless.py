@@ -12,13 +12,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, TextIO
 
-from .. import hooks, loop, policy
+from ..agent import loop
 from ..config import Settings
+from ..harness import hooks
 from ..harness import harness_for
-from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from ..safety import policy
 from ..tools import default_tools
 from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
                      ToolStarted, TurnEnded, Usage)
+from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
 HEADLESS = "Headless runs deny what would need approval"

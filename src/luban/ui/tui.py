@@ -14,13 +14,15 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
-from .. import __version__, hooks, policy
+from .. import __version__
 from ..config import Settings, user_config_file
+from ..harness import hooks
 from ..harness import harness_for
+from ..safety import policy
+from ..safety.policy import narrowest
 from ..tools import default_tools
-from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
-from ..policy import narrowest
 from ..types import ApprovalNeeded, Decision
+from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 from .slash import BUILTINS, dispatch
 from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session

@@ -12,8 +12,7 @@ from typing import Any, Iterator
 from rich.console import Console
 from rich.text import Text
 
-from .. import loop, policy
-from ..checkpoints import Checkpoints, rewind
+from ..agent import loop
 from ..config import Settings
 from ..context.budget import Budget
 from ..context.compact import compact, history_tokens
@@ -21,12 +20,14 @@ from ..context.engine import Window
 from ..errors import ConfigError
 from ..harness import Harness
 from ..models import Model, drain
-from ..runtime import open_model, open_session, sessions_dir
+from ..safety import policy
 from ..session import Transcript, find, message_to_record, read_records
 from ..tools import Tool, default_tools
 from ..types import (AssistantText, Compacted, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints, rewind
+from .runtime import open_model, open_session, sessions_dir
 from .slash import UserCommand, user_commands
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive

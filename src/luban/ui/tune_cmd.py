@@ -73,8 +73,8 @@ def tune_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
 def _data(settings: Settings, args: Any, base, out: TextIO, err: TextIO) -> int:
     from ..harness import harness_for
     from ..models.profiles import load_profiles, match_profile
-    from ..redact import Redactor
-    from ..runtime import sessions_dir
+    from ..safety.redact import Redactor
+    from .runtime import sessions_dir
     from ..tune import base as bases
     from ..tune.dataset import build
     from ..tune.domain import code_samples

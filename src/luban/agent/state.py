@@ -7,19 +7,19 @@ from collections import Counter
 from typing import Sequence
 from dataclasses import asdict, dataclass, field
 
-from .checkpoints import Checkpoints, for_turn
-from .config import Settings
-from .context.engine import Window
-from .errors import TimeUp
-from .gate import TestGate
-from .guards import Guards
-from .harness import Harness
-from .models import Model
-from .models.protocol import ToolProtocol
-from .session import Transcript, finished_calls, read_records
-from .tools import Tool
-from .types import CallStats, Denial, Event, Message, Outcome, Usage
-from .workspace import Workspace
+from ..config import Settings
+from ..context.engine import Window
+from ..errors import TimeUp
+from ..harness import Harness
+from ..harness.gate import TestGate
+from ..harness.guards import Guards
+from ..models import Model
+from ..models.protocol import ToolProtocol
+from ..session import Transcript, finished_calls, read_records
+from ..tools import Tool
+from ..types import CallStats, Denial, Event, Message, Outcome, Usage
+from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints, for_turn
 
 
 @dataclass
@@ -43,7 +43,7 @@ class RunState:
     refusals: int = 0
     must_edit: bool = False  # the test gate refused a finish: the next reply is constrained to an edit
     stats: Counter = field(default_factory=Counter)  # valid / repaired / rejected tool calls
-    # The last few calls (calls.RECENT), and whether each merely repeated an earlier call and result: a
+    # The last few calls (call.RECENT), and whether each merely repeated an earlier call and result: a
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
     # model's loop better than words do.
     recent: tuple[tuple[str, bool], ...] = ()
@@ -52,7 +52,7 @@ class RunState:
     # Calls the user declined (tool name and arguments as JSON): a rejected escalation is not asked again.
     declined: list[str] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
-    # Snapshots of the workspace taken before each turn that writes (checkpoints.py); None: not kept.
+    # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
     checkpoints: object | None = None
 
     @classmethod

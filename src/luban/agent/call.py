@@ -9,16 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generator, Mapping
 
-from . import hooks, policy
-from .checkpoints import CheckpointError, TurnCheckpoints, before_call, snapshot_before
-from .models.protocol import FINISH, TurnHints
-from .models.repair import repair_call
-from .prompt import repository_files
-from .redact import MARKER_PREFIX, carries_marker
+from ..context.prompt import repository_files
+from ..harness import hooks
+from ..models.protocol import FINISH, TurnHints
+from ..models.repair import repair_call
+from ..safety import policy
+from ..safety.redact import MARKER_PREFIX, carries_marker
+from ..types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
+                     ToolStarted)
+from ..workspace import PathEscape, Workspace
+from ..workspace.checkpoints import CheckpointError, TurnCheckpoints, before_call, snapshot_before
 from .state import RunState
-from .types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
-                    ToolStarted)
-from .workspace import PathEscape, Workspace
 
 NUDGE_AT, STUCK_AT = 3, 5
 RECENT = 3  # calls looked back on for repeats: catches A-A, A-B-A-B and A-B-C-A-B-C loops

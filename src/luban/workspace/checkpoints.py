@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from ..session import Transcript, history, message_to_record, read_records
+from ..types import Event, Message, Notice, ToolCall
 from .shadow import Checkpoint, CheckpointError, Checkpoints, Restored
-from .session import Transcript, history, message_to_record, read_records
-from .types import Event, Message, Notice, ToolCall
 
 if TYPE_CHECKING:
-    from .state import RunState
+    from ..agent.state import RunState
 
 __all__ = ["Checkpoint", "CheckpointError", "Checkpoints", "Restored", "Rewound", "TurnCheckpoints", "WritingTurn",
            "before_call", "for_turn", "rewind", "snapshot_before", "writing_turns"]

@@ -9,24 +9,24 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Generator, Sequence
 
-from .calls import STUCK_AT, repeat_key, run_call, turn_hints
-from .checkpoints import Checkpoints
-from . import rewrite
-from .choose import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_score, worth_sampling
-from .config import Settings
-from .context.engine import maintain, refit
-from .errors import ContextOverflow, LubanError
-from .gate import TestRun, quoted
-from .harness import Harness
-from .models import Model, drain
-from .models.protocol import Turn, view
-from .models.reasoning import reasoning_apart
-from .session import Transcript
+from ..config import Settings
+from ..context.engine import maintain, refit
+from ..errors import ContextOverflow, LubanError
+from ..harness import rewrites
+from ..harness import Harness
+from ..harness.candidates import SAMPLE_TEMPERATURE, WORST, best, regression, score, tests_score, worth_sampling
+from ..harness.gate import TestRun, quoted
+from ..models import Model, drain
+from ..models.protocol import Turn, view
+from ..models.reasoning import reasoning_apart
+from ..session import Transcript
+from ..tools import Tool
+from ..types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, ReplyRestarted,
+                     Request, TurnEnded)
+from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints
+from .call import STUCK_AT, repeat_key, run_call, turn_hints
 from .state import RunState
-from .tools import Tool
-from .types import (AssistantText, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome, ReplyRestarted,
-                    Request, TurnEnded)
-from .workspace import Workspace
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
 # Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
@@ -45,7 +45,7 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
 
     With a test gate, the test command's output is shown with the task and a final answer is accepted only once
-    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (checkpoints.py);
+    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted (workspace/checkpoints.py);
     `allowed` (the session's "always allow" patterns) is extended in place, so later turns keep them."""
     state = RunState.start(task, model, tools, ws, settings, history, transcript, harness, checkpoints, allowed)
     try:
@@ -193,20 +193,20 @@ def _best_edit(turn: Turn, request: Request, st: RunState
                ) -> Generator[Event, Decision | None, tuple[Turn, str | None, str | None]]:
     """Try alternatives to an edit until one makes the tests pass (at most `edit_samples` in all): replies
     sampled warmer, alternating with focused rewrites where the failing tests point at a definition. Keep the
-    one the tests like best (choose.py), and refuse it if even that one leaves the tests worse than now.
+    one the tests like best (candidates.py), and refuse it if even that one leaves the tests worse than now.
 
     Returns (the turn to run, why its edit must not run, what to tell the model once it ran: that the tests
     pass, when they did on the copy)."""
     now = st.gate.run(st.ws)
     before = tests_score(now)
-    goal = rewrite.target(now, st.ws, st.guards) if st.settings.focused_rewrites else None
-    scored, rewrites = [(score(turn, st), turn)], []
+    goal = rewrites.target(now, st.ws, st.guards) if st.settings.focused_rewrites else None
+    scored, focused = [(score(turn, st), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < st.settings.edit_samples:
         st.check_time("while trying candidate edits")
         sample = (yield from _rewrite(goal, now, warmer.temperature, st)) if goal and len(scored) % 2 else None
         if sample:
-            rewrites.append(sample)
+            focused.append(sample)
             # The model chose its own edits; a rewrite it did not ask for must earn its place by progress
             # (measured: one that only turned failures into NameErrors was taken and derailed the run).
             rewrite_score = score(sample, st)
@@ -216,7 +216,7 @@ def _best_edit(turn: Turn, request: Request, st: RunState
             scored.append((score(sample, st), sample))
     chosen, after = best(scored)
     if chosen is not turn:
-        how = f"the model's focused rewrite of {goal.name}" if any(chosen is r for r in rewrites) else "a sampled one"
+        how = f"the model's focused rewrite of {goal.name}" if any(chosen is r for r in focused) else "a sampled one"
         verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
         yield st.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the tests "
                                f"{verdict}."))
@@ -226,15 +226,15 @@ def _best_edit(turn: Turn, request: Request, st: RunState
     return chosen, regression(before, after, st.gate.command), passing
 
 
-def _rewrite(goal: rewrite.Target, now: TestRun, temperature: float, st: RunState
+def _rewrite(goal: rewrites.Target, now: TestRun, temperature: float, st: RunState
              ) -> Generator[Event, Decision | None, Turn | None]:
     """The model's rewrite of `goal`, asked for in a separate short request, as an edit_file turn."""
-    completion = yield from _ask(st, rewrite.request(goal, now, temperature, st.settings.max_reply_tokens))
-    new = rewrite.rewritten(completion.message.content, goal)
+    completion = yield from _ask(st, rewrites.request(goal, now, temperature, st.settings.max_reply_tokens))
+    new = rewrites.rewritten(completion.message.content, goal)
     if st.transcript:  # not part of the conversation, but what the model wrote is kept for the record
         st.transcript.append({"type": "rewrite", "target": f"{goal.path}:{goal.name}",
                               "reply": completion.message.content, "usable": new is not None})
     if new is None:
         return None
     st.guards.saw(st.ws.resolve(goal.path))  # the request quoted the text the edit replaces
-    return st.protocol.turn_for(rewrite.thought(goal), rewrite.edit_call(goal, new, f"call_{st.steps}_rewrite"))
+    return st.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, new, f"call_{st.steps}_rewrite"))

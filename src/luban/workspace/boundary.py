@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from . import tempfiles
-from .beneath import LOOKUP, MAX_LINKS, Escape, Resolver
+from .resolver import LOOKUP, MAX_LINKS, Escape, Resolver
 
 # Folders the file tools never write, at any depth, with why. All of .git rather than a list of its dangerous
 # parts: hooks, config, info/attributes, modules/*/hooks, objects/info/alternates and commondir each run code

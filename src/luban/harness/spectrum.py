@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..tools import bash
+from ..workspace import Workspace
 from .testrun import Execute, Tested, run_tests
-from .tools import bash
-from .workspace import Workspace
 
 # The first pytest or unittest the command runs: `python -m pytest`, `python3.12 -m unittest`, `pytest`.
 _INVOCATION = re.compile(

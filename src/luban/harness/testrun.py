@@ -7,11 +7,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
-from .boundary import BoundaryError
+from ..tools import bash
+from ..workspace import Workspace
+from ..workspace.boundary import BoundaryError
 from .testoutput import read
 from .testreport import NO_JUNIT, TestReport, collecting
-from .tools import bash
-from .workspace import Workspace
 
 # (command, workspace, timeout) -> (exit code or None on timeout, whole output): tools/bash.py's, or a test's.
 Execute = Callable[[str, Workspace, int], "tuple[int | None, str]"]

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from .context.memory import project_memory
-from .context.repomap import Limits, build
-from .context.tokens import estimate
-from .types import Message
-from .workspace import Workspace
+from ..types import Message
+from ..workspace import Workspace
+from .memory import project_memory
+from .repomap import Limits, build
+from .tokens import estimate
 
 RULES = """\
 You are Luban, an autonomous coding agent. You work alone in a repository, the current directory; paths are \

@@ -11,8 +11,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .types import Effect, ToolCall, ToolResult
-from .workspace import PathEscape, Workspace
+from ..types import Effect, ToolCall, ToolResult
+from ..workspace import PathEscape, Workspace
 
 
 @dataclass

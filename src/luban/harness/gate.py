@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .localize import code_under_test, source_of
-from .prompt import repository_files
-from .tools import bash
-from .workspace import Workspace
+from ..context.prompt import repository_files
+from ..tools import bash
+from ..workspace import Workspace
+from .pointers import code_under_test, source_of
 
 EXCERPT_HEAD, EXCERPT_TAIL = 1800, 700
 REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tune/ does not train on one)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import LubanError
+from ..errors import LubanError
 from .tempfiles import open_locked, temp_name
 
 SNAPSHOTS_REF = "refs/luban/snapshots"  # one chain of commits: every snapshot stays reachable, never collected

@@ -2,7 +2,7 @@
 
 When the model's next step changes a file and the project has a test command, its edit is tried on a scratch
 copy of the workspace; while no candidate makes the tests pass, another is made and tried (up to `edit_samples`
-in all: replies sampled warmer, alternating with focused rewrites, rewrite.py), and the one after which the
+in all: replies sampled warmer, alternating with focused rewrites, rewrites.py), and the one after which the
 tests do best is kept. The tests decide, never the model's confidence; the original reply wins ties.
 """
 
@@ -13,12 +13,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..agent.state import RunState
+from ..context.prompt import repository_files
+from ..models.protocol import Turn
+from ..models.repair import repair_call
+from ..workspace import Workspace
 from .gate import TestRun
-from .models.protocol import Turn
-from .models.repair import repair_call
-from .prompt import repository_files
-from .state import RunState
-from .workspace import Workspace
 
 SAMPLE_TEMPERATURE = 0.8
 MAX_COPY_FILES = 2000  # copying a bigger tree for every candidate costs more than the choice is worth

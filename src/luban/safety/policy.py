@@ -12,12 +12,12 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
+from ..errors import ConfigError
+from ..types import Effect, ToolCall
 from . import shell
-from .errors import ConfigError
-from .types import Effect, ToolCall
 
 if TYPE_CHECKING:
-    from .tools import Tool
+    from ..tools import Tool
 
 Verdict = Literal["allow", "ask", "deny"]
 KINDS = ("allow", "ask", "deny")
@@ -146,7 +146,7 @@ def decide(call: ToolCall, effect: Effect, mode: str, rules: Rules = Rules(),
            session_allow: Sequence[str] = ()) -> Ruling:
     """Deny rules win everywhere; plan mode only reads; then risky commands ask, then ask rules, allow rules
     (and what the user allowed for this session), and last the mode. `call.arguments["path"]` is expected
-    workspace-relative (calls.py resolves it)."""
+    workspace-relative (agent/call.py resolves it)."""
     rules = rules.with_allowed(session_allow) if session_allow else rules
     line = call.arguments.get("command") if call.name == "bash" else None
     if isinstance(line, str):

@@ -10,11 +10,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import WorkspaceError
+from ..sandbox import Sandbox, Unconfined
 from . import tempfiles
-from .beneath import Escape, Resolver, default_resolver
 from .boundary import FileBoundary
-from .errors import WorkspaceError
-from .sandbox import Sandbox, Unconfined
+from .resolver import Escape, Resolver, default_resolver
 
 
 class PathEscape(ValueError):

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .workspace import Workspace
+from ..workspace import Workspace
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")

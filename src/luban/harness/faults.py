@@ -12,11 +12,11 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from ..tools import bash
+from ..workspace import Workspace
 from .spectrum import measure
 from .testreport import Failure, TestReport
 from .testrun import Execute
-from .tools import bash
-from .workspace import Workspace
 
 # How much each kind of evidence counts. The spectrum is the strongest where there is one; a frame says where
 # the failure surfaced, which is near the bug more often than not; a name the report mentions, least.
@@ -129,7 +129,7 @@ def _frame_weights(root: Path, failures: Sequence[Failure], test_code: Sequence[
 
 def _mentioned(root: Path, text: str, test_code: Sequence[str]) -> Iterable[tuple[str, str, int]]:
     """(path, qualified name, line) of the definitions outside the tests whose names `text` mentions."""
-    from .context.repomap import definitions  # deferred: tree-sitter
+    from ..context.repomap import definitions  # deferred: tree-sitter
 
     words = set(_NAME.findall(text))
     if not words:
