@@ -18,7 +18,7 @@ from ..safety.redact import MARKER_PREFIX, carries_marker
 from ..types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
                      ToolStarted)
 from ..workspace import PathEscape, Workspace
-from ..workspace.checkpoints import CheckpointError, TurnCheckpoints, before_call, snapshot_before
+from ..workspace.checkpoints import CheckpointError
 from .state import RunState
 
 NUDGE_AT, STUCK_AT = 3, 5
@@ -78,7 +78,10 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
     refused = yield from _permitted(call, tool.effect, st)
     if refused:
         return refused
-    yield from before_call(call, st)
+    if st.checkpoints and tool.effect != "read":
+        warning = st.checkpoints.before_write(st.messages, st.transcript)
+        if warning:
+            yield st.record(Notice(warning))
     marked = carries_marker(call.arguments) if tool.effect == "write" else None
     if marked:
         return ToolResult(f"{marked} contains a {MARKER_PREFIX}…] marker: that is where a secret was hidden from you, "
@@ -121,9 +124,11 @@ def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event,
             st.session_allow.append(policy.narrowest(judged))
     if ruling.risky:
         turn = st.checkpoints
-        fresh = isinstance(turn, TurnCheckpoints) and not turn.taken  # else the turn's own snapshot is older
+        fresh = turn is not None and not turn.taken  # else the turn's own snapshot is older
         try:
-            snapshot_before(st, turn.note if fresh else f"before: {call.arguments.get('command', call.name)}")
+            if turn:
+                turn.snapshot(turn.note if fresh else f"before: {call.arguments.get('command', call.name)}",
+                              st.messages, st.transcript)
         except CheckpointError as exc:
             return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
                               f"failed: {exc}", error=True)

@@ -82,7 +82,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         limit = st.limit_reached()
         if limit:
             return limit
-        yield from maintain(st)
+        for event in maintain(st.window, st.messages, st.summary, st.transcript):
+            yield st.record(event)
         request, turn, finish_reason = yield from _complete_fitted(st, _request(st))
         rejected = passing = None
         if worth_sampling(turn, st):
@@ -107,7 +108,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
             continue
         for call in turn.calls:
             call, result = yield from run_call(call, st, rejected, passing)
-            st.window.add_result(st, call, view(result))
+            path = call.arguments.get("path")
+            st.add(st.window.result(call, view(result), [path] if isinstance(path, str) and path else []))
             if st.repeats[repeat_key(call, result)] >= STUCK_AT:
                 return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
         # A turn in which nothing the model asked for could run counts as malformed.
@@ -172,7 +174,8 @@ def _complete_fitted(st: RunState, request: Request
     try:
         return (request, *(yield from _complete(st, request)))
     except ContextOverflow as exc:
-        yield from refit(st, str(exc))
+        for event in refit(st.window, st.messages, str(exc), st.summary, st.transcript):
+            yield st.record(event)
     request = replace(request, messages=tuple(st.messages))
     try:
         return (request, *(yield from _complete(st, request)))

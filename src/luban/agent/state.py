@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from typing import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..config import Settings
 from ..context.engine import Window
@@ -13,13 +13,13 @@ from ..errors import TimeUp
 from ..harness import Harness
 from ..harness.gate import TestGate
 from ..harness.guards import Guards
-from ..models import Model
+from ..models import Model, drain
 from ..models.protocol import ToolProtocol
 from ..session import Transcript, finished_calls, read_records
 from ..tools import Tool
-from ..types import CallStats, Denial, Event, Message, Outcome, Usage
+from ..types import CallStats, Denial, Event, Message, Notice, Outcome, Request, Usage
 from ..workspace import Workspace
-from ..workspace.checkpoints import Checkpoints, for_turn
+from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
 
 @dataclass
@@ -53,7 +53,7 @@ class RunState:
     declined: list[str] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
     # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
-    checkpoints: object | None = None
+    checkpoints: TurnCheckpoints | None = None
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -61,7 +61,7 @@ class RunState:
               checkpoints: Checkpoints | None, allowed: list[str] | None) -> RunState:
         """The state at the start of one turn (see loop.run for the arguments). The files earlier turns of the
         session read count as read, as the transcript records them: after --continue too."""
-        window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, tuple(t.spec for t in tools))
+        window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
         guards.recall(done, {t.spec.name: t.effect for t in tools}, ws)
@@ -83,6 +83,14 @@ class RunState:
         self.messages.append(message)
         if self.transcript:
             self.transcript.append_message(message)
+
+    def summary(self, request: Request) -> str:
+        """The model's answer to a compaction's summary request, under the run's deadline and counted in its usage."""
+        completion = drain(self.model, replace(request, deadline=self.deadline),
+                           lambda restart: self.record(Notice(restart.text)))
+        self.usage += completion.usage
+        self.model_s += completion.wall_s
+        return completion.message.content
 
     def record(self, event: Event) -> Event:
         if self.transcript:

@@ -192,10 +192,10 @@ class Session:
     def compact(self) -> None:
         """Summarise the older half of the history now (automatic compaction waits for the window to fill)."""
         specs = [t.spec for t in self.tools]
-        window = Window.for_model(self.model, self.settings.max_reply_tokens, self.harness.protocol, specs)
+        window = Window.for_model(self.model, self.settings.max_reply_tokens, self.harness.protocol, specs, self.ws)
         before = history_tokens(self.history, window.count)
         budget = _HalfNow(window.budget.window, window.budget.reply, before // 2)
-        result = compact(self.history, window.system(self.ws, self.harness.protocol, specs), budget, window.count,
+        result = compact(self.history, window.system(), budget, window.count,
                          {}, lambda request: drain(self.model, request).message.content)
         self.transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
         self.history = list(result.messages)

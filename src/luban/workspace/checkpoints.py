@@ -7,17 +7,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from ..session import Transcript, history, message_to_record, read_records
-from ..types import Event, Message, Notice, ToolCall
+from ..types import Message
 from .shadow import Checkpoint, CheckpointError, Checkpoints, Restored
 
-if TYPE_CHECKING:
-    from ..agent.state import RunState
-
 __all__ = ["Checkpoint", "CheckpointError", "Checkpoints", "Restored", "Rewound", "TurnCheckpoints", "WritingTurn",
-           "before_call", "for_turn", "rewind", "snapshot_before", "writing_turns"]
+           "for_turn", "rewind", "writing_turns"]
 
 NOTE_CHARS = 72
 LISTED = 20  # paths and commands a summary names one by one; the rest it counts
@@ -25,13 +22,40 @@ LISTED = 20  # paths and commands a summary names one by one; the rest it counts
 
 @dataclass
 class TurnCheckpoints:
-    """RunState.checkpoints: the store, and what one turn (one `loop.run`) has snapshotted so far."""
+    """The store, and what one turn (one `loop.run`) has snapshotted so far."""
 
     store: Checkpoints
     note: str
     before: tuple[Message, ...]  # the conversation before this turn's user message
     turn: str = field(default_factory=lambda: secrets.token_hex(4))
     taken: bool = False
+
+    def before_write(self, messages: Sequence[Message], transcript: Transcript | None) -> str | None:
+        """Snapshot once per turn, before its first call that may change files; what to tell the user when that
+        failed (once a turn: the turn goes on without a checkpoint), else None."""
+        if self.taken:
+            return None
+        try:
+            self.snapshot(self.note, messages, transcript)
+        except CheckpointError as exc:
+            self.taken = True
+            return f"No checkpoint for this turn, so rewind cannot restore its files: {exc}"
+        return None
+
+    def snapshot(self, note: str, messages: Sequence[Message], transcript: Transcript | None) -> str:
+        """Snapshot the files now and record it in the transcript (`messages`: the history as it is now); returns
+        the commit. For risky commands (git reset --hard, ...) as well as the turn's first write. Raises
+        CheckpointError."""
+        commit = self.store.snapshot(note)
+        self.taken = True
+        if transcript:
+            record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": len(self.before),
+                                      "note": note, "turn": self.turn}
+            if not _unchanged(messages, self.before):
+                # Compacted before its first snapshot: the list that N counts survives only here.
+                record["history"] = [message_to_record(m) for m in self.before]
+            transcript.append(record)
+        return commit
 
 
 def for_turn(store: Checkpoints | None, task: str, before: Sequence[Message]) -> TurnCheckpoints | None:
@@ -40,40 +64,6 @@ def for_turn(store: Checkpoints | None, task: str, before: Sequence[Message]) ->
     first = (task.strip().splitlines() or [""])[0]
     note = first if len(first) <= NOTE_CHARS else first[:NOTE_CHARS - 1] + "…"
     return TurnCheckpoints(store, note, tuple(before))
-
-
-def before_call(call: ToolCall, st: RunState) -> Iterator[Event]:
-    """Snapshot once per turn, before its first call that may change files. A call to an unknown tool counts:
-    repair may turn its name into one that writes."""
-    turn = st.checkpoints
-    tool = st.tools.get(call.name)
-    if not isinstance(turn, TurnCheckpoints) or turn.taken or (tool is not None and tool.effect == "read"):
-        return
-    try:
-        snapshot_before(st, turn.note)
-    except CheckpointError as exc:
-        turn.taken = True  # one warning a turn, not one per call
-        yield st.record(Notice(f"No checkpoint for this turn, so rewind cannot restore its files: {exc}"))
-
-
-def snapshot_before(st: RunState, note: str) -> str | None:
-    """Snapshot the files now and record it in the transcript; returns the commit, or None without checkpoints.
-
-    For risky commands (git reset --hard, ...) as well as the turn's first write. Raises CheckpointError.
-    """
-    turn = st.checkpoints
-    if not isinstance(turn, TurnCheckpoints):
-        return None
-    commit = turn.store.snapshot(note)
-    turn.taken = True
-    if st.transcript:
-        record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": len(turn.before),
-                                  "note": note, "turn": turn.turn}
-        if not _unchanged(st.messages, turn.before):
-            # Compacted before its first snapshot: the list that N counts survives only here.
-            record["history"] = [message_to_record(m) for m in turn.before]
-        st.transcript.append(record)
-    return commit
 
 
 def _unchanged(messages: Sequence[Message], before: Sequence[Message]) -> bool:
