@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Generator, Mapping
 
-from ..context.prompt import repository_files
 from ..harness import hooks
-from ..models.protocol import FINISH, TurnHints
 from ..models.repair import repair_call
 from ..safety import policy
 from ..safety.redact import MARKER_PREFIX, carries_marker
@@ -23,21 +20,8 @@ from .state import RunState
 
 NUDGE_AT, STUCK_AT = 3, 5
 RECENT = 3  # calls looked back on for repeats: catches A-A, A-B-A-B and A-B-C-A-B-C loops
-MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
 NUDGE = ("[Luban: this exact call has now given this exact result {n} times. Repeating it will not help; "
          "try a different approach.]")
-
-
-def turn_hints(st: RunState) -> TurnHints:
-    files = repository_files(st.ws.root)
-    if len(files) > MAX_PATH_CHOICES:
-        files = []
-    dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
-    writable = tuple(f for f in files if not st.guards.is_protected(f))
-    avoid = {name for name, repeated in st.recent if repeated}
-    if st.must_edit:  # it claimed to be done while the tests fail: its next step has to change something
-        avoid |= {name for name, tool in st.tools.items() if tool.effect != "write"} | {FINISH}
-    return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
 
 
 def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str | None = None

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Generator, Sequence
 
 from ..config import Settings
-from ..context.engine import Window
-from ..errors import TimeUp
+from ..context.engine import Window, refit
+from ..context.prompt import repository_files
+from ..errors import ContextOverflow, TimeUp
 from ..harness import Harness
+from ..harness.candidates import Trial
 from ..harness.gate import TestGate
 from ..harness.guards import Guards
 from ..models import Model, drain
-from ..models.protocol import ToolProtocol
+from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
+from ..models.reasoning import reasoning_apart
 from ..session import Transcript, finished_calls, read_records
 from ..tools import Tool
-from ..types import CallStats, Denial, Event, Message, Notice, Outcome, Request, Usage
+from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
+                     ReplyRestarted, Request, ToolSpec, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
+
+
+MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
 
 
 @dataclass
@@ -74,6 +82,10 @@ class RunState:
         return self.harness.protocol
 
     @property
+    def specs(self) -> list[ToolSpec]:
+        return [t.spec for t in self.tools.values()]
+
+    @property
     def gate(self) -> TestGate | None:
         # Plan mode promises read-only and the test command is a command: no gate there (the mode can change
         # between turns of one session, so this is decided per run, not when the harness is built).
@@ -83,6 +95,57 @@ class RunState:
         self.messages.append(message)
         if self.transcript:
             self.transcript.append_message(message)
+
+    @property
+    def trial(self) -> Trial | None:
+        """How candidate edits are tried (harness/candidates.py): only where a test gate judges them."""
+        s = self.settings
+        return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
+                     s.max_reply_tokens, self.transcript) if self.gate else None
+
+    def hints(self) -> TurnHints:
+        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""
+        files = repository_files(self.ws.root)
+        if len(files) > MAX_PATH_CHOICES:
+            files = []
+        dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
+        writable = tuple(f for f in files if not self.guards.is_protected(f))
+        avoid = {name for name, repeated in self.recent if repeated}
+        if self.must_edit:  # it claimed to be done while the tests fail: its next step has to change something
+            avoid |= {name for name, tool in self.tools.items() if tool.effect != "write"} | {FINISH}
+        return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
+
+    def ask(self, request: Request) -> Generator[Event, Decision | None, Completion]:
+        """One model request under the run's deadline, its usage counted."""
+        restarts: list[ReplyRestarted] = []
+        completion = drain(self.model, replace(request, deadline=self.deadline), restarts.append)
+        for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
+            yield self.record(Notice(restart.text))
+        self.usage += completion.usage
+        self.model_s += completion.wall_s
+        yield self.record(ModelReplied(completion.usage, completion.wall_s))
+        return completion
+
+    def reply(self, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
+        """The model's reply to `request` read as a turn of the run's protocol, and its finish reason."""
+        completion = yield from self.ask(request)
+        self.window.observed(len(request.messages), completion.usage)
+        message = reasoning_apart(completion.message, self.harness.reasoning_format)
+        return self.protocol.read(message, self.specs, f"call_{self.steps}"), completion.finish_reason
+
+    def fitted_reply(self, request: Request) -> Generator[Event, Decision | None, tuple[Request, Turn, str | None]]:
+        """reply, and once more after compacting the history if the server says the prompt exceeds its window."""
+        try:
+            return (request, *(yield from self.reply(request)))
+        except ContextOverflow as exc:
+            for event in refit(self.window, self.messages, str(exc), self.summary, self.transcript):
+                yield self.record(event)
+        request = replace(request, messages=tuple(self.messages))
+        try:
+            return (request, *(yield from self.reply(request)))
+        except ContextOverflow as exc:
+            raise ContextOverflow(f"{str(exc)[:-1]}, even after the history was compacted; give the server a larger "
+                                  "context window, or start a new session.") from None
 
     def summary(self, request: Request) -> str:
         """The model's answer to a compaction's summary request, under the run's deadline and counted in its usage."""

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..types import Effect, ToolCall, ToolResult
 from ..workspace import PathEscape, Workspace
+from .gate import TestRun, quoted
 
 
 @dataclass
@@ -40,6 +41,14 @@ class Guards:
 
     def is_protected(self, rel: str) -> bool:
         return any(fnmatch(rel, pattern) for pattern in self.protected)
+
+    def saw_quoted(self, run: TestRun, ws: Workspace) -> None:
+        """The gate showed the model a definition as written: an edit of that file is grounded in its real text.
+        (Measured: forced to edit after a refused finish, the 1.5B kept editing the quoted function without a
+        read_file first, the read-before-write guard refused each edit, and the run ended stuck.)"""
+        path = quoted(run, ws)
+        if path:
+            self.saw(ws.resolve(path))
 
     def saw(self, path: Path) -> None:
         """The harness showed the model this text itself (the gate quotes a definition; a rewrite, what it replaces)."""
