@@ -17,6 +17,16 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Touched:
+    """What one tool call touches, as its tool declares it (Tool.touches): the workspace paths it names, as the
+    model wrote them, and the command line it runs. Permission rules, guards, checkpoints and the context
+    engine ask this instead of knowing tools by name."""
+
+    paths: tuple[str, ...] = ()
+    command: str | None = None
+
+
+@dataclass(frozen=True)
 class Message:
     role: Role
     content: str = ""

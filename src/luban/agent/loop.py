@@ -17,7 +17,7 @@ from ..harness.candidates import search, worth_sampling
 from ..models import Model
 from ..models.protocol import Turn, view
 from ..session import Transcript
-from ..tools import Tool
+from ..tools import Tool, touched_by
 from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, TurnEnded
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
@@ -114,8 +114,8 @@ def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passin
     """Run the turn's calls in order; the outcome when one repeated until the model counts as stuck."""
     for call in calls:
         call, result = yield from run_call(call, st, rejected, passing)
-        path = call.arguments.get("path")
-        st.add(st.window.result(call, view(result), [path] if isinstance(path, str) and path else []))
+        paths = [p for p in touched_by(st.tools.get(call.name), call.arguments).paths if p]
+        st.add(st.window.result(call, view(result), paths))
         if st.repeats[repeat_key(call, result)] >= STUCK_AT:
             return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
     return None

@@ -72,7 +72,7 @@ class RunState:
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
-        guards.recall(done, {t.spec.name: t.effect for t in tools}, ws)
+        guards.recall(done, {t.spec.name: t for t in tools}, ws)
         return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
                    guards, window, checkpoints=for_turn(checkpoints, task, history),
                    session_allow=[] if allowed is None else allowed)

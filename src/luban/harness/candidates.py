@@ -19,7 +19,7 @@ from ..context.prompt import repository_files
 from ..models.protocol import ToolProtocol, Turn
 from ..models.repair import repair_call
 from ..session import Transcript
-from ..tools import Tool
+from ..tools import Tool, touched_by
 from ..types import Completion, Decision, Event, Notice, Request
 from ..workspace import Workspace
 from . import rewrites
@@ -73,7 +73,8 @@ def worth_sampling(turn: Turn, trial: Trial) -> bool:
     tool = trial.tools.get(call.name)
     if tool is None or tool.effect != "write":
         return False
-    if trial.guards.refuse(call, tool.effect, trial.ws) and not trial.guards.protects(call, trial.ws):
+    touched = touched_by(tool, call.arguments)
+    if trial.guards.refuse(call, tool.effect, trial.ws, touched) and not trial.guards.protects(call, trial.ws, touched):
         return False
     return len(repository_files(trial.ws.root)) <= MAX_COPY_FILES
 
@@ -138,7 +139,8 @@ def score(turn: Turn, trial: Trial) -> Score:
         return WORST
     call, tool = turn.calls[0], trial.tools[turn.calls[0].name]
     checked = repair_call(call.name, call.arguments, [t.spec for t in trial.tools.values()])
-    if tool.effect != "write" or checked.error or trial.guards.refuse(call, tool.effect, trial.ws):
+    if tool.effect != "write" or checked.error or trial.guards.refuse(call, tool.effect, trial.ws,
+                                                                      touched_by(tool, call.arguments)):
         return WORST
     with tempfile.TemporaryDirectory(prefix="luban-try-") as tmp:
         copy = Path(tmp) / "ws"

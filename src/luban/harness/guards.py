@@ -1,7 +1,7 @@
 """Harness rules that keep a weak model's edits grounded: read a file before changing it, and leave
 protected files (such as the tests that judge the work) alone.
 
-Generic over tools: a tool's effect and its `path` argument are all these rules look at.
+Generic over tools: a tool's effect and the paths it declares a call touches are all these rules look at.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from ..types import Effect, ToolCall, ToolResult
+from ..tools import Tool, declared, touched_by
+from ..types import Effect, ToolCall, ToolResult, Touched
 from ..workspace import PathEscape, Workspace
 from .gate import TestRun, quoted
 
@@ -22,22 +23,21 @@ class Guards:
     read_before_write: bool = True
     _seen: set[Path] = field(default_factory=set)
 
-    def refuse(self, call: ToolCall, effect: Effect, ws: Workspace) -> str | None:
-        """Why this call may not run, or None."""
-        path = _path(call, ws)
-        if effect != "write" or path is None:
+    def refuse(self, call: ToolCall, effect: Effect, ws: Workspace, touched: Touched | None = None) -> str | None:
+        """Why this call may not run, or None. `touched`: what its tool declares (by default the built-in tool's)."""
+        if effect != "write":
             return None
-        rel = ws.relative(path)
-        if self.is_protected(rel):
-            return f"{rel} is protected and must not be changed; change the code it tests instead."
-        if self.read_before_write and path.is_file() and path not in self._seen:
-            return f"Read {rel} with read_file before changing it, so your edit matches its real text."
+        for path in _paths(call, ws, touched):
+            rel = ws.relative(path)
+            if self.is_protected(rel):
+                return f"{rel} is protected and must not be changed; change the code it tests instead."
+            if self.read_before_write and path.is_file() and path not in self._seen:
+                return f"Read {rel} with read_file before changing it, so your edit matches its real text."
         return None
 
-    def protects(self, call: ToolCall, ws: Workspace) -> bool:
+    def protects(self, call: ToolCall, ws: Workspace, touched: Touched | None = None) -> bool:
         """Whether the call names a protected file (a write to it is refused)."""
-        path = _path(call, ws)
-        return path is not None and self.is_protected(ws.relative(path))
+        return any(self.is_protected(ws.relative(path)) for path in _paths(call, ws, touched))
 
     def is_protected(self, rel: str) -> bool:
         return any(fnmatch(rel, pattern) for pattern in self.protected)
@@ -54,25 +54,26 @@ class Guards:
         """The harness showed the model this text itself (the gate quotes a definition; a rewrite, what it replaces)."""
         self._seen.add(path)
 
-    def recall(self, done: Iterable[tuple[ToolCall, ToolResult]], effects: Mapping[str, Effect], ws: Workspace
-               ) -> None:
+    def recall(self, done: Iterable[tuple[ToolCall, ToolResult]], tools: Mapping[str, Tool], ws: Workspace) -> None:
         """Observe again the calls an earlier run of the session finished (a resumed or a later turn's run): what
         the model read then, it has seen."""
         for call, result in done:
-            if call.name in effects:
-                self.observe(call, effects[call.name], result, ws)
+            if call.name in tools:
+                tool = tools[call.name]
+                self.observe(call, tool.effect, result, ws, touched_by(tool, call.arguments))
 
-    def observe(self, call: ToolCall, effect: Effect, result: ToolResult, ws: Workspace) -> None:
-        path = _path(call, ws)
-        if path is not None and not result.error and effect in ("read", "write"):
-            self._seen.add(path)
+    def observe(self, call: ToolCall, effect: Effect, result: ToolResult, ws: Workspace,
+                touched: Touched | None = None) -> None:
+        if not result.error and effect in ("read", "write"):
+            self._seen.update(_paths(call, ws, touched))
 
 
-def _path(call: ToolCall, ws: Workspace) -> Path | None:
-    value = call.arguments.get("path")
-    if not isinstance(value, str):
-        return None
-    try:
-        return ws.resolve(value)
-    except PathEscape:
-        return None
+def _paths(call: ToolCall, ws: Workspace, touched: Touched | None) -> list[Path]:
+    """The workspace paths the call touches, resolved; those that lead out of it are the tool's to refuse."""
+    found = []
+    for value in (declared(call) if touched is None else touched).paths:
+        try:
+            found.append(ws.resolve(value))
+        except PathEscape:
+            pass
+    return found

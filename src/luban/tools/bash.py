@@ -18,7 +18,7 @@ from typing import IO, Any, Mapping
 
 from ..context.output import Limits, fit
 from ..sandbox import without_secrets
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
 
@@ -63,6 +63,10 @@ SPEC = ToolSpec(
 class Bash:
     spec: ToolSpec = SPEC
     effect: Effect = "exec"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        command = args.get("command")
+        return Touched(command=command if isinstance(command, str) else None)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:

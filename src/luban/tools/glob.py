@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ..workspace.boundary import BoundaryError, Place
+from . import path_argument
 from ._input import ToolError, answer, walk_files
 
 MAX_RESULTS = 200
@@ -50,6 +51,9 @@ SPEC = ToolSpec(
 class Glob:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "search",

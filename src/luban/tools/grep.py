@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from . import path_argument
 from ._input import ToolError, answer
 
 MAX_MATCHES = 200
@@ -46,6 +47,9 @@ SPEC = ToolSpec(
 class Grep:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "search", lambda checked: _grep(ws, checked))

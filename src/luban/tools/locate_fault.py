@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
 
@@ -39,6 +39,9 @@ class LocateFault:
     spec: ToolSpec = SPEC
     # It reads the workspace and runs the test command the harness already runs unasked.
     effect: Effect = "read"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return Touched()  # no path of the model's choosing; the test command is the user's
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         from ..harness.faults import locate  # deferred: coverage and tree-sitter

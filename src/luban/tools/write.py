@@ -7,9 +7,10 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ..workspace.boundary import BoundaryError, Place
+from . import path_argument
 from ._input import ToolError, answer, fault
 from ._syntax import judge
 
@@ -35,6 +36,9 @@ SPEC = ToolSpec(
 class WriteFile:
     spec: ToolSpec = SPEC
     effect: Effect = "write"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "write",

@@ -204,7 +204,7 @@ class Session:
 
     def rewind(self, turns: int) -> None:
         """Files and conversation back to before the last `turns` turns that changed files."""
-        rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns, transcript=self.transcript)
+        rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns, self.transcript, self.tools)
         self._reload()
         self.screen.results.clear()
         self.say(rewound.summary())

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..session import Transcript, history, message_to_record, read_records
-from ..types import Message
+from ..tools import Tool, declared
+from ..types import Message, ToolCall
 from .shadow import Checkpoint, CheckpointError, Checkpoints, Restored
 
 __all__ = ["Checkpoint", "CheckpointError", "Checkpoints", "Restored", "Rewound", "TurnCheckpoints", "WritingTurn",
@@ -81,8 +82,9 @@ class WritingTurn:
     commands: list[str] = field(default_factory=list)
 
 
-def writing_turns(records: Sequence[dict[str, Any]]) -> list[WritingTurn]:
-    """The session's turns that have a checkpoint and were not rewound, oldest first."""
+def writing_turns(records: Sequence[dict[str, Any]], tools: Sequence[Tool] = ()) -> list[WritingTurn]:
+    """The session's turns that have a checkpoint and were not rewound, oldest first, each with the command lines
+    its calls ran (as their tools declare: the session's `tools`, else the built-in ones)."""
     turns: list[WritingTurn] = []
     for record in records:
         kind = record.get("type")
@@ -97,8 +99,9 @@ def writing_turns(records: Sequence[dict[str, Any]]) -> list[WritingTurn]:
             del turns[cut:]
         elif kind == "event" and record.get("kind") == "ToolFinished" and turns:
             call = record.get("call") or {}
-            if call.get("name") == "bash":
-                turns[-1].commands.append(str((call.get("arguments") or {}).get("command", "")))
+            command = declared(ToolCall("", str(call.get("name", "")), call.get("arguments") or {}), tools).command
+            if command is not None:
+                turns[-1].commands.append(command)
     return turns
 
 
@@ -111,7 +114,7 @@ class Rewound:
     note: str
     restored: Restored
     dropped: int  # messages the conversation lost
-    commands: tuple[str, ...]  # bash commands that ran since the checkpoint
+    commands: tuple[str, ...]  # command lines that ran since the checkpoint
     history: tuple[Message, ...]  # the conversation from here on
 
     def summary(self) -> str:
@@ -142,15 +145,17 @@ def _one_line(command: str) -> str:
     return lines[0] + (" …" if len(lines) > 1 else "")
 
 
-def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Transcript | None = None) -> Rewound:
+def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Transcript | None = None,
+           tools: Sequence[Tool] = ()) -> Rewound:
     """Put the files back as they were before the `turns`-th last turn that wrote, and the conversation too.
 
     `transcript`: the session's Transcript when the caller holds it open (the terminal UI), else it is
-    opened here, which fails while another Luban process has the session.
+    opened here, which fails while another Luban process has the session. `tools`: the session's, which
+    declare the commands the summary lists (writing_turns).
     """
     records, _ = read_records(transcript_path)
     session = transcript_path.stem
-    live = writing_turns(records)
+    live = writing_turns(records, tools)
     if turns < 1:
         raise CheckpointError(f"Rewind goes back 1 turn or more, not {turns}.")
     if not live:
