@@ -1,10 +1,8 @@
 """Transcript: an append-only JSONL file per session, fsync'd per record; resume and crash repair.
 
-Record kinds: {"type": "session", ...} header (with the tool protocol and tool names), {"type": "message", "message": {...}} for every message the
-model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run, and
-{"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on,
-{"type": "checkpoint", "commit": ..., "messages": N, ...} for a snapshot of the files before a turn that wrote
-(N: messages before the turn), and {"type": "rewind", "messages": N, "commit": ...} where the user went back to one.
+One typed writer per record kind (Transcript.append_*), the only code that builds records: the session header,
+every message the model sees, the events around them, each run's outcome, compactions, checkpoints, rewinds and
+focused rewrites.
 """
 
 from __future__ import annotations
@@ -18,10 +16,10 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .errors import SessionError, SessionUnwritable
-from .types import Message, ToolCall, ToolResult
+from .types import Event, Message, Outcome, ToolCall, ToolResult
 
 INTERRUPTED = "interrupted before this tool finished — its side effects are unknown; verify them before going on"
 
@@ -108,8 +106,9 @@ class Transcript:
         elif data and not data.endswith(b"\n"):
             self._save(b"\n")
 
-    def append(self, record: dict[str, Any]) -> None:
+    def _append(self, record: dict[str, Any]) -> dict[str, Any]:
         self._save(encode_record(record))
+        return record
 
     def _save(self, data: bytes) -> None:
         try:
@@ -138,7 +137,41 @@ class Transcript:
         self._end += len(data)
 
     def append_message(self, message: Message) -> None:
-        self.append({"type": "message", "message": message_to_record(message)})
+        """A message the model sees, in the order it sees them."""
+        self._append({"type": "message", "message": message_to_record(message)})
+
+    def append_event(self, event: Event) -> None:
+        """Something that happened around the messages (types.Event), under its class name as `kind`."""
+        self._append({"type": "event", "kind": type(event).__name__, **asdict(event)})
+
+    def append_outcome(self, outcome: Outcome, test_command: str | None = None) -> None:
+        """How one run ended; with the test command that judged it, if one did (tune/ trains on the runs it
+        passed)."""
+        gate = {"test_command": test_command} if test_command else {}
+        self._append({"type": "outcome", **asdict(outcome), **gate})
+
+    def append_compaction(self, messages: Sequence[Message]) -> None:
+        """The history the model sees from here on, replacing all messages before (history())."""
+        self._append({"type": "compaction", "messages": [message_to_record(m) for m in messages]})
+
+    def append_checkpoint(self, commit: str, messages: int, note: str, turn: str,
+                          before: Sequence[Message] | None = None) -> None:
+        """A snapshot of the files before turn `turn` wrote; `messages` counts the history before that turn.
+        `before`: that history itself, when a compaction since has made the count meaningless."""
+        record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": messages, "note": note,
+                                  "turn": turn}
+        if before is not None:
+            record["history"] = [message_to_record(m) for m in before]
+        self._append(record)
+
+    def append_rewind(self, messages: int, commit: str, turns: int) -> dict[str, Any]:
+        """The user went back `turns` turns to the checkpoint `commit`; returns the record (history() reads it)."""
+        return self._append({"type": "rewind", "messages": messages, "commit": commit, "turns": turns})
+
+    def append_rewrite(self, target: str, reply: str, usable: bool) -> None:
+        """A focused rewrite the harness asked for (harness/candidates.py): not part of the conversation, but what
+        the model wrote is kept for the record."""
+        self._append({"type": "rewrite", "target": target, "reply": reply, "usable": usable})
 
     def close(self) -> None:
         if self._file:

@@ -6,7 +6,7 @@ It returns an Outcome: done when the model answers without a tool call, otherwis
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Generator, Sequence
 
 from ..config import Settings
@@ -48,9 +48,8 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
     except LubanError as exc:
         outcome = state.outcome(exc.status, str(exc))
     outcome = _tests_at_stop(outcome, state)
-    if transcript:  # with the test command that judged it: a done run with one passed it (tune/ trains on those)
-        gate = {"test_command": state.gate.command} if state.gate else {}
-        transcript.append({"type": "outcome", **asdict(outcome), **gate})
+    if transcript:
+        transcript.append_outcome(outcome, state.gate.command if state.gate else None)
     yield TurnEnded(outcome)
     return outcome
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generator, Sequence
 
@@ -157,7 +157,7 @@ class RunState:
 
     def record(self, event: Event) -> Event:
         if self.transcript:
-            self.transcript.append({"type": "event", "kind": type(event).__name__, **asdict(event)})
+            self.transcript.append_event(event)
         return event
 
     def outcome(self, status: str, message: str = "") -> Outcome:

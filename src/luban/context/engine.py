@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Sequence
 from ..errors import Cancelled, LubanError, TimeUp
 from ..models import Model
 from ..models.protocol import ToolProtocol
-from ..session import Transcript, message_to_record
+from ..session import Transcript
 from ..types import Compacted, Event, Message, Notice, ToolCall, ToolSpec, Usage
 from ..workspace import Workspace
 from .budget import Budget
@@ -138,5 +138,5 @@ def _adopt(window: Window, messages: list[Message], result: Compaction, before: 
     window.anchor = None
     after = window.prompt_tokens(messages)
     if transcript:
-        transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
+        transcript.append_compaction(result.messages)
     return Compacted(before, after, result.pruned, result.summarised, how)

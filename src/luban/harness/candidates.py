@@ -124,8 +124,7 @@ def _rewrite(goal: rewrites.Target, now: TestRun, temperature: float, trial: Tri
     completion = yield from sampler.ask(rewrites.request(goal, now, temperature, trial.max_tokens))
     new = rewrites.rewritten(completion.message.content, goal)
     if trial.transcript:  # not part of the conversation, but what the model wrote is kept for the record
-        trial.transcript.append({"type": "rewrite", "target": f"{goal.path}:{goal.name}",
-                                 "reply": completion.message.content, "usable": new is not None})
+        trial.transcript.append_rewrite(f"{goal.path}:{goal.name}", completion.message.content, new is not None)
     if new is None:
         return None
     trial.guards.saw(trial.ws.resolve(goal.path))  # the request quoted the text the edit replaces

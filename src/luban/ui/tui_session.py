@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..harness import Harness
 from ..models import Model, drain
 from ..safety import policy
-from ..session import Transcript, find, message_to_record, read_records
+from ..session import Transcript, find, read_records
 from ..tools import Tool, default_tools
 from ..types import (AssistantText, Compacted, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
@@ -79,7 +79,7 @@ class Session:
         except KeyboardInterrupt:
             run.close()
             outcome = Outcome("interrupted", "Interrupted by the user (Ctrl-C).")
-            self.transcript.append({"type": "outcome", **asdict(outcome)})
+            self.transcript.append_outcome(outcome)
             self.screen.outcome(outcome)
             self._reload()
             self.transcript.append_message(Message("assistant", INTERRUPTED_NOTE))
@@ -197,7 +197,7 @@ class Session:
         budget = _HalfNow(window.budget.window, window.budget.reply, before // 2)
         result = compact(self.history, window.system(), budget, window.count,
                          {}, lambda request: drain(self.model, request).message.content)
-        self.transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
+        self.transcript.append_compaction(result.messages)
         self.history = list(result.messages)
         after = history_tokens(self.history, window.count)
         self.screen.event(Compacted(before, after, result.pruned, result.summarised))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..session import Transcript, history, message_to_record, read_records
+from ..session import Transcript, history, read_records
 from ..tools import Tool, declared
 from ..types import Message, ToolCall
 from .shadow import Checkpoint, CheckpointError, Checkpoints, Restored
@@ -50,12 +50,9 @@ class TurnCheckpoints:
         commit = self.store.snapshot(note)
         self.taken = True
         if transcript:
-            record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": len(self.before),
-                                      "note": note, "turn": self.turn}
-            if not _unchanged(messages, self.before):
-                # Compacted before its first snapshot: the list that N counts survives only here.
-                record["history"] = [message_to_record(m) for m in self.before]
-            transcript.append(record)
+            # Compacted before its first snapshot: the list that the count counts survives only in the record.
+            before = None if _unchanged(messages, self.before) else self.before
+            transcript.append_checkpoint(commit, len(self.before), note, self.turn, before)
         return commit
 
 
@@ -168,8 +165,7 @@ def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Tr
     owner = transcript or Transcript.reopen(transcript_path)
     try:
         restored = store.restore(target.commit)
-        record = {"type": "rewind", "messages": target.messages, "commit": target.commit, "turns": turns}
-        owner.append(record)
+        record = owner.append_rewind(target.messages, target.commit, turns)
     finally:
         if transcript is None:
             owner.close()
