@@ -23,6 +23,21 @@ def test_messages_round_trip_through_resume(tmp_path):
     assert (messages, warnings) == (history, [])
 
 
+def test_a_call_the_model_wrote_broken_keeps_its_raw_text_through_resume(tmp_path):
+    broken = ToolCall("c2", "bash", {}, raw='{"command": "ls')
+    history = [Message("user", "u"), Message("assistant", "", (CALL, broken)), Message("tool", "ok", tool_call_id="c1"),
+               Message("tool", "Error: cut off", tool_call_id="c2")]
+    t = Transcript.create(tmp_path, tmp_path, "m")
+    for m in history:
+        t.append_message(m)
+    t.close()
+    resumed, messages, _ = Transcript.resume(t.path)
+    resumed.close()
+    calls = read_records(t.path)[0][2]["message"]["tool_calls"]
+    assert (messages, calls) == (history, [{"id": "c1", "name": "bash", "arguments": {"command": "make"}},
+                                           {"id": "c2", "name": "bash", "arguments": {}, "raw": '{"command": "ls'}])
+
+
 def test_kill_9_mid_tool_call_resumes_with_interrupted_result(tmp_path):
     t = Transcript.create(tmp_path, tmp_path, "m")
     t.append_message(Message("user", "u"))

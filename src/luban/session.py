@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -25,13 +25,11 @@ INTERRUPTED = "interrupted before this tool finished — its side effects are un
 
 
 def message_to_record(message: Message) -> dict[str, Any]:
-    data = asdict(message)
-    data["tool_calls"] = [asdict(c) for c in message.tool_calls]
-    return data
+    return _plain(message)
 
 
 def message_from_record(data: dict[str, Any]) -> Message:
-    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in data.get("tool_calls") or ())
+    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"], c.get("raw")) for c in data.get("tool_calls") or ())
     return Message(data["role"], data.get("content", ""), calls, data.get("tool_call_id"), data.get("reasoning"))
 
 
@@ -142,13 +140,13 @@ class Transcript:
 
     def append_event(self, event: Event) -> None:
         """Something that happened around the messages (types.Event), under its class name as `kind`."""
-        self._append({"type": "event", "kind": type(event).__name__, **asdict(event)})
+        self._append({"type": "event", "kind": type(event).__name__, **_plain(event)})
 
     def append_outcome(self, outcome: Outcome, test_command: str | None = None) -> None:
         """How one run ended; with the test command that judged it, if one did (tune/ trains on the runs it
         passed)."""
         gate = {"test_command": test_command} if test_command else {}
-        self._append({"type": "outcome", **asdict(outcome), **gate})
+        self._append({"type": "outcome", **_plain(outcome), **gate})
 
     def append_compaction(self, messages: Sequence[Message]) -> None:
         """The history the model sees from here on, replacing all messages before (history())."""
@@ -177,6 +175,21 @@ class Transcript:
         if self._file:
             self._file.close()
             self._file = None
+
+
+def _plain(value: Any) -> Any:
+    """A value as a record holds it: dataclasses.asdict, except that a tool call's raw text appears only where
+    there is one (so records of well-formed calls read as they always have)."""
+    if isinstance(value, ToolCall):
+        call = {"id": value.id, "name": value.name, "arguments": _plain(dict(value.arguments))}
+        return call if value.raw is None else {**call, "raw": value.raw}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 # Why a session file could not be written, in words; other errors say the system's own words.
@@ -251,7 +264,7 @@ def finished_calls(records: Iterable[dict[str, Any]]) -> list[tuple[ToolCall, To
         kind = record.get("type")
         if kind == "event" and record.get("kind") == "ToolFinished":
             call, result = record["call"], record["result"]
-            done.append((ToolCall(call["id"], call["name"], call["arguments"]),
+            done.append((ToolCall(call["id"], call["name"], call["arguments"], call.get("raw")),
                          ToolResult(result["content"], result["error"])))
         elif kind == "outcome":
             turn_start = len(done)

@@ -33,7 +33,7 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str
     `refusal`: the harness already decided not to run it (an edit that was tried and made the tests worse).
     `note`: what the harness adds to the result if the call succeeds (the tests pass after this edit).
     """
-    checked = repair_call(call.name, call.arguments, [t.spec for t in st.tools.values()])
+    checked = repair_call(call.name, call.written, [t.spec for t in st.tools.values()])
     st.stats["rejected" if checked.error else "repaired" if checked.repaired else "valid"] += 1
     if not checked.error:
         call = ToolCall(call.id, checked.call_name, checked.arguments)
@@ -168,4 +168,5 @@ def _rules(permissions: Mapping[str, Any]) -> policy.Rules:
 
 
 def repeat_key(call: ToolCall, result: ToolResult) -> tuple[str, str, str]:
-    return call.name, json.dumps(call.arguments, sort_keys=True, default=str), result.content
+    written = call.raw if call.raw is not None else json.dumps(call.arguments, sort_keys=True, default=str)
+    return call.name, written, result.content

@@ -137,7 +137,7 @@ def score(turn: Turn, trial: Trial) -> Score:
     if len(turn.calls) != 1 or trial.tools.get(turn.calls[0].name) is None:
         return WORST
     call, tool = turn.calls[0], trial.tools[turn.calls[0].name]
-    checked = repair_call(call.name, call.arguments, [t.spec for t in trial.tools.values()])
+    checked = repair_call(call.name, call.written, [t.spec for t in trial.tools.values()])
     if tool.effect != "write" or checked.error or trial.guards.refuse(call, tool.effect, trial.ws,
                                                                       touched_by(tool, call.arguments)):
         return WORST

@@ -1,11 +1,11 @@
-"""What the built-in tools share about their input: checking the model's arguments against a tool's schema,
-placing paths beneath the workspace, and walking its files (for glob and "did you mean" suggestions)."""
+"""What the built-in tools share about their input: checking the model's arguments against a tool's schema
+(arguments.py's rules), placing paths beneath the workspace, and walking its files (for glob and "did you mean"
+suggestions)."""
 
 from __future__ import annotations
 
 import difflib
 import errno
-import json
 import os
 import posixpath
 import re
@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
 from ..workspace.boundary import BoundaryError, Place
+from .arguments import keys, matches, type_name, types_of, wrong_type
 
 # Folders that are never what the model is looking for and can hold huge trees.
 NOISE_DIRS = frozenset(
@@ -28,7 +29,6 @@ BINARY_PROBE = 8192
 # In a str from JSON, a surrogate is always a lone one: a valid pair decodes to the character it encodes.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_SHOWN = 120  # a path in an error message; a name too long to open would drown the sentence
-_ARTICLES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
 class ToolError(Exception):
@@ -108,36 +108,26 @@ def parse_args(spec: ToolSpec, args: Any) -> dict[str, Any]:
     props: Mapping[str, Mapping[str, Any]] = spec.parameters["properties"]
     required = spec.parameters.get("required", ())
     if not isinstance(args, Mapping):
-        raise ToolError(f"The arguments of {spec.name} must be a JSON object with the keys {_keys(props, required)}.")
+        raise ToolError(f"The arguments of {spec.name} must be a JSON object with the keys {keys(spec)}.")
     unknown = sorted(str(key) for key in args if key not in props)
     if unknown:
         names = ", ".join(f"'{key}'" for key in unknown)
-        raise ToolError(f"{spec.name} has no argument {names}; its arguments are {_keys(props, required)}.")
+        raise ToolError(f"{spec.name} has no argument {names}; its arguments are {keys(spec)}.")
     clean: dict[str, Any] = {}
     for key, schema in props.items():
         value = args.get(key)
         if value is None and key in required:
-            raise ToolError(f"{spec.name} needs the argument '{key}' ({_ARTICLES[schema['type']]}).")
+            raise ToolError(f"{spec.name} needs the argument '{key}' ({type_name(schema)}).")
         clean[key] = schema.get("default") if value is None else _check(spec.name, key, schema, value)
     return clean
 
 
-def _keys(props: Mapping[str, Any], required: Any) -> str:
-    return ", ".join(f"{key} (required)" if key in required else key for key in props)
-
-
 def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
-    kind = schema["type"]
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
+    if "integer" in types_of(schema) and isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema counts 3.0 as an integer, and some servers emit it.
-    ok = {
-        "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "boolean": isinstance(value, bool),
-    }[kind]
-    if not ok:
-        raise ToolError(f"Argument '{key}' of {tool} must be {_ARTICLES[kind]}, not {_describe(value)}.")
-    if kind == "string" and (lone := _LONE_SURROGATE.search(value)):
+    if not matches(value, schema):
+        raise ToolError(wrong_type(tool, key, schema, value))
+    if isinstance(value, str) and (lone := _LONE_SURROGATE.search(value)):
         # Refused rather than written as a raw byte (surrogateescape) or as '?': it can only come from a broken
         # escape in the model's JSON (half of an emoji's UTF-16 pair), never from text the model was shown, so
         # writing it would put bytes in the file that nobody meant.
@@ -151,23 +141,6 @@ def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
         bound = f"between {low} and {high}" if low is not None and high is not None else f"at least {low}"
         raise ToolError(f"Argument '{key}' of {tool} must be {bound}, not {value}.")
     return value
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        kind = "boolean"
-    elif isinstance(value, (int, float)):
-        kind = "number"
-    elif isinstance(value, str):
-        kind = "string"
-    elif isinstance(value, (list, tuple)):
-        kind = "list"
-    elif isinstance(value, Mapping):
-        kind = "object"
-    else:
-        kind = type(value).__name__
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return f"the {kind} {text[:37] + '...' if len(text) > 40 else text}"
 
 
 def looks_binary(head: bytes) -> bool:

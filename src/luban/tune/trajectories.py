@@ -212,7 +212,7 @@ def _verdict(turn, results: tuple[Message, ...], after: Message | None, specs) -
     if turn.error or (not turn.calls and after is not None and after.content == CUT_OFF):
         return "drop"
     if turn.calls:
-        checks = [repair_call(c.name, c.arguments, list(specs)) for c in turn.calls]
+        checks = [repair_call(c.name, c.written, list(specs)) for c in turn.calls]
         ran = [not c.error and not _refused(r) for c, r in zip(checks, results)]
         if not any(ran) or len(results) < len(turn.calls):
             return "drop"
