@@ -9,6 +9,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Generator, Mapping
 
+from ..errors import PathRefused
 from ..harness import hooks
 from ..models.repair import repair_call
 from ..safety import policy
@@ -16,7 +17,7 @@ from ..safety.redact import MARKER_PREFIX, carries_marker
 from ..tools import touched_by
 from ..types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, Touched)
-from ..workspace import PathEscape, Workspace
+from ..workspace import Workspace
 from ..workspace.checkpoints import CheckpointError
 from .state import RunState
 
@@ -147,7 +148,7 @@ def _judged(call: ToolCall, touched: Touched, ws: Workspace) -> tuple[ToolCall, 
     for path in touched.paths:
         try:
             relative[path] = ws.relative(ws.resolve(path)) if path.strip() else path
-        except PathEscape:
+        except PathRefused:
             pass  # the tool refuses it itself
     if not relative:
         return call, touched

@@ -11,9 +11,10 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from ..errors import PathRefused
 from ..tools import Tool, declared, touched_by
 from ..types import Effect, ToolCall, ToolResult, Touched
-from ..workspace import PathEscape, Workspace
+from ..workspace import Workspace
 from .gate import TestRun, quoted
 
 
@@ -74,6 +75,6 @@ def _paths(call: ToolCall, ws: Workspace, touched: Touched | None) -> list[Path]
     for value in (declared(call) if touched is None else touched).paths:
         try:
             found.append(ws.resolve(value))
-        except PathEscape:
+        except PathRefused:
             pass
     return found

@@ -7,9 +7,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
+from ..errors import PathRefused
 from ..tools import bash
 from ..workspace import Workspace
-from ..workspace.boundary import BoundaryError
 from .testoutput import read
 from .testreport import NO_JUNIT, TestReport, collecting
 
@@ -48,5 +48,5 @@ def _read(ws: Workspace, name: str) -> str | None:
     try:
         with ws.files.open_read(ws.files.place(name)) as f:
             return f.read(MAX_JUNIT_BYTES).decode("utf-8", errors="replace")
-    except (OSError, BoundaryError):
+    except (OSError, PathRefused):
         return None

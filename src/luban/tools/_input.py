@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Callable, Iterator, Mapping
 
+from ..errors import PathRefused
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
-from ..workspace.boundary import BoundaryError, Place
+from ..workspace.boundary import Place
 from .arguments import keys, matches, type_name, types_of, wrong_type
 
 # Folders that are never what the model is looking for and can hold huge trees.
@@ -71,7 +72,7 @@ def answer(spec: ToolSpec, args: Any, doing: str, body: Callable[[dict[str, Any]
             return body(checked)
         except OSError as error:
             raise fault(error, doing, str(checked.get("path") or ".")) from None
-    except (ToolError, BoundaryError) as error:
+    except (ToolError, PathRefused) as error:
         return ToolResult(str(error), error=True)
 
 

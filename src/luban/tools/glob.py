@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
+from ..errors import PathRefused
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
-from ..workspace.boundary import BoundaryError, Place
+from ..workspace.boundary import Place
 from . import path_argument
 from ._input import ToolError, answer, walk_files
 
@@ -112,7 +113,7 @@ def _found(ws: Workspace, where: Place, holder: int, leaf: str) -> os.stat_resul
     try:
         info = os.stat(leaf, dir_fd=holder, follow_symlinks=False)
         return ws.files.stat(where) if stat.S_ISLNK(info.st_mode) else info
-    except (OSError, BoundaryError):
+    except (OSError, PathRefused):
         return None  # gone since the walk, dangling, or leading out
 
 

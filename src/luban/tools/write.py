@@ -7,9 +7,10 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from ..errors import PathRefused
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
-from ..workspace.boundary import BoundaryError, Place
+from ..workspace.boundary import Place
 from . import path_argument
 from ._input import ToolError, answer, fault
 from ._syntax import judge
@@ -82,7 +83,7 @@ def _old_text(ws: Workspace, where: Place) -> str | None:
     try:
         with ws.files.open_read(where) as f:
             return f.read().decode("utf-8", errors="surrogateescape")
-    except (OSError, BoundaryError):
+    except (OSError, PathRefused):
         return None
 
 

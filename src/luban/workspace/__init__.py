@@ -10,15 +10,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import WorkspaceError
+from ..errors import PathRefused, WorkspaceError
 from ..sandbox import Sandbox, Unconfined
 from . import tempfiles
 from .boundary import FileBoundary
-from .resolver import Escape, Resolver, default_resolver
-
-
-class PathEscape(ValueError):
-    """A tool argument names a path outside the workspace (a message for the model, not a crash)."""
+from .resolver import Resolver, default_resolver
 
 
 @dataclass(frozen=True)
@@ -48,25 +44,20 @@ class Workspace:
         return FileBoundary(self.root, self.scratch, self.resolver)
 
     def resolve(self, path: str) -> Path:
-        """Resolve `path` (relative to the root, or absolute) with symlinks followed; refuse escapes.
+        """`path` placed as the file tools place it (files.place, which refuses what is plainly outside), then with
+        symlinks followed; raises PathRefused where they lead out.
 
-        For naming a path (the harness's guards), not for I/O: the check and a later use can race, so the file
-        tools go through `files` instead. Scratch files (full tool outputs) count as inside.
+        For naming a path (the harness's guards, the permission rules), not for I/O: the check and a later use
+        can race, so the file tools go through `files` instead. Scratch files (full tool outputs) count as inside.
         """
-        if not isinstance(path, str) or not path.strip():
-            raise PathEscape("path must be a non-empty string")
-        if "\x00" in path:
-            raise PathEscape("path must not contain NUL bytes")
-        candidate = Path(path).expanduser()
-        if not candidate.is_absolute():
-            candidate = self.root / candidate
+        place = self.files.place(path)
         # Not Path.resolve: it raises on a symlink loop, where realpath leaves the looping part unresolved (the
         # tool that opens it then says so in one sentence).
-        real = Path(os.path.realpath(candidate))
+        real = Path(os.path.realpath(place.base / place.rel))
         for allowed in (self.root, self.scratch):
             if real == allowed or allowed in real.parents:
                 return real
-        raise PathEscape(f"{path} is outside the workspace {self.root}; use a path inside it")
+        raise PathRefused(f"{path} is outside the workspace {self.root}; use a path inside it.")
 
     def relative(self, path: Path) -> str:
         try:
@@ -81,7 +72,7 @@ class Workspace:
         def open_folder(rel: str) -> int:
             try:
                 return self.resolver(root, rel, os.O_RDONLY | os.O_DIRECTORY)
-            except Escape:
+            except PathRefused:
                 raise OSError(errno.EXDEV, "outside the workspace", rel) from None
 
         try:
