@@ -81,6 +81,8 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
         result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
         return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
+    if tool.effect != "read":
+        st.ws.listing.changed()
     st.guards.observe(call, tool.effect, result, st.ws, touched)
     for path in touched.paths if tool.effect == "write" and not result.error else ():
         result = hooks.after_edit(st.harness.hooks, st.ws, path, result)

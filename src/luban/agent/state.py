@@ -10,7 +10,6 @@ from typing import Generator, Sequence
 
 from ..config import Settings
 from ..context.engine import Window, refit
-from ..context.prompt import repository_files
 from ..errors import ContextOverflow, TimeUp
 from ..harness import Harness
 from ..harness.candidates import Trial
@@ -69,6 +68,7 @@ class RunState:
               checkpoints: Checkpoints | None, allowed: list[str] | None) -> RunState:
         """The state at the start of one turn (see loop.run for the arguments). The files earlier turns of the
         session read count as read, as the transcript records them: after --continue too."""
+        ws.listing.changed()  # the user may have changed files since the last turn
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
@@ -105,9 +105,9 @@ class RunState:
 
     def hints(self) -> TurnHints:
         """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""
-        files = repository_files(self.ws.root)
+        files = self.ws.listing.files()
         if len(files) > MAX_PATH_CHOICES:
-            files = []
+            files = ()
         dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
         writable = tuple(f for f in files if not self.guards.is_protected(f))
         avoid = {name for name, repeated in self.recent if repeated}

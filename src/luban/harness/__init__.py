@@ -10,11 +10,9 @@ from ..models.profiles import Profile
 from ..models.protocol import NativeProtocol, ToolProtocol, protocol_named
 from ..safety.redact import Redactor
 from .gate import TestGate
-from .guards import Guards
+from .guards import TEST_FILES, Guards
 from .hooks import Hooks
 
-# With a test gate the tests judge the work, so by default the agent may not edit them.
-TEST_FILES = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "*.test.js", "*.spec.ts")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generator, Mapping, Protocol
 
-from ..context.prompt import repository_files
 from ..models.protocol import ToolProtocol, Turn
 from ..models.repair import repair_call
 from ..session import Transcript
@@ -76,7 +75,7 @@ def worth_sampling(turn: Turn, trial: Trial) -> bool:
     touched = touched_by(tool, call.arguments)
     if trial.guards.refuse(call, tool.effect, trial.ws, touched) and not trial.guards.protects(call, trial.ws, touched):
         return False
-    return len(repository_files(trial.ws.root)) <= MAX_COPY_FILES
+    return len(trial.ws.listing.files()) <= MAX_COPY_FILES
 
 
 def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id: str

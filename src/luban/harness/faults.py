@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from ..tools import bash
 from ..workspace import Workspace
+from .guards import TEST_FILES
 from .spectrum import measure
 from .testreport import Failure, TestReport
 from .testrun import Execute
@@ -24,9 +25,8 @@ SPECTRUM, FRAMES, NAMES = 0.6, 0.3, 0.1
 # Each frame further out from where the exception was raised counts this much less.
 FRAME_DECAY = 0.7
 TOP = 5
-# The harness's protected test files (harness.TEST_FILES) and pytest's conftest: test code is never a suspect.
-TEST_CODE = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "conftest.py",
-             "*/conftest.py", "*.test.js", "*.spec.ts")
+# The harness's protected test files and pytest's conftest: test code is never a suspect.
+TEST_CODE = (*TEST_FILES, "conftest.py", "*/conftest.py")
 # Names defined in more files than this (`get`, `run`, `__init__`) point nowhere in particular.
 COMMON_DEFINERS = 5
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")

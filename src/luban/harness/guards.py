@@ -17,6 +17,10 @@ from ..types import Effect, ToolCall, ToolResult, Touched
 from ..workspace import Workspace
 from .gate import TestRun, quoted
 
+# With a test gate the tests judge the work, so by default the agent may not edit them (harness_for); fault
+# localization never suspects them either (faults.TEST_CODE).
+TEST_FILES = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "*.test.js", "*.spec.ts")
+
 
 @dataclass
 class Guards:

@@ -1,18 +1,15 @@
 """What the built-in tools share about their input: checking the model's arguments against a tool's schema
-(arguments.py's rules), placing paths beneath the workspace, and walking its files (for glob and "did you mean"
-suggestions)."""
+(arguments.py's rules), placing paths beneath the workspace, and "did you mean" suggestions from its listing."""
 
 from __future__ import annotations
 
 import difflib
 import errno
-import os
-import posixpath
 import re
 import time
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from ..errors import PathRefused
 from ..types import ToolResult, ToolSpec
@@ -20,10 +17,7 @@ from ..workspace import Workspace
 from ..workspace.boundary import Place
 from .arguments import keys, matches, type_name, types_of, wrong_type
 
-# Folders that are never what the model is looking for and can hold huge trees.
-NOISE_DIRS = frozenset(
-    {".git", "__pycache__", "node_modules", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox"}
-)
+SIMILAR_AMONG = 20_000  # files compared with a name not found, shallow ones first
 # A NUL byte this early means a binary file; the same rule git and grep use.
 BINARY_PROBE = 8192
 
@@ -148,22 +142,6 @@ def looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:BINARY_PROBE]
 
 
-def walk_files(folder: int, limit: int = 100_000) -> Iterator[tuple[str, int, str]]:
-    """Files beneath the folder descriptor in a stable order, as (POSIX path relative to it, the descriptor of
-    the folder holding it, its name); that descriptor is valid until the next item. Noise folders and symlinked
-    folders are not entered (fwalk opens each folder from its parent with O_NOFOLLOW, so a swap cannot lead
-    it out). Stops after `limit` files so a huge tree cannot stall a tool."""
-    count = 0
-    for here, dirs, files, here_fd in os.fwalk(".", dir_fd=folder):
-        dirs[:] = sorted(d for d in dirs if d not in NOISE_DIRS)
-        prefix = posixpath.normpath(here)
-        for name in sorted(files):
-            yield (name if prefix == "." else f"{prefix}/{name}"), here_fd, name
-            count += 1
-            if count >= limit:
-                return
-
-
 def not_found(ws: Workspace, where: Place) -> ToolError:
     """A 'file not found' error naming up to five files in the workspace with similar names."""
     rel = where.shown
@@ -177,9 +155,7 @@ def similar_files(ws: Workspace, name: str, limit: int = 5) -> list[str]:
     scored = []
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(name)
-    with ws.files.folder(ws.files.place(".")) as root:
-        names = [rel for rel, _, _ in walk_files(root, limit=20_000)]
-    for rel in names:
+    for rel in ws.listing.files()[:SIMILAR_AMONG]:
         matcher.set_seq1(PurePath(rel).name)
         if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
             scored.append((-matcher.ratio(), rel))

@@ -151,6 +151,7 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
     stopped_background = code is not None and not capture.join(DRAIN_S)
     if code is None or stopped_background:
         _stop_group(proc, capture)
+    ws.listing.changed()  # a command may have created or removed files
     return _Run(capture.output(), code, capture.dropped, stopped_background)
 
 

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.listing import rg_binary, rg_skips
 from . import path_argument
 from ._input import ToolError, answer
 
@@ -27,7 +26,8 @@ SPEC = ToolSpec(
     name="grep",
     description=(
         "Search inside files for a regular expression. Returns matching lines as path:line number:text. "
-        "Shows at most 200 matches. Files ignored by git are skipped."
+        "Shows at most 200 matches. Files ignored by git, and .git, node_modules, __pycache__ and virtualenv "
+        "folders, are skipped."
     ),
     parameters={
         "type": "object",
@@ -56,12 +56,6 @@ class Grep:
 
 
 TOOL = Grep()
-
-
-def rg_binary() -> str | None:
-    """The rg the ripgrep wheel put beside this Python, else one on PATH."""
-    beside = Path(sys.executable).parent / "rg"
-    return str(beside) if beside.is_file() else shutil.which("rg")
 
 
 def _grep(ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
@@ -136,7 +130,7 @@ def _search(ws: Workspace, target: Place, is_dir: bool, query: _Query, glob: str
     argv += ["--ignore-case"] if query.ignore_case else []
     argv += ["--fixed-strings"] if query.fixed else []
     argv += ["--glob", glob] if glob else []
-    argv += ["--glob", "!.git", "--regexp", query.pattern]
+    argv += [*rg_skips(), "--regexp", query.pattern]
     rel = target.shown
     if is_dir:
         with ws.files.folder(target) as folder:

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from ..context.tags import definition_nodes, is_function, language_for
 from ..errors import TuneError
-from ..tools.grep import rg_binary
+from ..workspace.listing import rg_binary
 
 MAX_FILE_BYTES = 200_000
 MAX_FUNCTION_CHARS = 4_000

@@ -1,5 +1,5 @@
-"""The workspace: its root, the file tools' boundary beneath it, atomic writes, and where big tool outputs
-are kept."""
+"""The workspace: its root and the listing of its files, the file tools' boundary beneath it, atomic writes, and
+where big tool outputs are kept."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..errors import PathRefused, WorkspaceError
 from ..sandbox import Sandbox, Unconfined
 from . import tempfiles
 from .boundary import FileBoundary
+from .listing import Listing
 from .resolver import Resolver, default_resolver
 
 
@@ -26,6 +27,11 @@ class Workspace:
     sandbox: Sandbox = field(default_factory=Unconfined)
     # How the file tools open paths beneath the root: openat2 where the kernel has it (tests inject the fallback).
     resolver: Resolver = field(default_factory=default_resolver)
+    # Its files, listed once until something may have changed them (listing.py).
+    listing: Listing = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listing", Listing(self.root))
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None,
