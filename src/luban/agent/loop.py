@@ -35,14 +35,16 @@ CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: c
 
 def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
         history: Sequence[Message], transcript: Transcript | None = None, harness: Harness = Harness(),
-        checkpoints: Checkpoints | None = None, allowed: list[str] | None = None
-        ) -> Generator[Event, Decision | None, Outcome]:
+        checkpoints: Checkpoints | None = None, allowed: list[str] | None = None,
+        conversation: list[Message] | None = None) -> Generator[Event, Decision | None, Outcome]:
     """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
 
     With a test gate, the test command's output is shown with the task and a final answer is accepted only once
     it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted before the
-    turn writes; `allowed` (the session's "always allow" patterns) is extended in place for later turns."""
-    state = RunState.start(task, model, tools, ws, settings, history, transcript, harness, checkpoints, allowed)
+    turn writes; `allowed` (the session's "always allow" patterns) is extended in place for later turns, and
+    `conversation` (the terminal UI's history) holds the messages as the model saw them, in place, as they go."""
+    state = RunState.start(task, model, tools, ws, settings, history, transcript, harness, checkpoints, allowed,
+                           conversation)
     try:
         outcome = yield from _steps(task, state)
     except LubanError as exc:

@@ -65,15 +65,18 @@ class RunState:
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
               history: Sequence[Message], transcript: Transcript | None, harness: Harness,
-              checkpoints: Checkpoints | None, allowed: list[str] | None) -> RunState:
+              checkpoints: Checkpoints | None, allowed: list[str] | None,
+              conversation: list[Message] | None = None) -> RunState:
         """The state at the start of one turn (see loop.run for the arguments). The files earlier turns of the
         session read count as read, as the transcript records them: after --continue too."""
+        messages = list(history) if conversation is None else conversation
+        messages[:] = list(history)
         ws.listing.changed()  # the user may have changed files since the last turn
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
         guards.recall(done, {t.spec.name: t for t in tools}, ws)
-        return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, list(history), harness,
+        return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, messages, harness,
                    guards, window, checkpoints=for_turn(checkpoints, task, history),
                    session_allow=[] if allowed is None else allowed)
 

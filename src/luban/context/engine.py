@@ -4,7 +4,7 @@ server's own counts, and compaction when the history outgrows its share of the w
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 from ..errors import Cancelled, LubanError, TimeUp
@@ -128,6 +128,18 @@ def refit(window: Window, messages: list[Message], refusal: str, summarise: Summ
     window.budget = Budget(min(window.budget.window, refused + window.budget.reply - 1), window.budget.reply)
     yield Notice(f"{refusal[:-1]}; compacting the history to send it once more.")
     yield from maintain(window, messages, summarise, transcript)
+
+
+def compact_now(window: Window, messages: list[Message], summarise: Summarise, transcript: Transcript | None
+                ) -> Compacted:
+    """The user's /compact: summarise the older half of `messages` (in place) now, whatever the window holds
+    (automatic compaction waits for it to fill). Raises whatever `summarise` raises; the history is then as it
+    was."""
+    before = history_tokens(messages, window.count)
+    result = compact(messages, window.system(window.in_play), window.budget, window.count, window.results, summarise,
+                     goal=before // 2)
+    compacted = _adopt(window, messages, result, before, "compacted", transcript)
+    return replace(compacted, after_tokens=history_tokens(messages, window.count))
 
 
 def _adopt(window: Window, messages: list[Message], result: Compaction, before: int, how: str,
