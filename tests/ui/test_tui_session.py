@@ -12,7 +12,8 @@ from luban.harness import Harness
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, read_records
 from luban.types import Decision, Message, ToolCall
-from luban.ui.slash import UserCommand, dispatch, read_command, user_commands
+from luban.ui.slash import dispatch
+from luban.ui.user_commands import UserCommand, read_command, user_commands
 from luban.ui.tui_input import KeptHistory
 from luban.ui.tui_input import MAX_ATTACHED_CHARS, Attached, InputCompleter, attach, paths_like
 from luban.ui.tui_session import Session

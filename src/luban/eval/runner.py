@@ -212,7 +212,7 @@ def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, 
 def _python_first() -> str:
     """PATH with this Python's folder first: tasks say `python -m pytest`, and mean the one Luban runs on
     (a venv has pytest; the system Python may not)."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return os.pathsep.join([str(Path(sys.executable).parent), environment().get("PATH", "")])
 
 
 def _rel(transcript: Path) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -56,7 +55,7 @@ class Localization:
 
 
 def locate(command: str, ws: Workspace, *, task: str = "", timeout: int = 600, top: int = TOP,
-           execute: Execute = bash.execute, which: Callable[[str], str | None] = shutil.which) -> Localization:
+           execute: Execute = bash.execute, which: Callable[[str], str | None] | None = None) -> Localization:
     """Run `command` under coverage and rank the workspace's functions; `task` is the user's report."""
     measured = measure(command, ws, timeout, execute, which)
     if measured.tested.passed:

@@ -137,7 +137,7 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**without_secrets(os.environ), **ENV},
+        env={**without_secrets(ws.environ), **ENV},
     )
     assert proc.stdout is not None
     capture = _Capture(proc.stdout)

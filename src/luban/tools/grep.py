@@ -121,7 +121,7 @@ def _readings(pattern: str, ignore_case: bool) -> list[tuple[_Query, str]]:
 def _search(ws: Workspace, target: Place, is_dir: bool, query: _Query, glob: str | None
             ) -> tuple[list[str], int, str]:
     """(matching lines as path:line:text, rg's exit code, what rg said on stderr)."""
-    rg = rg_binary()
+    rg = rg_binary(ws.environ)
     if rg is None:
         raise ToolError("grep is unavailable because ripgrep (rg) is not installed; use bash with grep -rn instead.")
     # --sort path keeps the order stable from call to call (rg is otherwise parallel and unordered).

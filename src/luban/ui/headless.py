@@ -7,13 +7,12 @@ consumers can read it; docs/stream-json.md documents it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, TextIO
 
 from ..agent import loop
-from ..config import Settings
+from ..config import Settings, environment
 from ..harness import hooks
 from ..harness import harness_for
 from ..safety import policy
@@ -202,7 +201,7 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
         if err.isatty():
             err.write("\r\033[K")
         settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings), os.environ)
+        harness = harness_for(settings, profile_for(model, settings), environment())
         transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
                                                      resume=resume, continue_last=continue_last)
         try:

@@ -26,9 +26,9 @@ from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFini
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
 from .runtime import open_model, open_session, sessions_dir
-from .slash import UserCommand, user_commands
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
+from .user_commands import UserCommand, user_commands
 
 INTERRUPTED_NOTE = "[Interrupted by the user before this turn finished.]"
 _REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}

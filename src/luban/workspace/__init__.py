@@ -9,7 +9,9 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
+from ..config import environment
 from ..errors import PathRefused, WorkspaceError
 from ..sandbox import Sandbox, Unconfined
 from . import tempfiles
@@ -27,11 +29,13 @@ class Workspace:
     sandbox: Sandbox = field(default_factory=Unconfined)
     # How the file tools open paths beneath the root: openat2 where the kernel has it (tests inject the fallback).
     resolver: Resolver = field(default_factory=default_resolver)
+    # The environment Luban runs in (config.environment()): commands start from it, less credentials.
+    environ: Mapping[str, str] = field(default_factory=environment, repr=False, compare=False)
     # Its files, listed once until something may have changed them (listing.py).
     listing: Listing = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "listing", Listing(self.root))
+        object.__setattr__(self, "listing", Listing(self.root, self.environ))
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None,

@@ -11,6 +11,9 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
+
+from ..config import environment
 
 # Folders no part of Luban looks into, at any depth: version control, dependencies and caches (and *.egg-info).
 SKIPPED = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".mypy_cache",
@@ -26,10 +29,10 @@ def skipped(name: str) -> bool:
     return name in SKIPPED or name.endswith(".egg-info")
 
 
-def rg_binary() -> str | None:
-    """The rg the ripgrep wheel put beside this Python, else one on PATH."""
+def rg_binary(environ: Mapping[str, str]) -> str | None:
+    """The rg the ripgrep wheel put beside this Python, else one on the PATH of `environ`."""
     beside = Path(sys.executable).parent / "rg"
-    return str(beside) if beside.is_file() else shutil.which("rg")
+    return str(beside) if beside.is_file() else shutil.which("rg", path=environ.get("PATH", os.defpath))
 
 
 def rg_skips() -> list[str]:
@@ -41,15 +44,16 @@ def rg_skips() -> list[str]:
 @dataclass
 class Listing:
     """The files beneath `root`, relative POSIX paths, shallow ones first; `complete` is False where the listing
-    stopped at MAX_FILES or MAX_SECONDS."""
+    stopped at MAX_FILES or MAX_SECONDS. `environ`: where to find rg (config.environment())."""
 
     root: Path
+    environ: Mapping[str, str] = field(default_factory=environment, repr=False)
     complete: bool = True
     _files: tuple[str, ...] | None = field(default=None, repr=False)
 
     def files(self) -> tuple[str, ...]:
         if self._files is None:
-            rg = rg_binary()
+            rg = rg_binary(self.environ)
             found, self.complete = _by_rg(rg, self.root) if rg else _by_walk(self.root)
             self._files = tuple(sorted(found, key=lambda p: (p.count("/"), p)))
         return self._files
