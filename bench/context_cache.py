@@ -21,7 +21,7 @@ from example_task import CONFIGS, Run, one_run
 
 from luban.config import load
 from luban.models import Model
-from luban.runtime import open_model, profile_for
+from luban.ui.runtime import open_model, profile_for
 from luban.types import Completion, Message, ReasoningDelta, Request, TextDelta, Usage
 
 

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from luban.faults import locate
-from luban.gate import excerpt, relative_paths
-from luban.testdigest import digest
-from luban.testrun import run_tests
+from luban.harness.faults import locate
+from luban.harness.gate import excerpt, relative_paths
+from luban.harness.testdigest import digest
+from luban.harness.testrun import run_tests
 from luban.workspace import Workspace
 
 FILES = {

@@ -15,12 +15,13 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from luban import loop, policy
+from luban.agent import loop
+from luban.safety import policy
 from luban.config import load
-from luban.demo import EXAMPLE, TASK, TEST_COMMAND, prepare, run_tests
+from luban.ui.demo import EXAMPLE, TASK, TEST_COMMAND, prepare, run_tests
 from luban.harness import harness_for
 from luban.context.engine import session_prefix
-from luban.runtime import open_model, profile_for
+from luban.ui.runtime import open_model, profile_for
 from luban.session import Transcript
 from luban.tools import default_tools
 from luban.types import CallStats, ModelReplied, Usage

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from luban.context.budget import SMALL_PREFIX_TOKENS
-from luban.prompt import repository_view
+from luban.context.prompt import repository_view
 
 
 def main() -> None:

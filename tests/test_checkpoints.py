@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from luban.checkpoints import Checkpoint, CheckpointError, Checkpoints, Restored
+from luban.workspace.checkpoints import Checkpoint, CheckpointError, Checkpoints, Restored
 
 
 def tree(root: Path) -> dict[str, tuple]:
@@ -247,3 +247,10 @@ def test_a_missing_checkpoint_or_a_damaged_store_is_one_sentence(project, tmp_pa
         store.snapshot("t")
     assert str(error.value) == (f"The checkpoint store {store.git_dir} is damaged or unusable (git ls-files: fatal: "
                                 f"not a git repository: '{store.git_dir}').")
+
+
+def test_git_is_found_on_the_path_the_store_is_given(project, tmp_path):
+    store = replace(open_store(project, tmp_path), environ={"PATH": str(tmp_path / "no-git-here")})
+    with pytest.raises(CheckpointError) as error:
+        store.snapshot("s")
+    assert str(error.value) == "Checkpoints need git, and git is not on PATH."

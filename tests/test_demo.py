@@ -1,6 +1,6 @@
 import pytest
 
-from luban.demo import EXAMPLE, changes, prepare, run_tests
+from luban.ui.demo import EXAMPLE, changes, prepare, run_tests
 from luban.errors import ConfigError
 
 
@@ -32,7 +32,7 @@ def test_the_demo_asks_nothing_and_keeps_a_mode_the_user_chose():
     import io
 
     from luban.config import Settings
-    from luban.demo import demo_mode
+    from luban.ui.demo import demo_mode
 
     err = io.StringIO()
     assert demo_mode(Settings(permission_mode="plan"), err) == "plan"

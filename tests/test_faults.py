@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from luban.faults import Localization, Suspect, locate, rank
+from luban.harness.faults import Localization, Suspect, locate, rank
 from luban.sandbox import bubblewrap_available, make
-from luban.spectrum import Spectrum, coverage_command, interpreter, same_test
-from luban.testreport import Failure, Frame
+from luban.harness.spectrum import Spectrum, coverage_command, interpreter, same_test
+from luban.harness.testreport import Failure, Frame
 from luban.tools.locate_fault import LocateFault
 from luban.types import ToolResult
 from luban.workspace import Workspace

@@ -1,6 +1,6 @@
 import pytest
 
-from luban.gate import EXCERPT_HEAD, EXCERPT_TAIL, TestGate, TestRun, excerpt, relative_paths
+from luban.harness.gate import EXCERPT_HEAD, EXCERPT_TAIL, TestGate, TestRun, excerpt, relative_paths
 from luban.workspace import Workspace
 
 LOUD_FAILURE = "python3 -c \"print('x'*5000); raise SystemExit(1)\""

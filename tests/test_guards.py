@@ -1,6 +1,6 @@
 import pytest
 
-from luban.guards import Guards
+from luban.harness.guards import Guards
 from luban.types import ToolCall, ToolResult
 from luban.workspace import Workspace
 

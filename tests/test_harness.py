@@ -1,8 +1,8 @@
 import pytest
 
 from luban.config import Settings
-from luban.gate import TestGate
-from luban.guards import Guards
+from luban.harness.gate import TestGate
+from luban.harness.guards import Guards
 from luban.harness import TEST_FILES, Harness, harness_for
 from luban.models.protocol import JsonProtocol, NativeProtocol, TextProtocol
 from luban.models.formats import FORMATS

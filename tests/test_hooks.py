@@ -1,7 +1,7 @@
 import pytest
 
 from luban.errors import ConfigError
-from luban.hooks import Hook, Hooks, after_edit
+from luban.harness.hooks import Hook, Hooks, after_edit
 from luban.types import ToolResult
 from luban.workspace import Workspace
 

@@ -1,9 +1,8 @@
 import shutil
 from pathlib import Path
 
-from luban.gate import TestGate
-from luban.localize import code_under_test, source_of
-from luban.prompt import repository_files
+from luban.harness.gate import TestGate
+from luban.harness.pointers import code_under_test, source_of
 from luban.workspace import Workspace
 
 SHOP = Path(__file__).parents[1] / "src" / "luban" / "examples" / "shop"
@@ -13,7 +12,7 @@ def test_failing_unittest_output_points_at_the_code_it_calls_most_used_first(tmp
     shutil.copytree(SHOP, tmp_path / "shop")
     ws = Workspace.open(tmp_path / "shop", tmp_path / "out")
     run = TestGate("python3 -m unittest").run(ws)
-    assert code_under_test(run.output, ws, repository_files(ws.root)) == [
+    assert code_under_test(run.output, ws, ws.listing.files()) == [
         "pricing.py:11 apply_discount(price, percent)", "cart.py:26 total()"]
 
 
@@ -54,7 +53,7 @@ def test_source_of_gives_nothing_for_long_unparsable_or_unknown_definitions(tmp_
 
 
 def test_the_file_quoted_is_the_one_whose_definition_is_shown(tmp_path):
-    from luban.gate import TestRun, quoted
+    from luban.harness.gate import TestRun, quoted
 
     shutil.copytree(SHOP, tmp_path / "shop")
     ws = Workspace.open(tmp_path / "shop", tmp_path / "out")

@@ -3,7 +3,7 @@ from typing import Any, Mapping
 
 import httpx
 
-from luban import calls, loop
+from luban.agent import call as calls, loop
 from luban.config import Settings
 from luban.errors import ModelUnavailable
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
@@ -78,7 +78,7 @@ def test_call_written_as_fenced_json_is_parsed_and_run(tmp_path):
 
 
 def test_unknown_tool_and_bad_arguments_get_errors_the_model_can_act_on(tmp_path):
-    bad = [ToolCall("a", "nope", {}), ToolCall("b", "echo", {"__raw__": "{oops"})]
+    bad = [ToolCall("a", "nope", {}), ToolCall("b", "echo", {}, raw="{oops")]
     model = script(assistant(calls=bad), assistant("gave up"))
     drive(model, tmp_path)
     assert model.requests[1].messages[-2:] == (
@@ -195,7 +195,7 @@ def test_a_reply_that_broke_off_and_was_sent_again_is_told_in_the_events_and_the
 
 
 def test_unambiguous_calls_are_repaired_and_every_call_is_counted(tmp_path):
-    calls = [ToolCall("a", "ECHO", {"text": "hi"}), ToolCall("b", "echo", {"__raw__": "{'text': 'x'}"}),
+    calls = [ToolCall("a", "ECHO", {"text": "hi"}), ToolCall("b", "echo", {}, raw="{'text': 'x'}"),
              ToolCall("c", "echo", {"text": "y"}), ToolCall("d", "launch", {})]
     model = script(assistant(calls=calls), assistant("ok"))
     events, outcome = drive(model, tmp_path)

@@ -3,9 +3,9 @@
 import json
 import time
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
-from luban.gate import TestGate
+from luban.harness.gate import TestGate
 from luban.harness import Harness
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
@@ -183,7 +183,7 @@ def test_an_edit_that_leaves_the_tests_worse_is_not_applied(tmp_path):
 
 
 def test_test_counts_read_pytest_and_unittest_summaries():
-    from luban.choose import test_counts
+    from luban.harness.candidates import test_counts
 
     assert test_counts("== 3 failed, 12 passed, 1 error in 0.5s ==") == (12, 4)
     assert test_counts("Ran 6 tests in 0.001s\n\nFAILED (failures=3, errors=1)") == (2, 4)

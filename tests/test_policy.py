@@ -1,8 +1,8 @@
 import pytest
 
-from luban import policy
+from luban.safety import policy
 from luban.errors import ConfigError
-from luban.policy import Pattern, Rules, Ruling, decide, narrowest
+from luban.safety.policy import Pattern, Rules, Ruling, decide, narrowest
 from luban.tools import default_tools
 from luban.types import ToolCall
 

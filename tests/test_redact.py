@@ -1,4 +1,4 @@
-from luban.redact import Redactor, carries_marker
+from luban.safety.redact import Redactor, carries_marker
 
 # Made-up values in each format (none of them is a real credential).
 SAMPLES = {

@@ -4,14 +4,14 @@ import json
 import shutil
 from pathlib import Path
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
-from luban.gate import TestGate, TestRun
-from luban.guards import Guards
+from luban.harness.gate import TestGate, TestRun
+from luban.harness.guards import Guards
 from luban.harness import Harness
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
-from luban.rewrite import Target, edit_call, request, rewritten, target
+from luban.harness.rewrites import Target, edit_call, request, rewritten, target
 from luban.tools import edit, read
 from luban.types import Message, Notice
 from luban.workspace import Workspace

@@ -5,8 +5,8 @@ import os
 import pytest
 
 from luban.errors import SessionError, SessionUnwritable
-from luban.session import INTERRUPTED, Transcript, find, finished_calls, latest_for, read_records
-from luban.types import Message, ToolCall, ToolResult
+from luban.session import INTERRUPTED, Transcript, find, finished_calls, history, latest_for, read_records
+from luban.types import CallStats, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult, Usage
 
 CALL = ToolCall("c1", "bash", {"command": "make"})
 
@@ -21,6 +21,21 @@ def test_messages_round_trip_through_resume(tmp_path):
     resumed, messages, warnings = Transcript.resume(t.path)
     resumed.close()
     assert (messages, warnings) == (history, [])
+
+
+def test_a_call_the_model_wrote_broken_keeps_its_raw_text_through_resume(tmp_path):
+    broken = ToolCall("c2", "bash", {}, raw='{"command": "ls')
+    history = [Message("user", "u"), Message("assistant", "", (CALL, broken)), Message("tool", "ok", tool_call_id="c1"),
+               Message("tool", "Error: cut off", tool_call_id="c2")]
+    t = Transcript.create(tmp_path, tmp_path, "m")
+    for m in history:
+        t.append_message(m)
+    t.close()
+    resumed, messages, _ = Transcript.resume(t.path)
+    resumed.close()
+    calls = read_records(t.path)[0][2]["message"]["tool_calls"]
+    assert (messages, calls) == (history, [{"id": "c1", "name": "bash", "arguments": {"command": "make"}},
+                                           {"id": "c2", "name": "bash", "arguments": {}, "raw": '{"command": "ls'}])
 
 
 def test_kill_9_mid_tool_call_resumes_with_interrupted_result(tmp_path):
@@ -58,10 +73,46 @@ def test_a_session_cannot_be_opened_twice(tmp_path):
 
 def test_records_are_on_disk_after_each_append(tmp_path):
     t = Transcript.create(tmp_path, tmp_path, "m")
-    t.append({"type": "event", "kind": "Notice", "text": "x"})
+    t.append_event(Notice("x"))
     lines = t.path.read_text().splitlines()
     assert json.loads(lines[-1]) == {"type": "event", "kind": "Notice", "text": "x"}
     t.close()
+
+
+def test_each_record_kind_has_its_typed_writer_and_reads_back(tmp_path):
+    t = Transcript.create(tmp_path, tmp_path / "repo", "m", "native", ["bash"])
+    system, user, summary = Message("system", "s"), Message("user", "u"), Message("user", "summary")
+    t.append_message(system)
+    t.append_message(user)
+    t.append_event(ToolFinished(CALL, ToolResult("ok"), 0.5))
+    t.append_outcome(Outcome("done", "fixed", 2, Usage(10, 2), 1.5, 1.0, CallStats(1)), "pytest -q")
+    t.append_checkpoint("c0ffee", 1, "fix it", "t1")
+    t.append_compaction([system, summary])
+    t.append_checkpoint("beef", 2, "more", "t2", before=[system, user])
+    rewind = t.append_rewind(2, "beef", 1)
+    t.append_rewrite("a.py:f", "```python\ndef f(): ...\n```", False)
+    t.close()
+    records, _ = read_records(t.path)
+    usage = {"prompt_tokens": 10, "completion_tokens": 2, "cached_tokens": 0, "prompt_ms": 0.0, "decode_ms": 0.0,
+             "requests": 0}
+    as_record = [{"role": m.role, "content": m.content, "tool_calls": [], "tool_call_id": None, "reasoning": None}
+                 for m in (system, user, summary)]
+    assert records[1:] == [
+        {"type": "message", "message": as_record[0]},
+        {"type": "message", "message": as_record[1]},
+        {"type": "event", "kind": "ToolFinished", "call": {"id": "c1", "name": "bash", "arguments": {"command": "make"}},
+         "result": {"content": "ok", "error": False}, "wall_s": 0.5},
+        {"type": "outcome", "status": "done", "message": "fixed", "steps": 2, "usage": usage, "wall_s": 1.5,
+         "model_s": 1.0, "calls": {"valid": 1, "repaired": 0, "rejected": 0}, "denials": [],
+         "test_command": "pytest -q"},
+        {"type": "checkpoint", "commit": "c0ffee", "messages": 1, "note": "fix it", "turn": "t1"},
+        {"type": "compaction", "messages": [as_record[0], as_record[2]]},
+        {"type": "checkpoint", "commit": "beef", "messages": 2, "note": "more", "turn": "t2",
+         "history": as_record[:2]},
+        {"type": "rewind", "messages": 2, "commit": "beef", "turns": 1},
+        {"type": "rewrite", "target": "a.py:f", "reply": "```python\ndef f(): ...\n```", "usable": False}]
+    assert (rewind, history(records), finished_calls(records)) == (
+        records[-2], [system, user], [(CALL, ToolResult("ok"))])
 
 
 def test_latest_for_picks_the_newest_session_of_that_directory(tmp_path):

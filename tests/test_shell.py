@@ -3,8 +3,8 @@ import shlex
 
 import pytest
 
-from luban import shell
-from luban.shell import SimpleCommand as C
+from luban.safety import shell
+from luban.safety.shell import SimpleCommand as C
 
 
 @pytest.mark.parametrize("source, expected", [

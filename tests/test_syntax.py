@@ -2,7 +2,7 @@
 
 import pytest
 
-from luban.syntax import Judgement, Problem, judge, problem_of
+from luban.tools._syntax import Judgement, Problem, judge, problem_of
 
 GOOD = "def f(x):\n    return x\n"
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from luban import tempfiles
-from luban.tempfiles import STALE_AFTER_S, Swept
+from luban.workspace import tempfiles
+from luban.workspace.tempfiles import STALE_AFTER_S, Swept
 from luban.workspace import Workspace
 
 # A writer that dies as `kill -9` leaves it: the temp file created, half written, the process gone.
 KILLED_WRITER = """
 import os, signal, sys
-from luban import tempfiles
+from luban.workspace import tempfiles
 folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 tmp, fd = tempfiles.create(folder, sys.argv[2])
 os.write(fd, b"half of it")
@@ -28,7 +28,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 # A writer still at work: it holds its temp file locked until told to stop.
 LIVE_WRITER = """
 import os, sys
-from luban import tempfiles
+from luban.workspace import tempfiles
 folder = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 tmp, fd = tempfiles.create(folder, sys.argv[2])
 print(tmp, flush=True)

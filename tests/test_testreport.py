@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from luban.testdigest import digest
-from luban.testoutput import read
-from luban.testreport import Failure, Frame, TestReport, collecting, failure_from, node_id, read_junit
+from luban.harness.testdigest import digest
+from luban.harness.testoutput import read
+from luban.harness.testreport import Failure, Frame, TestReport, collecting, failure_from, node_id, read_junit
 from luban.sandbox import bubblewrap_available, make
-from luban.testrun import run_tests
+from luban.harness.testrun import run_tests
 from luban.tools import bash
 from luban.workspace import Workspace
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
-from .trust import PROJECT_CONFIG, USER_ONLY, ProjectConfig, is_trusted, project_config
+from .safety.trust import PROJECT_CONFIG, USER_ONLY, ProjectConfig, is_trusted, project_config
 
 PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
 SANDBOXES = ("auto", "bwrap", "landlock", "none")
@@ -62,13 +62,13 @@ class Settings:
     max_total_tokens: int = 2_000_000
     permission_mode: str = "ask"
     # Rules on top of the mode: {"allow": [...], "ask": [...], "deny": [...]} of patterns such as
-    # "bash(git status:*)" or "edit_file(src/**)"; deny wins at every scope (see policy.py). Each layer adds.
+    # "bash(git status:*)" or "edit_file(src/**)"; deny wins at every scope (see safety/policy.py). Each layer adds.
     permissions: Mapping[str, Any] = field(default_factory=dict)
     # The sandbox for the agent's commands: auto (bwrap, else Landlock), bwrap, landlock, or none. full-auto
     # refuses to start without one that works; running commands unsandboxed needs no_sandbox (--no-sandbox).
     sandbox: str = "auto"
     no_sandbox: bool = False
-    # Commands run at events, e.g. {"after_edit": ["ruff format {path}"]} (see hooks.py). A repository's own
+    # Commands run at events, e.g. {"after_edit": ["ruff format {path}"]} (see harness/hooks.py). A repository's own
     # hooks run only once the user trusts its config (`luban trust`).
     hooks: Mapping[str, Any] = field(default_factory=dict)
     # The project's test command: shown to the model up front, and a final answer is refused while it fails.
@@ -80,7 +80,7 @@ class Settings:
     # keep the one the tests like best (1 turns it off).
     edit_samples: int = 4
     # Among those candidates, alternately the model's rewrite of the definition the failing tests call most,
-    # asked for in a short separate request (rewrite.py).
+    # asked for in a short separate request (harness/rewrites.py).
     focused_rewrites: bool = True
     output_format: str = "text"
     cwd: str = "."

@@ -16,6 +16,10 @@
     ├── TuneError                 a dataset, training run or adapter that cannot be built or used
     ├── Cancelled                 the user or a driver cancelled the request
     └── TimeUp                    max_wall_s (or a driver's cap) ran out in the middle of a step
+
+    PathRefused                   a path the agent may not use: it leads outside the workspace (.., an absolute
+                                  path, a symlink), it is a hard link, or it lies in .git or .luban. One sentence for
+                                  the model, which can fix its call; the file tools return it as an error result.
 """
 
 
@@ -86,3 +90,7 @@ class TimeUp(LubanError):
     wall-clock cap ran out threw it into the run; the run ends as max_time."""
 
     status = "max_time"
+
+
+class PathRefused(Exception):
+    """A path the agent may not use (see the tree above); not a LubanError: it never ends a run."""

@@ -1,10 +1,8 @@
 """Transcript: an append-only JSONL file per session, fsync'd per record; resume and crash repair.
 
-Record kinds: {"type": "session", ...} header (with the tool protocol and tool names), {"type": "message", "message": {...}} for every message the
-model sees, {"type": "event", ...} for what happened around them, {"type": "outcome", ...} per run, and
-{"type": "compaction", "messages": [...]} where compaction replaced the history the model sees from then on,
-{"type": "checkpoint", "commit": ..., "messages": N, ...} for a snapshot of the files before a turn that wrote
-(N: messages before the turn), and {"type": "rewind", "messages": N, "commit": ...} where the user went back to one.
+One typed writer per record kind (Transcript.append_*), the only code that builds records: the session header,
+every message the model sees, the events around them, each run's outcome, compactions, checkpoints, rewinds and
+focused rewrites.
 """
 
 from __future__ import annotations
@@ -16,24 +14,22 @@ import json
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .errors import SessionError, SessionUnwritable
-from .types import Message, ToolCall, ToolResult
+from .types import Event, Message, Outcome, ToolCall, ToolResult
 
 INTERRUPTED = "interrupted before this tool finished — its side effects are unknown; verify them before going on"
 
 
 def message_to_record(message: Message) -> dict[str, Any]:
-    data = asdict(message)
-    data["tool_calls"] = [asdict(c) for c in message.tool_calls]
-    return data
+    return _plain(message)
 
 
 def message_from_record(data: dict[str, Any]) -> Message:
-    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in data.get("tool_calls") or ())
+    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"], c.get("raw")) for c in data.get("tool_calls") or ())
     return Message(data["role"], data.get("content", ""), calls, data.get("tool_call_id"), data.get("reasoning"))
 
 
@@ -108,8 +104,9 @@ class Transcript:
         elif data and not data.endswith(b"\n"):
             self._save(b"\n")
 
-    def append(self, record: dict[str, Any]) -> None:
+    def _append(self, record: dict[str, Any]) -> dict[str, Any]:
         self._save(encode_record(record))
+        return record
 
     def _save(self, data: bytes) -> None:
         try:
@@ -138,12 +135,61 @@ class Transcript:
         self._end += len(data)
 
     def append_message(self, message: Message) -> None:
-        self.append({"type": "message", "message": message_to_record(message)})
+        """A message the model sees, in the order it sees them."""
+        self._append({"type": "message", "message": message_to_record(message)})
+
+    def append_event(self, event: Event) -> None:
+        """Something that happened around the messages (types.Event), under its class name as `kind`."""
+        self._append({"type": "event", "kind": type(event).__name__, **_plain(event)})
+
+    def append_outcome(self, outcome: Outcome, test_command: str | None = None) -> None:
+        """How one run ended; with the test command that judged it, if one did (tune/ trains on the runs it
+        passed)."""
+        gate = {"test_command": test_command} if test_command else {}
+        self._append({"type": "outcome", **_plain(outcome), **gate})
+
+    def append_compaction(self, messages: Sequence[Message]) -> None:
+        """The history the model sees from here on, replacing all messages before (history())."""
+        self._append({"type": "compaction", "messages": [message_to_record(m) for m in messages]})
+
+    def append_checkpoint(self, commit: str, messages: int, note: str, turn: str,
+                          before: Sequence[Message] | None = None) -> None:
+        """A snapshot of the files before turn `turn` wrote; `messages` counts the history before that turn.
+        `before`: that history itself, when a compaction since has made the count meaningless."""
+        record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": messages, "note": note,
+                                  "turn": turn}
+        if before is not None:
+            record["history"] = [message_to_record(m) for m in before]
+        self._append(record)
+
+    def append_rewind(self, messages: int, commit: str, turns: int) -> dict[str, Any]:
+        """The user went back `turns` turns to the checkpoint `commit`; returns the record (history() reads it)."""
+        return self._append({"type": "rewind", "messages": messages, "commit": commit, "turns": turns})
+
+    def append_rewrite(self, target: str, reply: str, usable: bool) -> None:
+        """A focused rewrite the harness asked for (harness/candidates.py): not part of the conversation, but what
+        the model wrote is kept for the record."""
+        self._append({"type": "rewrite", "target": target, "reply": reply, "usable": usable})
 
     def close(self) -> None:
         if self._file:
             self._file.close()
             self._file = None
+
+
+def _plain(value: Any) -> Any:
+    """A value as a record holds it: dataclasses.asdict, except that a tool call's raw text appears only where
+    there is one (so records of well-formed calls read as they always have)."""
+    if isinstance(value, ToolCall):
+        call = {"id": value.id, "name": value.name, "arguments": _plain(dict(value.arguments))}
+        return call if value.raw is None else {**call, "raw": value.raw}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 # Why a session file could not be written, in words; other errors say the system's own words.
@@ -218,7 +264,7 @@ def finished_calls(records: Iterable[dict[str, Any]]) -> list[tuple[ToolCall, To
         kind = record.get("type")
         if kind == "event" and record.get("kind") == "ToolFinished":
             call, result = record["call"], record["result"]
-            done.append((ToolCall(call["id"], call["name"], call["arguments"]),
+            done.append((ToolCall(call["id"], call["name"], call["arguments"], call.get("raw")),
                          ToolResult(result["content"], result["error"])))
         elif kind == "outcome":
             turn_start = len(done)

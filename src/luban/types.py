@@ -14,6 +14,24 @@ class ToolCall:
     id: str
     name: str
     arguments: Mapping[str, Any]
+    # The arguments as the model wrote them when they did not read as a JSON object (`arguments` is then {}):
+    # repair reads them, and they go back to the model as written.
+    raw: str | None = None
+
+    @property
+    def written(self) -> str | Mapping[str, Any]:
+        """What the model wrote for the arguments: the raw text where it did not read as an object."""
+        return self.raw if self.raw is not None else self.arguments
+
+
+@dataclass(frozen=True)
+class Touched:
+    """What one tool call touches, as its tool declares it (Tool.touches): the workspace paths it names, as the
+    model wrote them, and the command line it runs. Permission rules, guards, checkpoints and the context
+    engine ask this instead of knowing tools by name."""
+
+    paths: tuple[str, ...] = ()
+    command: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import http.server
 import json
 import threading
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
 from luban.context.compact import PRUNED, SUMMARISER, SUMMARY_HEAD
 from luban.errors import ContextOverflow, ModelUnavailable

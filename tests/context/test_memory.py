@@ -4,7 +4,7 @@ import stat
 import pytest
 
 from luban.context.memory import MemoryFile, memory_files, project_memory, repository_root
-from luban.prompt import system_prompt
+from luban.context.prompt import system_prompt
 from luban.types import ToolResult
 from luban.tools.write import TOOL as WRITE
 from luban.workspace import Workspace

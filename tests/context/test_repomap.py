@@ -11,7 +11,7 @@ import pytest
 from luban.context.repomap import CACHE_FILE, Limits, build, pagerank, repo_map
 from luban.context.tags import LANGUAGES, Definition, FileTags, extract
 from luban.context.tokens import estimate
-from luban.prompt import system_prompt
+from luban.context.prompt import system_prompt
 from luban.workspace import Workspace
 
 FIXTURE = Path(__file__).parent / "fixtures" / "repomap"

@@ -96,8 +96,9 @@ def test_hermes_unknown_tool_and_broken_json_are_calls_kept_for_repair():
     text = ("<tool_call>\n{\"name\": \"run\", \"arguments\": {}}\n</tool_call>"
             "<tool_call>\n{\"name\": \"bash\", \"arguments\": {'command': 'ls'}}\n</tool_call>"
             "<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a.p")
-    assert FORMATS["hermes"].parse(text, NAMES).calls == calls(
-        ("run", {}), ("bash", {"__raw__": "{'command': 'ls'}"}), ("read_file", {"__raw__": '{"path": "a.p'}))
+    assert FORMATS["hermes"].parse(text, NAMES).calls == (
+        ToolCall("call_0", "run", {}), ToolCall("call_1", "bash", {}, raw="{'command': 'ls'}"),
+        ToolCall("call_2", "read_file", {}, raw='{"path": "a.p'))
 
 
 def test_hermes_leaves_other_families_tool_call_bodies_alone():
@@ -303,7 +304,7 @@ def test_deepseek_v3_fenced_calls_parse_with_either_variant():
 def test_deepseek_cut_off_and_ascii_spelled_tokens():
     text = 'Let me run it.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>bash<｜tool▁sep｜>{"command": "ls'
     assert FORMATS["deepseek_v31"].parse(text, NAMES) == ParsedText(
-        "Let me run it.", calls(("bash", {"__raw__": '{"command": "ls'})))
+        "Let me run it.", (ToolCall("call_0", "bash", {}, raw='{"command": "ls'),))
     text = '<|tool_calls_begin|><|tool_call_begin|>bash<|tool_sep|>{"command": "ls"}<|tool_call_end|><|tool_calls_end|>'
     assert FORMATS["deepseek_v31"].parse(text, NAMES) == ParsedText("", calls(("bash", {"command": "ls"})))
     text = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>bash\n```json\n{\"command\": \"ls\"}"

@@ -114,7 +114,7 @@ def test_streams_text_then_one_completion():
 def test_request_body_is_the_exact_openai_json():
     server = Server(stream_response(HELLO))
     call = ToolCall("c1", "read", {"path": "a.py"})
-    raw = ToolCall("c2", "edit", {"__raw__": '{"path": "a.py",'})
+    raw = ToolCall("c2", "edit", {}, raw='{"path": "a.py",')
     request = Request(
         messages=(
             Message("system", "You are Luban."),

@@ -46,7 +46,7 @@ def test_call_shaped_object_with_an_unknown_name_is_a_call_so_the_model_hears_th
 
 def test_undecodable_string_arguments_are_kept_raw_for_an_error():
     text = '```json\n{"name": "bash", "arguments": "ls -la"}\n```'
-    assert parse_any(text, TOOLS).calls == (ToolCall("call_0", "bash", {"__raw__": "ls -la"}),)
+    assert parse_any(text, TOOLS).calls == (ToolCall("call_0", "bash", {}, raw="ls -la"),)
 
 
 def test_truncated_call_is_not_a_call():

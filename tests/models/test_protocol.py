@@ -272,5 +272,5 @@ def test_a_fenced_call_with_unescaped_quotes_is_salvaged_and_repaired():
     reply = ('```json\n{\n  "name": "bash",\n  "arguments": {\n    "command": "echo """done"""",\n'
              '    "timeout": 5\n  }\n}\n```')
     turn = NativeProtocol().read(Message("assistant", reply), SPECS, "c")
-    fixed = repair_call(turn.calls[0].name, turn.calls[0].arguments, SPECS)
+    fixed = repair_call(turn.calls[0].name, turn.calls[0].written, SPECS)
     assert (fixed.arguments, fixed.repaired, fixed.error) == ({"command": 'echo """done"""', "timeout": 5}, True, None)

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
 from luban.harness import Harness
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig

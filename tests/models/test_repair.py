@@ -53,7 +53,6 @@ def test_empty_arguments_text_means_no_arguments():
     '```json\n{"path": "a.py"}\n```',  # in a code fence
     "{'path': 'a.py'}",  # a Python dict literal
     '"{\\"path\\": \\"a.py\\"}"',  # double-encoded: a JSON string holding the object
-    {"__raw__": '{"path": "a.py"'},  # as the text parsers keep arguments that were not JSON
 ])
 def test_arguments_text_repaired_when_the_object_is_unambiguous(raw):
     assert repair_call("read_file", raw, SPECS) == Repair("read_file", {"path": "a.py"}, True, None)
@@ -84,7 +83,7 @@ def test_python_literals_and_single_quoted_json_words_become_json():
 
 def test_python_values_that_are_not_json_are_refused():
     raw = "{'path': b'a.py'}"
-    assert repair_call("read_file", raw, SPECS) == Repair("read_file", {"__raw__": raw}, False, (
+    assert repair_call("read_file", raw, SPECS) == Repair("read_file", {}, False, (
         "The arguments of your read_file call are not a valid JSON object (Expecting property name enclosed in "
         "double quotes at character 1): \"{'path': b'a.py'}\". Send one JSON object with the keys path (required), "
         "offset, numbered."))
@@ -97,21 +96,21 @@ def test_python_values_that_are_not_json_are_refused():
     ('{"command": "ls", "timeout":', '{"command": "ls", "timeout":'),
 ])
 def test_cut_off_arguments_are_refused_where_the_rest_is_unknown(raw, tail):
-    assert repair_call("bash", raw, SPECS) == Repair("bash", {"__raw__": raw}, False, (
+    assert repair_call("bash", raw, SPECS) == Repair("bash", {}, False, (
         "Your bash call was cut off: its arguments end before the JSON object is complete "
         f"(they end with {tail!r}). Send the whole call again."))
 
 
 def test_invalid_json_is_refused_with_the_parse_error_and_the_keys():
     raw = "{path: a.py}"
-    assert repair_call("read_file", raw, SPECS) == Repair("read_file", {"__raw__": raw}, False, (
+    assert repair_call("read_file", raw, SPECS) == Repair("read_file", {}, False, (
         "The arguments of your read_file call are not a valid JSON object (Expecting property name enclosed in "
         "double quotes at character 1): '{path: a.py}'. Send one JSON object with the keys path (required), offset, "
         "numbered."))
 
 
 def test_arguments_that_are_not_an_object_are_refused():
-    assert repair_call("bash", '["ls", "-la"]', SPECS) == Repair("bash", {"__raw__": '["ls", "-la"]'}, False, (
+    assert repair_call("bash", '["ls", "-la"]', SPECS) == Repair("bash", {}, False, (
         'The arguments of your bash call must be a JSON object with the keys command (required), timeout, not the '
         'list ["ls", "-la"].'))
     assert repair_call("bash", '"ls -la"', SPECS).error == (
@@ -188,7 +187,7 @@ def test_a_misspelt_tool_name_that_means_one_tool_is_repaired(name):
 
 def test_an_unknown_tool_is_refused_with_the_valid_names():
     assert repair_call("write_file", '{"path": "a.py"}', SPECS) == Repair(
-        "write_file", {"__raw__": '{"path": "a.py"}'}, False,
+        "write_file", {}, False,
         "Unknown tool 'write_file'. Available tools: read_file, bash, edit_file.")
     assert repair_call("cat", {"path": "a.py"}, SPECS).error == (
         "Unknown tool 'cat'. Available tools: read_file, bash, edit_file.")
@@ -202,6 +201,6 @@ def test_a_name_close_to_two_tools_is_refused():
 
 def test_a_repaired_name_and_repaired_arguments_are_reported_together():
     assert repair_call("Bash", "{'command': 'ls'}", SPECS) == Repair("bash", {"command": "ls"}, True, None)
-    assert repair_call("Bash", '{"command": "ls', SPECS) == Repair("bash", {"__raw__": '{"command": "ls'}, True, (
+    assert repair_call("Bash", '{"command": "ls', SPECS) == Repair("bash", {}, True, (
         "Your bash call was cut off: its arguments end before the JSON object is complete (they end with "
         "'{\"command\": \"ls'). Send the whole call again."))

@@ -85,9 +85,9 @@ def test_invalid_or_missing_arguments_are_kept_raw_or_empty_and_missing_ids_are_
         chunk({"tool_calls": [{"index": 2, "id": "d", "function": {"name": "x", "arguments": "[1]"}}]}, "tool_calls"),
     ]
     assert list(assemble(payloads))[-1].message.tool_calls == (
-        ToolCall("call_0", "edit", {"__raw__": '{"path": "a.py", '}),
+        ToolCall("call_0", "edit", {}, raw='{"path": "a.py", '),
         ToolCall("c", "ls", {}),
-        ToolCall("d", "x", {"__raw__": "[1]"}),
+        ToolCall("d", "x", {}, raw="[1]"),
     )
 
 
@@ -189,8 +189,8 @@ def test_reasoning_is_sent_back_only_when_the_request_asks():
 
 def test_a_broken_call_goes_back_in_history_as_json_a_chat_template_can_parse():
 
-    cut = ToolCall("a", "edit", {"__raw__": '{"path": "a.py",'})  # repairable: sent repaired
-    lost = ToolCall("b", "edit", {"__raw__": '{"path": "a'})  # not: sent as one string under the raw key
+    cut = ToolCall("a", "edit", {}, raw='{"path": "a.py",')  # repairable: sent repaired
+    lost = ToolCall("b", "edit", {}, raw='{"path": "a')  # not: sent as one string under the raw key
     body = chat_body(Request((Message("assistant", "", (cut, lost)),)), "m")
     sent = [c["function"]["arguments"] for c in body["messages"][0]["tool_calls"]]
     assert [json.loads(s) for s in sent] == [{"path": "a.py"}, {"__raw__": '{"path": "a'}]

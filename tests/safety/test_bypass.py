@@ -3,10 +3,10 @@ the harmless part does not let it through. Destructive commands ask in every mod
 
 import pytest
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
 from luban.models.scripted import assistant, script
-from luban.policy import Rules, Ruling, decide
+from luban.safety.policy import Rules, Ruling, decide
 from luban.tools import default_tools
 from luban.types import ApprovalNeeded, Decision, Message, Notice, ToolCall, ToolFinished, ToolResult
 from luban.ui.headless import drive

@@ -5,13 +5,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from luban import loop
-from luban.checkpoints import Checkpoints
+from luban.agent import loop
+from luban.workspace.checkpoints import Checkpoints
 from luban.config import Settings
 from luban.harness import Harness
-from luban.hooks import Hooks
+from luban.harness.hooks import Hooks
 from luban.models.scripted import assistant, script
-from luban.redact import Redactor
+from luban.safety.redact import Redactor
 from luban.session import Transcript, read_records
 from luban.tools import default_tools
 from luban.types import ApprovalNeeded, Decision, Message, ToolCall, ToolFinished, ToolResult

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from luban.beneath import Openat2, Walk, default_resolver
+from luban.workspace.resolver import Openat2, Walk, default_resolver
 from luban.tools import edit, glob, grep, ls, read, write
 from luban.types import ToolResult
+from luban.errors import PathRefused
 from luban.workspace import Workspace
 
 NATIVE = default_resolver()
@@ -304,3 +305,16 @@ def test_a_folder_swapped_for_a_symlink_during_edits_never_lets_a_write_or_read_
     assert (sorted(os.listdir(away)), (away / "f.txt").read_text(), leaked) == (["f.txt"], SECRET + "\n", [])
     # The race was real: the swapper ran thousands of times, and some calls met the symlink and some the folder.
     assert (swaps > 1000, {"refused", "done"} <= outcomes) == (True, True), (swaps, outcomes)
+
+
+@pytest.mark.parametrize("path", ["", "a\x00b", "../outside.txt", "/etc/passwd", "link/secret"])
+def test_naming_a_path_refuses_what_the_file_tools_refuse_with_the_same_sentence(tmp_path, path):
+    """Workspace.resolve (the guards' and the rules' view) places a path as the boundary does, then follows
+    symlinks: one exception, one sentence, whichever asks."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)
+    ws = Workspace.open(root, tmp_path / "out")
+    with pytest.raises(PathRefused) as named:
+        ws.resolve(path)
+    assert read.TOOL({"path": path}, ws) == ToolResult(str(named.value), error=True)

@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
-from luban import loop
-from luban.beneath import Openat2, Walk, default_resolver
+from luban.agent import loop
+from luban.workspace.resolver import Openat2, Walk, default_resolver
 from luban.config import Settings
 from luban.models.scripted import assistant, script
 from luban.tools import default_tools, edit, glob, grep, ls, read, write

@@ -9,7 +9,7 @@ import pytest
 from luban.config import Settings, load, read_project
 from luban.errors import SandboxUnavailable
 from luban.sandbox import for_agent
-from luban.trust import set_trust
+from luban.safety.trust import set_trust
 from luban.ui.cli import main
 from ui.tui_harness import ScriptedServer, call, text
 

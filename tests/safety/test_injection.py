@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
 from luban.errors import SandboxUnavailable
 from luban.eval.grade import file_hashes
 from luban.eval.ipi import load_ipi
 from luban.harness import Harness
 from luban.models.scripted import assistant, script
-from luban.redact import Redactor
+from luban.safety.redact import Redactor
 from luban.sandbox import for_agent
 from luban.session import Transcript
 from luban.tools import default_tools

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from luban import loop
-from luban.checkpoints import (CheckpointError, Checkpoints, TurnCheckpoints, WritingTurn, for_turn, rewind,
-                               snapshot_before, writing_turns)
+from luban.agent import loop
+from luban.workspace.checkpoints import (CheckpointError, Checkpoints, TurnCheckpoints, WritingTurn, for_turn, rewind,
+                                         writing_turns)
 from luban.config import Settings
 from luban.errors import SessionError
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, history, message_to_record, read_records
-from luban.state import RunState
 from luban.tools import default_tools
 from luban.types import Message, Notice, ToolCall
 from luban.workspace import Workspace
@@ -191,21 +190,21 @@ def test_snapshot_before_a_risky_command_joins_the_turn_it_is_in(session):
     ws = Workspace.open(session.root, session.out)
     transcript = Transcript.create(session.data / "sessions", ws.root, "scripted")
     store = Checkpoints.open(ws.root, session.data)
-    state = RunState(script(), {}, ws, SETTINGS, transcript, [SYSTEM, Message("user", "reset it")], None,
-                          None, None, checkpoints=for_turn(store, "reset it\nplease", [SYSTEM]))
+    checkpoints = for_turn(store, "reset it\nplease", [SYSTEM])
+    messages = [SYSTEM, Message("user", "reset it")]
     try:
-        first = snapshot_before(state, "reset it")
-        second = snapshot_before(state, "before `git reset --hard`")
+        first = checkpoints.snapshot("reset it", messages, transcript)
+        second = checkpoints.snapshot("before `git reset --hard`", messages, transcript)
     finally:
         transcript.close()
     records, _ = read_records(transcript.path)
-    turn = state.checkpoints.turn
+    turn = checkpoints.turn
     assert records[1:] == [
         {"type": "checkpoint", "commit": first, "messages": 1, "note": "reset it", "turn": turn},
         {"type": "checkpoint", "commit": second, "messages": 1, "note": "before `git reset --hard`", "turn": turn}]
     assert writing_turns(records) == [WritingTurn(first, 1, "reset it", turn)]
-    assert isinstance(state.checkpoints, TurnCheckpoints) and state.checkpoints.note == "reset it"
-    assert snapshot_before(RunState(script(), {}, ws, SETTINGS, None, [], None, None, None), "x") is None
+    assert isinstance(checkpoints, TurnCheckpoints) and checkpoints.note == "reset it"
+    assert for_turn(None, "x", []) is None
 
 
 def test_history_after_a_rewind_is_the_conversation_before_the_rewound_turn():

@@ -7,7 +7,7 @@ import pytest
 
 from luban.config import Settings, load, read_project, untrusted_project
 from luban.errors import ConfigError
-from luban.trust import is_trusted, set_trust
+from luban.safety.trust import is_trusted, set_trust
 from luban.ui.trust_cmd import trust_command
 
 HOSTILE = """permission_mode = "full-auto"

@@ -8,6 +8,7 @@ import pytest
 from luban.tools import read
 from luban.tools.bash import TOOL
 from luban.types import ToolResult
+from luban.workspace import Workspace
 
 
 def gone(pid: int) -> bool:
@@ -146,3 +147,9 @@ def test_a_huge_line_is_shortened(ws):
 )
 def test_bad_arguments_say_how_to_fix_them(ws, args, message):
     assert TOOL(args, ws) == ToolResult(message, error=True)
+
+
+def test_commands_start_from_the_workspaces_environment_less_credentials(tmp_path):
+    """The environment comes down from config.environment() through the Workspace; bash reads no other."""
+    ws = Workspace(tmp_path, tmp_path, environ={"PATH": os.environ["PATH"], "GREETING": "hi", "API_TOKEN": "secret"})
+    assert TOOL({"command": 'echo "$GREETING-$API_TOKEN-$PAGER"'}, ws) == ToolResult("hi--cat\nexit code: 0")

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from luban.beneath import Escape, Openat2, Walk, default_resolver
+from luban.errors import PathRefused
+from luban.workspace.resolver import Openat2, Walk, default_resolver
 
 NATIVE = default_resolver()
 RESOLVERS = [
@@ -78,7 +79,7 @@ def test_paths_and_symlinks_that_stay_beneath_open(resolver, tree, path, text):
 )
 def test_paths_that_leave_are_refused(resolver, tree, path):
     # An absolute symlink never counts as beneath, even one that points back inside (as RESOLVE_BENEATH has it).
-    with pytest.raises(Escape):
+    with pytest.raises(PathRefused):
         resolver(tree, path, os.O_RDONLY)
 
 
@@ -110,7 +111,7 @@ def test_a_symlink_loop_fails_with_eloop(resolver, tree):
 def test_creating_through_a_symlink_that_stays_creates_beneath_and_one_that_leaves_nothing(resolver, tree, tmp_path):
     (tmp_path / "root" / "new-link").symlink_to("src/new.txt")
     os.close(resolver(tree, "new-link", os.O_WRONLY | os.O_CREAT, 0o600))
-    with pytest.raises(Escape):
+    with pytest.raises(PathRefused):
         resolver(tree, "out/planted.txt", os.O_WRONLY | os.O_CREAT, 0o600)
     assert ((tmp_path / "root" / "src" / "new.txt").exists(), sorted(os.listdir(tmp_path / "outside"))) == (
         True,
@@ -122,12 +123,12 @@ def test_magic_links_in_proc_do_not_count_as_beneath(resolver):
     # /proc/self/root is a "magic" link that jumps to the process's root whatever the walk so far.
     root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
     try:
-        with pytest.raises((Escape, OSError)) as caught:
+        with pytest.raises((PathRefused, OSError)) as caught:
             os.close(resolver(root, "proc/self/root/etc", os.O_RDONLY | os.O_DIRECTORY))
     finally:
         os.close(root)
     # openat2 refuses the magic link itself (ELOOP); the walk reads its target "/" and refuses an absolute link.
-    assert caught.type is Escape or caught.value.errno == errno.ELOOP
+    assert caught.type is PathRefused or caught.value.errno == errno.ELOOP
 
 
 def test_the_default_resolver_is_the_same_object_each_time_and_opens_beneath(tree):

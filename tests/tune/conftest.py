@@ -4,7 +4,7 @@ pytest.importorskip("transformers", reason="the transformers extra is not instal
 pytest.importorskip("peft", reason="the transformers extra is not installed")
 
 from luban.models.protocol import JsonProtocol  # noqa: E402
-from luban.redact import Redactor  # noqa: E402
+from luban.safety.redact import Redactor  # noqa: E402
 from luban.tune.dataset import build  # noqa: E402
 from luban.tune.domain import code_samples  # noqa: E402
 from luban.tune.trajectories import Found, from_sessions  # noqa: E402

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
-from luban.gate import TestGate
+from luban.harness.gate import TestGate
 from luban.harness import Harness
 from luban.models.protocol import JsonProtocol, label
 from luban.models.scripted import assistant, script
-from luban.prompt import system_prompt
+from luban.context.prompt import system_prompt
 from luban.session import Transcript
 from luban.tools import default_tools
 from luban.workspace import Workspace

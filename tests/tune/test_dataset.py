@@ -7,7 +7,7 @@ import pytest
 
 from luban.errors import TuneError
 from luban.models.protocol import JsonProtocol
-from luban.redact import Redactor
+from luban.safety.redact import Redactor
 from luban.tune.dataset import build, labelled
 from luban.tune.domain import code_samples, source_files
 from luban.tune.trajectories import Found, from_sessions

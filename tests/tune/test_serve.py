@@ -7,7 +7,7 @@ import pytest
 from luban.config import Settings
 from luban.errors import ConfigError, ModelUnavailable
 from luban.models.embedded import EmbeddedServer
-from luban.runtime import adapter_file
+from luban.ui.runtime import adapter_file
 from luban.tune.base import locate
 from luban.tune.train import TrainConfig, train
 

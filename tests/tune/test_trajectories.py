@@ -6,7 +6,7 @@ from luban.eval.evaluate import evaluate
 from luban.eval.folder import load_folder
 from luban.eval.records import RunStore
 from luban.eval.runner import RunOptions
-from luban.gate import REFUSED
+from luban.harness.gate import REFUSED
 from luban.models.scripted import ScriptedSource
 from luban.sandbox import bubblewrap_available
 from luban.eval.records import library

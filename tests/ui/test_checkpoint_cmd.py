@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from luban import loop
-from luban.checkpoints import Checkpoints
+from luban.agent import loop
+from luban.workspace.checkpoints import Checkpoints
 from luban.config import Settings
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, find, read_records

@@ -3,7 +3,7 @@ import json
 import os
 from typing import get_args
 
-from luban import loop
+from luban.agent import loop
 from luban.config import Settings
 from luban.models.scripted import assistant, script
 from luban.tools import default_tools

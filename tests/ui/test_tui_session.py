@@ -12,7 +12,8 @@ from luban.harness import Harness
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, read_records
 from luban.types import Decision, Message, ToolCall
-from luban.ui.slash import UserCommand, dispatch, read_command, user_commands
+from luban.ui.slash import dispatch
+from luban.ui.user_commands import UserCommand, read_command, user_commands
 from luban.ui.tui_input import KeptHistory
 from luban.ui.tui_input import MAX_ATTACHED_CHARS, Attached, InputCompleter, attach, paths_like
 from luban.ui.tui_session import Session
@@ -162,3 +163,32 @@ def test_a_request_the_prompt_history_cannot_keep_is_not_an_error(tmp_path):
     history = KeptHistory(str(tmp_path / "prompt-history"))
     history.append_string("fix the tests")
     assert list(history.get_strings()) == ["fix the tests"]
+
+
+def test_a_turn_keeps_the_history_in_memory_and_the_transcript_open(tmp_path):
+    s = session(tmp_path, assistant("Hi."))
+    transcript, history = s.transcript, s.history
+    s.turn("say hi")
+    assert (s.transcript is transcript, s.history is history) == (True, True)
+    assert [m.content for m in s.history] == ["Rules.", "say hi", "Hi."]
+
+
+def test_an_interrupted_turn_leaves_the_history_the_transcript_would_give(tmp_path):
+    read = ToolCall("c1", "read_file", {"path": "calc.py"})
+    write = ToolCall("c2", "write_file", {"path": "new.py", "content": "x = 1\n"})
+    s = session(tmp_path, assistant(calls=[read, write]))
+
+    def interrupt(event):
+        raise KeyboardInterrupt
+
+    s.ask = interrupt  # the user presses Ctrl-C at the approval of the write
+    transcript = s.transcript
+    assert s.turn("add a file").status == "interrupted"
+    s.transcript.close()
+    reopened, resumed, warnings = Transcript.resume(s.transcript.path)
+    reopened.close()
+    assert (s.transcript is transcript, s.history, warnings) == (True, resumed, [])
+    assert [(m.role, m.content[:40]) for m in s.history[-3:]] == [
+        ("tool", "     1\tdef add(a, b):\n     2\t    return "),
+        ("tool", "Error: interrupted before this tool fini"),
+        ("assistant", "[Interrupted by the user before this tur")]

@@ -66,17 +66,20 @@ def describe(call: ToolCall) -> str:
 
 
 def compact(messages: Sequence[Message], system: Message, budget: Budget, count: Count,
-            results: Mapping[int, tuple[ToolCall, Callable[[str], Message]]], summarise: Summarise) -> Compaction:
-    """The history with a fresh `system` prompt, brought under budget.compact_to tokens if it can be.
+            results: Mapping[int, tuple[ToolCall, Callable[[str], Message]]], summarise: Summarise,
+            goal: int | None = None) -> Compaction:
+    """The history with a fresh `system` prompt, brought under `goal` tokens (budget.compact_to unless given) if
+    it can be; summary chunks fill the budget's window either way.
 
     messages[0] is the old system prompt and messages[1] the task, which is always kept. Raises whatever
     `summarise` raises (a model error): then nothing has changed."""
+    goal = budget.compact_to if goal is None else goal
     pruned, n_pruned = prune(messages, results)
-    task = _kept_task(pruned[1], budget, count) if len(pruned) > 1 else None
+    task = _kept_task(pruned[1], goal, count) if len(pruned) > 1 else None
     head = [system, task] if task else [system]
-    if history_tokens(head + pruned[len(head):], count) <= budget.compact_to:
+    if history_tokens(head + pruned[len(head):], count) <= goal:
         return Compaction(tuple(head + pruned[len(head):]), n_pruned, 0)
-    room = budget.compact_to - history_tokens(head, count) - SUMMARY_TOKENS
+    room = goal - history_tokens(head, count) - SUMMARY_TOKENS
     start = _recent_start(pruned, len(head), room, count)
     older = pruned[len(head):start]
     if not older:
@@ -86,9 +89,9 @@ def compact(messages: Sequence[Message], system: Message, budget: Budget, count:
     return Compaction(tuple(head + [note] + pruned[start:]), n_pruned, len(older))
 
 
-def _kept_task(task: Message, budget: Budget, count: Count) -> Message:
+def _kept_task(task: Message, goal: int, count: Count) -> Message:
     """The task stays verbatim unless it alone would crowd the window (e.g. a huge pasted log)."""
-    limit = budget.compact_to // 4
+    limit = goal // 4
     if message_tokens(task, count) <= limit:
         return task
     marker = "[... the middle of the task text was cut to fit the window ...]"

@@ -11,14 +11,15 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ConfigError, WorkspaceError
 from ..workspace import atomic_write
+from ..workspace.listing import Listing, skipped
 
-# Folders that hold dependencies, caches or build output rather than the project's own files.
-SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "build", "dist", "target", "vendor",
-                       "site-packages"})
+# What a description of the project leaves out besides the workspace's skip set (workspace/listing.py), which
+# .gitignore usually covers too: build output and vendored code. Hidden folders are not its layout either.
+BUILD_OUTPUT = frozenset({"build", "dist", "target", "vendor", "site-packages"})
 WALK_LIMIT = 20000  # files counted for the language summary; enough to rank languages in any repo
 
 LANGUAGES = {
@@ -98,8 +99,9 @@ def write_agents_md(root: Path, force: bool = False) -> Path:
 def detect(root: Path) -> Facts:
     pyproject = _toml(root / "pyproject.toml")
     package = _json(root / "package.json")
-    languages = _languages(root)
-    commands = (_python(root, pyproject, "Python" in dict(languages)) + _node(root, package) + _make(root)
+    files = _project_files(root)
+    languages = _languages(files)
+    commands = (_python(root, pyproject, files, "Python" in dict(languages)) + _node(root, package) + _make(root)
                 + _go(root) + _cargo(root) + _jvm(root) + _cmake(root))
     scripts = pyproject.get("project", {}).get("scripts", {})
     return Facts(
@@ -141,23 +143,18 @@ def _section(title: str, bullets: list[str]) -> str:
 
 # --- what the repository holds ---------------------------------------------------------------------------------
 
-def _languages(root: Path) -> tuple[tuple[str, int], ...]:
-    counts: Counter[str] = Counter()
-    seen = 0
-    for _, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
-        for name in filenames:
-            lang = LANGUAGES.get(os.path.splitext(name)[1].lower())
-            if lang:
-                counts[lang] += 1
-        seen += len(filenames)
-        if seen >= WALK_LIMIT:
-            break
+def _project_files(root: Path) -> list[str]:
+    """The workspace listing (.gitignore honoured), less the folders a description of the project leaves out."""
+    return [f for f in Listing(root).files() if not any(_skipped(part) for part in f.split("/")[:-1])]
+
+
+def _languages(files: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    counts = Counter(lang for f in files[:WALK_LIMIT] if (lang := LANGUAGES.get(os.path.splitext(f)[1].lower())))
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
 
 
 def _skipped(name: str) -> bool:
-    return name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info")
+    return skipped(name) or name.startswith(".") or name in BUILD_OUTPUT
 
 
 def _layout(root: Path) -> tuple[tuple[str, str], ...]:
@@ -189,7 +186,7 @@ def _name(root: Path, pyproject: dict[str, Any], package: dict[str, Any]) -> str
 
 # --- how to set up, build and test -----------------------------------------------------------------------------
 
-def _python(root: Path, pyproject: dict[str, Any], has_python: bool) -> Commands:
+def _python(root: Path, pyproject: dict[str, Any], files: Sequence[str], has_python: bool) -> Commands:
     setup: list[str] = []
     extras = pyproject.get("project", {}).get("optional-dependencies", {})
     dev = next((e for e in ("dev", "test", "tests", "testing") if e in extras), None)
@@ -201,7 +198,7 @@ def _python(root: Path, pyproject: dict[str, Any], has_python: bool) -> Commands
         setup.append(f"pip install -e '.[{dev}]'" if dev else "pip install -e .")
     setup += [f"pip install -r {r}" for r in ("requirements.txt", "requirements-dev.txt") if (root / r).exists()]
     setup_cfg, tox = _ini(root / "setup.cfg"), _ini(root / "tox.ini")
-    test = list(_python_tests(root, pyproject, setup_cfg, tox, has_python))
+    test = list(_python_tests(root, pyproject, _test_files(root, files), setup_cfg, tox, has_python))
     if (tox.has_section("tox") or setup_cfg.has_section("tox:tox") or "tox" in pyproject.get("tool", {})
             or (root / "tox.toml").exists()):
         test.append("tox")
@@ -210,11 +207,10 @@ def _python(root: Path, pyproject: dict[str, Any], has_python: bool) -> Commands
     return Commands(setup=tuple(setup), test=tuple(test))
 
 
-def _python_tests(root: Path, pyproject: dict[str, Any], setup_cfg: configparser.ConfigParser,
+def _python_tests(root: Path, pyproject: dict[str, Any], files: list[Path], setup_cfg: configparser.ConfigParser,
                   tox: configparser.ConfigParser, has_python: bool) -> tuple[str, ...]:
     """pytest where it is configured, imported or a dependency, or where test files exist that unittest does not
     claim; unittest where the test files import it and nothing asks for pytest."""
-    files = _test_files(root)
     heads = [_start(f) for f in files[:TEST_FILES_READ]]
     wanted = ("pytest" in pyproject.get("tool", {}) or (root / "pytest.ini").exists() or (root / "conftest.py").exists()
               or setup_cfg.has_section("tool:pytest") or tox.has_section("pytest")
@@ -231,16 +227,11 @@ def _python_tests(root: Path, pyproject: dict[str, Any], setup_cfg: configparser
     return ("python -m pytest",) if wanted or files or tests_folder else ()
 
 
-def _test_files(root: Path) -> list[Path]:
+def _test_files(root: Path, files: Sequence[str]) -> list[Path]:
     """Python test files at the top level and in tests/ or test/, in a stable order, at most TEST_FILES_SEEN."""
-    found = sorted(p for p in root.iterdir() if _TEST_FILE.fullmatch(p.name) and p.is_file())
-    for folder in (root / "tests", root / "test"):
-        for parent, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
-            found += [Path(parent) / n for n in sorted(filenames) if _TEST_FILE.fullmatch(n)]
-            if len(found) >= TEST_FILES_SEEN:
-                return found[:TEST_FILES_SEEN]
-    return found
+    found = [root / f for f in files if _TEST_FILE.fullmatch(f.rpartition("/")[2])
+             and ("/" not in f or f.split("/", 1)[0] in ("tests", "test"))]
+    return found[:TEST_FILES_SEEN]
 
 
 def _requirements(root: Path, pyproject: dict[str, Any]) -> str:

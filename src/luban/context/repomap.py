@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..workspace.listing import skipped
 from .tags import Definition, FileTags, extract, language_for
 from .tokens import estimate
 
-SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", "venv"})
 # Bigger files are generated or vendored (minified bundles, amalgamations) and parse slowly for little.
 MAX_FILE_BYTES = 1_000_000
 CACHE_FILE = "repomap-tags.json"
@@ -108,7 +108,7 @@ def _candidates(root: Path, files: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Repo-relative paths of the source files to map, sorted, each with its (mtime_ns, size)."""
     found: dict[str, tuple[int, int]] = {}
     for rel in sorted({_relative(root, f) for f in files}):
-        if language_for(rel) is None:
+        if language_for(rel) is None or any(part.startswith(".") for part in rel.split("/")):
             continue
         try:
             st = (root / rel).stat()
@@ -120,8 +120,8 @@ def _candidates(root: Path, files: Sequence[str]) -> dict[str, tuple[int, int]]:
 
 
 def _walk(root: Path, limits: Limits, stop: float) -> tuple[list[str], str]:
-    """The files under `root`, breadth first (so a walk cut short has seen the top of the tree), and where the
-    walk stopped short ("" when it did not)."""
+    """The files under `root` (the skip set of workspace/listing.py left out), breadth first, so that a walk cut
+    short has seen the top of the tree, and where the walk stopped short ("" when it did not)."""
     out: list[str] = []
     folders = deque([""])
     while folders:
@@ -135,10 +135,10 @@ def _walk(root: Path, limits: Limits, stop: float) -> tuple[list[str], str]:
             continue
         for entry in entries:
             path = f"{folder}/{entry.name}" if folder else entry.name
-            if entry.name.startswith("."):
+            if entry.name.startswith("."):  # hidden: configuration, not the code a map is about
                 continue
             if _is_folder(entry):
-                if entry.name not in SKIP_DIRS:
+                if not skipped(entry.name):
                     folders.append(path)
                 continue
             out.append(path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generator, Mapping
 
+from ..config import environment
 from ..errors import LubanError
 from ..models import Model, drain
 from ..types import (AssistantText, CallStats, Completion, Decision, Event, Message, ModelReplied, Notice, Outcome,
@@ -114,7 +115,7 @@ def run(task: str, *, model: Model, ws: Workspace, templates: BashOnlyTemplates,
     st = _State(model, ws, templates, limits)
     try:
         outcome = yield from _steps(task, st)
-    except LubanError as exc:  # as in loop.py: a model or workspace failure ends the run, it does not crash it
+    except LubanError as exc:  # as in agent/loop.py: a model or workspace failure ends the run, it does not crash it
         outcome = st.outcome(exc.status, str(exc))
     yield TurnEnded(outcome)
     return outcome
@@ -205,7 +206,7 @@ def _shell(command: str, ws: Workspace, env: Mapping[str, str], timeout: int) ->
     timeout the process group is killed and what it printed so far is kept, with mini's exception text."""
     try:
         proc = subprocess.Popen(ws.sandbox.wrap(["bash", "-c", command], ws.root), cwd=ws.root,
-                                env={**os.environ, **env}, text=True, encoding="utf-8", errors="replace",
+                                env={**environment(), **env}, text=True, encoding="utf-8", errors="replace",
                                 # No stdin, unlike mini: a driver (the TUI) may own the terminal.
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)

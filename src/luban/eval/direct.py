@@ -39,7 +39,7 @@ def run(task: Task, *, model: Model, ws: Workspace, max_reply_tokens: int
     request = Request((Message("user", PROMPT.format(stub=stub.strip("\n"))),), (), 0.0, max_reply_tokens)
     try:
         completion = drain(model, request)
-    except LubanError as exc:  # as in loop.py: a model failure ends the run, it does not crash it
+    except LubanError as exc:  # as in agent/loop.py: a model failure ends the run, it does not crash it
         outcome = Outcome(exc.status, str(exc), 1, wall_s=time.monotonic() - started)
         yield TurnEnded(outcome)
         return outcome

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..config import environment
 from ..sandbox import Sandbox, without_secrets
 from .task import Injection, Task
 
@@ -62,7 +63,7 @@ def run_command(command: str, root: Path, sandbox: Sandbox, timeout_s: float,
     """Run `command` with bash in `root` through the sandbox; (exit code or None on timeout, output)."""
     argv = sandbox.wrap(["bash", "-c", command], root)
     proc = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, env={**without_secrets(os.environ), **(env or {})})
+                            stderr=subprocess.STDOUT, start_new_session=True, env={**without_secrets(environment()), **(env or {})})
     try:
         out, _ = proc.communicate(timeout=timeout_s)
         return proc.returncode, out.decode("utf-8", "replace")
@@ -73,7 +74,7 @@ def run_command(command: str, root: Path, sandbox: Sandbox, timeout_s: float,
 
 
 def _grading_env(report: Path) -> dict[str, str]:
-    addopts = os.environ.get("PYTEST_ADDOPTS", "")
+    addopts = environment().get("PYTEST_ADDOPTS", "")
     return {"PYTEST_ADDOPTS": f"{addopts} -p {REPORT_PLUGIN} -p no:cacheprovider".strip(),
             "LUBAN_TEST_REPORT": str(report)}
 

@@ -14,17 +14,18 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Generator, Protocol
 
-from .. import loop, policy
+from ..agent import loop
 from ..config import Settings, environment
+from ..context.engine import session_prefix
+from ..errors import TimeUp
 from ..harness import harness_for
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
-from ..context.engine import session_prefix
+from ..safety import policy
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
 from ..tools import default_tools
-from ..errors import TimeUp
 from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted, TurnEnded)
 from ..workspace import Workspace
 from .grade import Trace, Verdict, file_hashes, grade
@@ -211,7 +212,7 @@ def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, 
 def _python_first() -> str:
     """PATH with this Python's folder first: tasks say `python -m pytest`, and mean the one Luban runs on
     (a venv has pytest; the system Python may not)."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return os.pathsep.join([str(Path(sys.executable).parent), environment().get("PATH", "")])
 
 
 def _rel(transcript: Path) -> str:

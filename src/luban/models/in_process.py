@@ -5,7 +5,7 @@ tokens as they come, reads native tool calls in the family's text format, and co
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import ModelRejected
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, Usage
@@ -14,8 +14,7 @@ from .checkpoint import Checkpoint
 from .formats import FORMATS, parse_any
 from .grammar import GrammarEngine, LLGuidanceEngine, response_schema
 from .prompt_cache import PromptCache
-from .repair import read_arguments
-from .wire import RAW_ARGUMENTS
+from .wire import arguments_object
 
 PREFILL_CHUNK = 256  # prompt tokens per forward pass: progress on a long CPU prefill, and bounded activations
 
@@ -166,18 +165,11 @@ def _template_message(message: Message, send_reasoning: bool) -> dict[str, Any]:
         out["reasoning_content"] = message.reasoning
     if message.tool_calls:
         out["tool_calls"] = [{"id": c.id, "type": "function",
-                              "function": {"name": c.name, "arguments": _arguments(c.arguments)}}
+                              "function": {"name": c.name, "arguments": arguments_object(c)}}
                              for c in message.tool_calls]
     if message.tool_call_id is not None:
         out["tool_call_id"] = message.tool_call_id
     return out
-
-
-def _arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    # A call the model wrote broken goes back as Luban read it: repaired where it can be (as on the wire).
-    if set(arguments) == {RAW_ARGUMENTS} and isinstance(arguments[RAW_ARGUMENTS], str):
-        return read_arguments(arguments[RAW_ARGUMENTS]) or dict(arguments)
-    return dict(arguments)
 
 
 def _stop_ids(checkpoint: Checkpoint, stop: Sequence[str]) -> frozenset[int]:

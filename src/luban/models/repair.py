@@ -13,9 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from ..tools.arguments import coerce, describe, keys, matches, wrong_type
 from ..types import ToolSpec
-from .formats.values import coerce, matches, type_name
-from .wire import RAW_ARGUMENTS
 
 NAME_CUTOFF = 0.85  # difflib ratio for a misspelt tool name: "read_flie" -> "read_file", not "read" -> "bash"
 _LITERAL_MAX = 200_000  # ast.literal_eval is safe, but slow and deep on huge input
@@ -35,19 +34,18 @@ class Repair:
 def repair_call(name: str, raw_arguments: str | Mapping[str, Any], specs: Sequence[ToolSpec]) -> Repair:
     spec, renamed = _resolve(name, specs)
     if spec is None:
-        raw = raw_arguments if isinstance(raw_arguments, Mapping) else {RAW_ARGUMENTS: raw_arguments}
-        return Repair(name, raw, False, f"Unknown tool {name!r}. Available tools: {', '.join(s.name for s in specs)}.")
-    text = _raw_text(raw_arguments)
-    if text is None:
+        known = dict(raw_arguments) if isinstance(raw_arguments, Mapping) else {}
+        return Repair(name, known, False, f"Unknown tool {name!r}. Available tools: {', '.join(s.name for s in specs)}.")
+    if isinstance(raw_arguments, Mapping):
         args, fixed = dict(raw_arguments), False
     else:
-        value, fixed, problem = _read(text)
+        value, fixed, problem = _read(raw_arguments)
         if problem:
-            return Repair(spec.name, {RAW_ARGUMENTS: text}, renamed, _read_error(spec, text, problem))
+            return Repair(spec.name, {}, renamed, _read_error(spec, raw_arguments, problem))
         if not isinstance(value, dict):
-            message = f"The arguments of your {spec.name} call must be a JSON object with the keys {_keys(spec)}, " \
-                      f"not {_describe(value)}."
-            return Repair(spec.name, {RAW_ARGUMENTS: text}, renamed, message)
+            message = f"The arguments of your {spec.name} call must be a JSON object with the keys {keys(spec)}, " \
+                      f"not {describe(value)}."
+            return Repair(spec.name, {}, renamed, message)
         args = value
     args, typed, error = _check(spec, args)
     return Repair(spec.name, args, renamed or fixed or typed, error)
@@ -74,15 +72,6 @@ def _squash(name: str) -> str:
 
 
 # ---- the arguments text ----
-
-
-def _raw_text(raw: str | Mapping[str, Any]) -> str | None:
-    """The arguments as the model wrote them when they are (still) text, else None."""
-    if isinstance(raw, str):
-        return raw
-    if set(raw) == {RAW_ARGUMENTS} and isinstance(raw[RAW_ARGUMENTS], str):
-        return raw[RAW_ARGUMENTS]
-    return None
 
 
 def read_arguments(text: str) -> dict | None:
@@ -243,7 +232,7 @@ def _read_error(spec: ToolSpec, text: str, problem: str) -> str:
         return (f"Your {spec.name} call was cut off: its arguments end before the JSON object is complete "
                 f"(they end with {text[-40:]!r}). Send the whole call again.")
     return (f"The arguments of your {spec.name} call are not a valid JSON object ({problem}): {text[:200]!r}. "
-            f"Send one JSON object with the keys {_keys(spec)}.")
+            f"Send one JSON object with the keys {keys(spec)}.")
 
 
 # ---- the arguments against the schema ----
@@ -262,7 +251,7 @@ def _check(spec: ToolSpec, args: dict[str, Any]) -> tuple[dict[str, Any], bool, 
         fixed[key] = coerce(value, schema)
         repaired = repaired or type(fixed[key]) is not type(value) or fixed[key] != value
         if not matches(fixed[key], schema) and value is not None:
-            errors.append(f"Argument {key!r} of {spec.name} must be {type_name(schema)}, not {_describe(value)}.")
+            errors.append(wrong_type(spec.name, key, schema, value))
     missing = [k for k in required if fixed.get(k) is None and not (k in fixed and matches(None, props.get(k)))]
     if missing:
         errors.append(_missing(spec, missing))
@@ -270,7 +259,7 @@ def _check(spec: ToolSpec, args: dict[str, Any]) -> tuple[dict[str, Any], bool, 
     if extra and spec.parameters.get("additionalProperties") is False:
         if errors:  # the call goes back anyway: name every mistake at once
             unknown = ", ".join(map(repr, extra))
-            errors.append(f"{spec.name} has no argument {unknown}; its arguments are {_keys(spec)}.")
+            errors.append(f"{spec.name} has no argument {unknown}; its arguments are {keys(spec)}.")
         else:
             fixed, repaired = {k: v for k, v in fixed.items() if k in props}, True
     return fixed, repaired, " ".join(errors) or None
@@ -280,17 +269,3 @@ def _missing(spec: ToolSpec, missing: list[str]) -> str:
     plural = "s" if len(missing) > 1 else ""
     return (f"Your {spec.name} call is missing the required argument{plural} {', '.join(map(repr, missing))}. "
             f"The parameters of {spec.name}: {json.dumps(dict(spec.parameters))}.")
-
-
-def _keys(spec: ToolSpec) -> str:
-    required = spec.parameters.get("required") or ()
-    return ", ".join(f"{key} (required)" if key in required else key for key in spec.parameters.get("properties") or {})
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    kinds = ((bool, "boolean"), ((int, float), "number"), (str, "string"), ((list, tuple), "list"), (Mapping, "object"))
-    kind = next((name for types, name in kinds if isinstance(value, types)), type(value).__name__)
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return f"the {kind} {text[:37] + '...' if len(text) > 40 else text}"

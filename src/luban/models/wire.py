@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import ContextOverflow, ModelError, ModelProtocolError, ModelRejected, ReplyBroken
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
+from .repair import read_arguments
 
 # How servers say that a prompt does not fit their window, in their own words (taken from their sources):
 _OVERFLOW = re.compile("|".join((
@@ -23,9 +24,9 @@ _OVERFLOW = re.compile("|".join((
     r"context_length_exceeded",  # OpenAI's error code
 )), re.IGNORECASE)
 
-RAW_ARGUMENTS = "__raw__"
-"""Key of the arguments of a native tool call whose argument string was not valid JSON: the agent shows it
-to the model so it can fix the call, and the request serialiser sends the string back unchanged."""
+# Chat templates parse the arguments of earlier calls (llama.cpp answers HTTP 500 when they are not a JSON
+# object), so a call's text that no reading makes an object goes back wrapped in one under this key.
+UNREAD = "__raw__"
 
 
 def body_bytes(body: Mapping[str, Any]) -> bytes:
@@ -68,7 +69,7 @@ def _wire_message(message: Message, send_reasoning: bool = False) -> dict[str, A
         wire["reasoning_content"] = message.reasoning
     if message.tool_calls:
         wire["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _arguments_text(c.arguments)}}
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": dumps_object(c)}}
             for c in message.tool_calls
         ]
     if message.tool_call_id is not None:
@@ -76,14 +77,16 @@ def _wire_message(message: Message, send_reasoning: bool = False) -> dict[str, A
     return wire
 
 
-def _arguments_text(arguments: Mapping[str, Any]) -> str:
-    # Chat templates parse the arguments of earlier calls (llama.cpp answers HTTP 500 when they are not JSON),
-    # so a call the model wrote broken goes back as Luban read it: repaired, else its text as one JSON string.
-    if set(arguments) == {RAW_ARGUMENTS} and isinstance(arguments[RAW_ARGUMENTS], str):
-        from .repair import read_arguments  # repair builds on this module
+def arguments_object(call: ToolCall) -> dict[str, Any]:
+    """A call's arguments as a chat template receives them: a call the model wrote broken goes back as Luban read
+    it, repaired where it can be, else its text under UNREAD."""
+    if call.raw is None:
+        return dict(call.arguments)
+    return read_arguments(call.raw) or {UNREAD: call.raw}
 
-        arguments = read_arguments(arguments[RAW_ARGUMENTS]) or arguments
-    return json.dumps(dict(arguments), ensure_ascii=False)
+
+def dumps_object(call: ToolCall) -> str:
+    return json.dumps(arguments_object(call), ensure_ascii=False)
 
 
 def _wire_tool(tool: ToolSpec) -> dict[str, Any]:
@@ -234,17 +237,21 @@ class _CallParts:
 
     def tool_call(self, index: int) -> ToolCall:
         raw = "".join(self.arguments)
-        return ToolCall(self.id or f"call_{index}", self.name, _arguments(raw))
+        arguments = _arguments(raw)
+        if arguments is None:
+            return ToolCall(self.id or f"call_{index}", self.name, {}, raw)
+        return ToolCall(self.id or f"call_{index}", self.name, arguments)
 
 
-def _arguments(raw: str) -> Mapping[str, Any]:
+def _arguments(raw: str) -> dict[str, Any] | None:
+    """The arguments object, or None when the text is not one (the call keeps it as raw)."""
     if not raw.strip():
         return {}
     try:
         arguments = json.loads(raw)
     except ValueError:
-        return {RAW_ARGUMENTS: raw}
-    return arguments if isinstance(arguments, dict) else {RAW_ARGUMENTS: raw}
+        return None
+    return arguments if isinstance(arguments, dict) else None
 
 
 def _usage(usage: Mapping[str, Any], timings: Mapping[str, Any]) -> Usage:

@@ -56,7 +56,7 @@ def _build(kind: str, writable: Sequence[Path], env: Mapping[str, str], host: Ma
     if kind in ("bwrap", "landlock"):
         found = toolchains.find(host, env.get("PATH"), programs)
     if kind == "bwrap":
-        if not bubblewrap_available():
+        if not bubblewrap_available(host):
             raise ConfigError("bubblewrap is not installed (apt-get install bubblewrap)")
         return Bubblewrap(paths, dict(env), readable=(*own_install(), *found.folders), host=host)
     if kind == "landlock":
@@ -75,7 +75,7 @@ def make(kind: str, writable: Sequence[Path] = (), env: Mapping[str, str] | None
     else none: eval's choice; the agent's commands go through `for_agent`, which never falls back silently).
     `host` is the environment Luban runs in; `programs`, command lines whose program must be reachable."""
     if kind == "auto":
-        kind = "bwrap" if bubblewrap_available() else "none"
+        kind = "bwrap" if bubblewrap_available(host) else "none"
     try:
         return _build(kind, writable, env or {}, host, programs)
     except ConfigError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..config import environment
 from . import scope
 
 # Hidden behind an empty tmpfs: other users' and the host's sockets live under /run (docker.sock is root).
@@ -32,8 +33,10 @@ trap 'clean; exit 143' TERM; trap 'clean; exit 129' HUP; trap 'clean; exit 130' 
 "$@" 9<&-; s=$?; clean; exit $s"""
 
 
-def available() -> bool:
-    return shutil.which("bwrap") is not None
+def available(host: Mapping[str, str] | None = None) -> bool:
+    """Whether bwrap is on the PATH of `host`, the environment Luban runs in (config.environment() unless given)."""
+    host = environment() if host is None else host
+    return shutil.which("bwrap", path=host.get("PATH", os.defpath)) is not None
 
 
 @dataclass(frozen=True)

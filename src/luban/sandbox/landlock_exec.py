@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from ..config import environment as host_environment
 from . import landlock, scope, seccomp
 
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
@@ -152,7 +153,7 @@ def main(args: Sequence[str]) -> int:
     if reason:
         sys.stderr.write(f"luban sandbox: {reason}; refusing to run the command unconfined.\n")
         return 126
-    env = environment(dict(os.environ), options)
+    env = environment(dict(host_environment()), options)
     # Set before forking, so the command's orphans (double forks, setsid) come to us, not to init.
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     # Die with Luban, as bwrap's --die-with-parent; the handler then ends the command's processes.

@@ -1,34 +1,29 @@
-"""What the built-in tools share about their input: checking the model's arguments against a tool's schema,
-placing paths beneath the workspace, and walking its files (for glob and "did you mean" suggestions)."""
+"""What the built-in tools share about their input: checking the model's arguments against a tool's schema
+(arguments.py's rules), placing paths beneath the workspace, and "did you mean" suggestions from its listing."""
 
 from __future__ import annotations
 
 import difflib
 import errno
-import json
-import os
-import posixpath
 import re
 import time
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
-from ..boundary import BoundaryError, Place
+from ..errors import PathRefused
 from ..types import ToolResult, ToolSpec
 from ..workspace import Workspace
+from ..workspace.boundary import Place
+from .arguments import keys, matches, type_name, types_of, wrong_type
 
-# Folders that are never what the model is looking for and can hold huge trees.
-NOISE_DIRS = frozenset(
-    {".git", "__pycache__", "node_modules", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox"}
-)
+SIMILAR_AMONG = 20_000  # files compared with a name not found, shallow ones first
 # A NUL byte this early means a binary file; the same rule git and grep use.
 BINARY_PROBE = 8192
 
 # In a str from JSON, a surrogate is always a lone one: a valid pair decodes to the character it encodes.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_SHOWN = 120  # a path in an error message; a name too long to open would drown the sentence
-_ARTICLES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 
 
 class ToolError(Exception):
@@ -71,7 +66,7 @@ def answer(spec: ToolSpec, args: Any, doing: str, body: Callable[[dict[str, Any]
             return body(checked)
         except OSError as error:
             raise fault(error, doing, str(checked.get("path") or ".")) from None
-    except (ToolError, BoundaryError) as error:
+    except (ToolError, PathRefused) as error:
         return ToolResult(str(error), error=True)
 
 
@@ -108,36 +103,26 @@ def parse_args(spec: ToolSpec, args: Any) -> dict[str, Any]:
     props: Mapping[str, Mapping[str, Any]] = spec.parameters["properties"]
     required = spec.parameters.get("required", ())
     if not isinstance(args, Mapping):
-        raise ToolError(f"The arguments of {spec.name} must be a JSON object with the keys {_keys(props, required)}.")
+        raise ToolError(f"The arguments of {spec.name} must be a JSON object with the keys {keys(spec)}.")
     unknown = sorted(str(key) for key in args if key not in props)
     if unknown:
         names = ", ".join(f"'{key}'" for key in unknown)
-        raise ToolError(f"{spec.name} has no argument {names}; its arguments are {_keys(props, required)}.")
+        raise ToolError(f"{spec.name} has no argument {names}; its arguments are {keys(spec)}.")
     clean: dict[str, Any] = {}
     for key, schema in props.items():
         value = args.get(key)
         if value is None and key in required:
-            raise ToolError(f"{spec.name} needs the argument '{key}' ({_ARTICLES[schema['type']]}).")
+            raise ToolError(f"{spec.name} needs the argument '{key}' ({type_name(schema)}).")
         clean[key] = schema.get("default") if value is None else _check(spec.name, key, schema, value)
     return clean
 
 
-def _keys(props: Mapping[str, Any], required: Any) -> str:
-    return ", ".join(f"{key} (required)" if key in required else key for key in props)
-
-
 def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
-    kind = schema["type"]
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
+    if "integer" in types_of(schema) and isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema counts 3.0 as an integer, and some servers emit it.
-    ok = {
-        "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "boolean": isinstance(value, bool),
-    }[kind]
-    if not ok:
-        raise ToolError(f"Argument '{key}' of {tool} must be {_ARTICLES[kind]}, not {_describe(value)}.")
-    if kind == "string" and (lone := _LONE_SURROGATE.search(value)):
+    if not matches(value, schema):
+        raise ToolError(wrong_type(tool, key, schema, value))
+    if isinstance(value, str) and (lone := _LONE_SURROGATE.search(value)):
         # Refused rather than written as a raw byte (surrogateescape) or as '?': it can only come from a broken
         # escape in the model's JSON (half of an emoji's UTF-16 pair), never from text the model was shown, so
         # writing it would put bytes in the file that nobody meant.
@@ -153,41 +138,8 @@ def _check(tool: str, key: str, schema: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        kind = "boolean"
-    elif isinstance(value, (int, float)):
-        kind = "number"
-    elif isinstance(value, str):
-        kind = "string"
-    elif isinstance(value, (list, tuple)):
-        kind = "list"
-    elif isinstance(value, Mapping):
-        kind = "object"
-    else:
-        kind = type(value).__name__
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return f"the {kind} {text[:37] + '...' if len(text) > 40 else text}"
-
-
 def looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:BINARY_PROBE]
-
-
-def walk_files(folder: int, limit: int = 100_000) -> Iterator[tuple[str, int, str]]:
-    """Files beneath the folder descriptor in a stable order, as (POSIX path relative to it, the descriptor of
-    the folder holding it, its name); that descriptor is valid until the next item. Noise folders and symlinked
-    folders are not entered (fwalk opens each folder from its parent with O_NOFOLLOW, so a swap cannot lead
-    it out). Stops after `limit` files so a huge tree cannot stall a tool."""
-    count = 0
-    for here, dirs, files, here_fd in os.fwalk(".", dir_fd=folder):
-        dirs[:] = sorted(d for d in dirs if d not in NOISE_DIRS)
-        prefix = posixpath.normpath(here)
-        for name in sorted(files):
-            yield (name if prefix == "." else f"{prefix}/{name}"), here_fd, name
-            count += 1
-            if count >= limit:
-                return
 
 
 def not_found(ws: Workspace, where: Place) -> ToolError:
@@ -203,9 +155,7 @@ def similar_files(ws: Workspace, name: str, limit: int = 5) -> list[str]:
     scored = []
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(name)
-    with ws.files.folder(ws.files.place(".")) as root:
-        names = [rel for rel, _, _ in walk_files(root, limit=20_000)]
-    for rel in names:
+    for rel in ws.listing.files()[:SIMILAR_AMONG]:
         matcher.set_seq1(PurePath(rel).name)
         if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
             scored.append((-matcher.ratio(), rel))

@@ -18,7 +18,7 @@ from typing import IO, Any, Mapping
 
 from ..context.output import Limits, fit
 from ..sandbox import without_secrets
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
 
@@ -63,6 +63,10 @@ SPEC = ToolSpec(
 class Bash:
     spec: ToolSpec = SPEC
     effect: Effect = "exec"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        command = args.get("command")
+        return Touched(command=command if isinstance(command, str) else None)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         try:
@@ -133,7 +137,7 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**without_secrets(os.environ), **ENV},
+        env={**without_secrets(ws.environ), **ENV},
     )
     assert proc.stdout is not None
     capture = _Capture(proc.stdout)
@@ -147,6 +151,7 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
     stopped_background = code is not None and not capture.join(DRAIN_S)
     if code is None or stopped_background:
         _stop_group(proc, capture)
+    ws.listing.changed()  # a command may have created or removed files
     return _Run(capture.output(), code, capture.dropped, stopped_background)
 
 

@@ -10,12 +10,13 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..boundary import Place
-from ..syntax import judge
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.boundary import Place
+from . import path_argument
 from ._diff import changes, unified
 from ._input import Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
+from ._syntax import judge
 from .read import cut_line, numbered
 from .write import plural, write_text
 
@@ -58,6 +59,9 @@ class EditFile:
     effect: Effect = "write"
     max_bytes: int = MAX_BYTES
     time_limit_s: float = TIME_LIMIT_S
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "edit", lambda checked: self._edit(ws, checked))

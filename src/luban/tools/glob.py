@@ -1,7 +1,7 @@
 """glob: find files by a path pattern with * ? [...] {a,b} and **, newest first.
 
-The tree is walked once through folder descriptors with noise folders (.git, __pycache__, node_modules,
-virtualenvs) pruned, which pathlib's glob cannot do; a symlinked match is listed only if it stays inside.
+It matches the workspace's listing (Workspace.listing: noise folders skipped, .gitignore honoured as grep
+honours it) instead of walking the tree; a match is listed only if it still opens beneath the root.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
-from ..types import Effect, ToolResult, ToolSpec
+from ..errors import PathRefused
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
-from ._input import ToolError, answer, walk_files
+from ..workspace.boundary import Place
+from ..workspace.listing import Listing, skipped
+from . import path_argument
+from ._input import ToolError, answer
 
 MAX_RESULTS = 200
 MAX_SUGGESTIONS = 10
@@ -27,7 +30,7 @@ SPEC = ToolSpec(
         "Find files by name pattern. * matches any characters within one folder or file name, ** matches any "
         "number of folders, {a,b} matches either. Examples: **/*.py finds all Python files, src/*.{js,ts} "
         "finds .js and .ts files directly in src. Returns file paths, newest first, at most 200. "
-        "Skips .git, node_modules, __pycache__ and virtualenv folders."
+        "Skips .git, node_modules, __pycache__ and virtualenv folders, and files ignored by git."
     ),
     parameters={
         "type": "object",
@@ -50,6 +53,9 @@ SPEC = ToolSpec(
 class Glob:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "search",
@@ -78,12 +84,11 @@ def _glob(ws: Workspace, pattern: str, base: Place) -> ToolResult:
     if last.strip("*?"):  # a last part of wildcards only would suggest every file
         readings["name"] = re.compile("(?:.*/)?" + _translate(last), re.IGNORECASE)
     dated: dict[str, list[tuple[float, str]]] = {kind: [] for kind in readings}
-    with ws.files.folder(base) as folder:
-        for name, holder, leaf in walk_files(folder):
-            kinds = [kind for kind, regex in readings.items() if regex.fullmatch(name)]
-            if kinds and (found := _found(ws, base.child(name), holder, leaf)) is not None:
-                for kind in kinds:
-                    dated[kind].append((-found.st_mtime, base.child(name).shown))
+    for name in _names(ws, base):
+        kinds = [kind for kind, regex in readings.items() if regex.fullmatch(name)]
+        if kinds and (found := _found(ws, base.child(name))) is not None:
+            for kind in kinds:
+                dated[kind].append((-found.st_mtime, base.child(name).shown))
     if not dated["asked"]:
         return ToolResult(f"No files match {pattern} in {'the workspace root' if rel == '.' else rel}."
                           + _suggestions(dated["case"], dated.get("name", [])))
@@ -103,13 +108,26 @@ def _suggestions(case: list[tuple[float, str]], name: list[tuple[float, str]]) -
     return ""
 
 
-def _found(ws: Workspace, where: Place, holder: int, leaf: str) -> os.stat_result | None:
-    """The match's status; a symlink's target's where it stays inside the workspace, else None (not listed)."""
+def _names(ws: Workspace, base: Place) -> list[str]:
+    """The files beneath `base`, relative to it: from the workspace's listing, or the saved tool outputs when
+    `base` is the scratch folder (which is flat)."""
+    with ws.files.folder(base) as folder:  # a folder this user may not open is an error, not "no files"
+        if base.base != ws.root:
+            return sorted(os.listdir(folder))
+    under = ws.relative(ws.resolve(base.given))  # a folder reached through an in-tree symlink: its real place
+    if any(skipped(part) for part in under.split("/")):  # asked for by name: a noise folder is listed too
+        return list(Listing(ws.root / under).files())
+    files = ws.listing.files()
+    return list(files) if under == "." else [f[len(under) + 1:] for f in files if f.startswith(f"{under}/")]
+
+
+def _found(ws: Workspace, where: Place) -> os.stat_result | None:
+    """The match's status, opened beneath the root; None where it is gone, not a file, or leads out."""
     try:
-        info = os.stat(leaf, dir_fd=holder, follow_symlinks=False)
-        return ws.files.stat(where) if stat.S_ISLNK(info.st_mode) else info
-    except (OSError, BoundaryError):
-        return None  # gone since the walk, dangling, or leading out
+        info = ws.files.stat(where)
+    except (OSError, PathRefused):
+        return None
+    return info if info is not None and stat.S_ISREG(info.st_mode) else None
 
 
 def translate(pattern: str) -> re.Pattern[str]:

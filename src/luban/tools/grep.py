@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.listing import rg_binary, rg_skips
+from . import path_argument
 from ._input import ToolError, answer
 
 MAX_MATCHES = 200
@@ -26,7 +26,8 @@ SPEC = ToolSpec(
     name="grep",
     description=(
         "Search inside files for a regular expression. Returns matching lines as path:line number:text. "
-        "Shows at most 200 matches. Files ignored by git are skipped."
+        "Shows at most 200 matches. Files ignored by git, and .git, node_modules, __pycache__ and virtualenv "
+        "folders, are skipped."
     ),
     parameters={
         "type": "object",
@@ -47,17 +48,14 @@ class Grep:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
 
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
+
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "search", lambda checked: _grep(ws, checked))
 
 
 TOOL = Grep()
-
-
-def rg_binary() -> str | None:
-    """The rg the ripgrep wheel put beside this Python, else one on PATH."""
-    beside = Path(sys.executable).parent / "rg"
-    return str(beside) if beside.is_file() else shutil.which("rg")
 
 
 def _grep(ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
@@ -123,7 +121,7 @@ def _readings(pattern: str, ignore_case: bool) -> list[tuple[_Query, str]]:
 def _search(ws: Workspace, target: Place, is_dir: bool, query: _Query, glob: str | None
             ) -> tuple[list[str], int, str]:
     """(matching lines as path:line:text, rg's exit code, what rg said on stderr)."""
-    rg = rg_binary()
+    rg = rg_binary(ws.environ)
     if rg is None:
         raise ToolError("grep is unavailable because ripgrep (rg) is not installed; use bash with grep -rn instead.")
     # --sort path keeps the order stable from call to call (rg is otherwise parallel and unordered).
@@ -132,7 +130,7 @@ def _search(ws: Workspace, target: Place, is_dir: bool, query: _Query, glob: str
     argv += ["--ignore-case"] if query.ignore_case else []
     argv += ["--fixed-strings"] if query.fixed else []
     argv += ["--glob", glob] if glob else []
-    argv += ["--glob", "!.git", "--regexp", query.pattern]
+    argv += [*rg_skips(), "--regexp", query.pattern]
     rel = target.shown
     if is_dir:
         with ws.files.folder(target) as folder:

@@ -1,12 +1,12 @@
 """locate_fault: run the project's test command under coverage and name the functions most likely to hold
-the bug (faults.py). It changes no file; it runs only the test command the user configured."""
+the bug (harness/faults.py). It changes no file; it runs only the test command the user configured."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
 from ._input import ToolError, parse_args
 
@@ -40,8 +40,11 @@ class LocateFault:
     # It reads the workspace and runs the test command the harness already runs unasked.
     effect: Effect = "read"
 
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return Touched()  # no path of the model's choosing; the test command is the user's
+
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
-        from ..faults import locate  # deferred: coverage and tree-sitter
+        from ..harness.faults import locate  # deferred: coverage and tree-sitter
 
         try:
             checked = parse_args(self.spec, args)

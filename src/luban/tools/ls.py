@@ -7,9 +7,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..boundary import Place
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.boundary import Place
+from . import path_argument
 from ._input import ToolError, answer, fault
 
 MAX_ENTRIES = 500
@@ -35,6 +36,9 @@ SPEC = ToolSpec(
 class ListDir:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "list", lambda checked: _list(ws, ws.files.place(checked["path"])))

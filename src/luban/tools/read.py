@@ -6,9 +6,10 @@ import stat
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Mapping
 
-from ..boundary import Place
-from ..types import Effect, ToolResult, ToolSpec
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.boundary import Place
+from . import path_argument
 from ._input import BINARY_PROBE, Deadline, Tick, ToolError, answer, fault, looks_binary, not_found
 
 MAX_LINES = 2000
@@ -53,6 +54,9 @@ class ReadFile:
     spec: ToolSpec = SPEC
     effect: Effect = "read"
     time_limit_s: float = TIME_LIMIT_S
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "read", lambda checked: self._read(ws, checked))

@@ -7,11 +7,13 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from ..boundary import BoundaryError, Place
-from ..syntax import judge
-from ..types import Effect, ToolResult, ToolSpec
+from ..errors import PathRefused
+from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.boundary import Place
+from . import path_argument
 from ._input import ToolError, answer, fault
+from ._syntax import judge
 
 SPEC = ToolSpec(
     name="write_file",
@@ -35,6 +37,9 @@ SPEC = ToolSpec(
 class WriteFile:
     spec: ToolSpec = SPEC
     effect: Effect = "write"
+
+    def touches(self, args: Mapping[str, Any]) -> Touched:
+        return path_argument(args)
 
     def __call__(self, args: Mapping[str, Any], ws: Workspace) -> ToolResult:
         return answer(self.spec, args, "write",
@@ -78,7 +83,7 @@ def _old_text(ws: Workspace, where: Place) -> str | None:
     try:
         with ws.files.open_read(where) as f:
             return f.read().decode("utf-8", errors="surrogateescape")
-    except (OSError, BoundaryError):
+    except (OSError, PathRefused):
         return None
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..config import environment
 from ..context.tags import definition_nodes, is_function, language_for
 from ..errors import TuneError
-from ..tools.grep import rg_binary
+from ..workspace.listing import rg_binary
 
 MAX_FILE_BYTES = 200_000
 MAX_FUNCTION_CHARS = 4_000
@@ -37,7 +38,7 @@ class CodeSample:
 def source_files(root: Path) -> list[str]:
     """The repository's files that the repo map can parse, as ripgrep lists them: .gitignore and .ignore
     honoured (in a git checkout or not), hidden files skipped."""
-    rg = rg_binary()
+    rg = rg_binary(environment())
     if rg is None:
         raise TuneError("Listing the repository's files needs ripgrep (rg), which is not installed.")
     run = subprocess.run([rg, "--files", "--no-require-git", "--sort", "path"], cwd=root, capture_output=True,

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from ..choose import NOT_APPLIED
+from ..agent.loop import CUT_OFF
+from ..context.prompt import RULES
 from ..errors import SessionError
-from ..gate import REFUSED
-from ..loop import CUT_OFF
+from ..harness.candidates import NOT_APPLIED
+from ..harness.gate import REFUSED
 from ..models.protocol import FINISH, ToolProtocol, protocol_labelled
 from ..models.repair import repair_call
-from ..prompt import RULES
 from ..session import history, read_records
 from ..tools import default_tools
 from ..types import Message, ToolCall, ToolSpec
@@ -212,7 +212,7 @@ def _verdict(turn, results: tuple[Message, ...], after: Message | None, specs) -
     if turn.error or (not turn.calls and after is not None and after.content == CUT_OFF):
         return "drop"
     if turn.calls:
-        checks = [repair_call(c.name, c.arguments, list(specs)) for c in turn.calls]
+        checks = [repair_call(c.name, c.written, list(specs)) for c in turn.calls]
         ran = [not c.error and not _refused(r) for c, r in zip(checks, results)]
         if not any(ran) or len(results) < len(turn.calls):
             return "drop"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from ..checkpoints import rewind, writing_turns
 from ..config import Settings
 from ..errors import SessionError
 from ..session import find, latest_for, read_records
+from ..workspace.checkpoints import rewind, writing_turns
 
 
 def checkpoint_command(settings: Settings, turns: int | None, session: str | None, out: TextIO) -> int:

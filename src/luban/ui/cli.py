@@ -195,7 +195,7 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .models_cmd import models_command
 
         return models_command(_settings(args), args.action, args.name, sys.stdout, sys.stderr)
-    from ..demo import run_demo
+    from .demo import run_demo
 
     return run_demo(_settings(args), args.keep, sys.stdout, sys.stderr)
 

@@ -50,7 +50,7 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
 def _model_source(settings: Settings, args: Any, err: TextIO) -> Iterator[tuple[Settings, Any]]:
     """The settings with the tool protocol resolved, and how each task reaches the model."""
     from ..eval.runner import InProcessSource, ServerSource
-    from ..runtime import _connect, open_model, resolve_protocol, serve
+    from .runtime import _connect, open_model, resolve_protocol, serve
 
     if settings.transformers:
         with open_model(settings, progress_printer(err)) as model:

@@ -7,18 +7,19 @@ consumers can read it; docs/stream-json.md documents it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, TextIO
 
-from .. import hooks, loop, policy
-from ..config import Settings
+from ..agent import loop
+from ..config import Settings, environment
+from ..harness import hooks
 from ..harness import harness_for
-from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from ..safety import policy
 from ..tools import default_tools
 from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
                      ToolStarted, TurnEnded, Usage)
+from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
 HEADLESS = "Headless runs deny what would need approval"
@@ -200,7 +201,7 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
         if err.isatty():
             err.write("\r\033[K")
         settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings), os.environ)
+        harness = harness_for(settings, profile_for(model, settings), environment())
         transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
                                                      resume=resume, continue_last=continue_last)
         try:

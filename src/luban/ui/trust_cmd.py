@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from ..config import Settings, read_project, waiting
-from ..trust import PROJECT_CONFIG, is_trusted, set_trust
+from ..safety.trust import PROJECT_CONFIG, is_trusted, set_trust
 
 
 def trust_command(settings: Settings, yes: bool, revoke: bool, out: TextIO, ask: Callable[[str], str]) -> int:

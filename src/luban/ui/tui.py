@@ -4,7 +4,6 @@ model with a progress line, then reads requests and slash commands until Ctrl-D,
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +13,15 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
-from .. import __version__, hooks, policy
-from ..config import Settings, user_config_file
+from .. import __version__
+from ..config import Settings, environment, user_config_file
+from ..harness import hooks
 from ..harness import harness_for
+from ..safety import policy
+from ..safety.policy import narrowest
 from ..tools import default_tools
-from ..runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
-from ..policy import narrowest
 from ..types import ApprovalNeeded, Decision
+from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 from .slash import BUILTINS, dispatch
 from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session
@@ -53,13 +54,13 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
         with Live(loading, console=console, transient=True, refresh_per_second=4):
             model = stack.enter_context(open_model(settings, loading.update))
             settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings), os.environ)
+        harness = harness_for(settings, profile_for(model, settings), environment())
         specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
         checkpoints = open_checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
-                          user_config_file(os.environ).parent / "commands", checkpoints)
+                          user_config_file(environment()).parent / "commands", checkpoints)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))

@@ -19,10 +19,10 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.layout import FormattedTextControl, Layout, Window
 
 from ..types import ApprovalNeeded, Decision
+from ..workspace.listing import skipped
 
 MAX_ATTACHED_CHARS = 60_000  # one attached file; a bigger one is cut, and the model can read the rest
 _MENTION = re.compile(r"(?<!\S)@([^\s@]+)")
-_SKIPPED = {".git", ".venv", "node_modules", "__pycache__", ".luban"}
 HINT = "Enter sends · Esc Enter or a trailing \\ adds a line · @path attaches a file · /help · Ctrl-D exits"
 
 
@@ -69,7 +69,8 @@ class InputCompleter(Completer):
 
 
 def paths_like(root: Path, typed: str, limit: int = 50) -> list[str]:
-    """Workspace entries that complete `typed` (folders end with /), hidden and tool folders left out."""
+    """Workspace entries that complete `typed` (folders end with /); the skip set's folders left out, hidden ones
+    unless `typed` asks for them."""
     folder, _, prefix = typed.rpartition("/")
     base = root / folder if folder else root
     try:
@@ -78,7 +79,7 @@ def paths_like(root: Path, typed: str, limit: int = 50) -> list[str]:
         return []
     out = []
     for entry in entries:
-        if entry.name in _SKIPPED or not entry.name.startswith(prefix):
+        if skipped(entry.name) or not entry.name.startswith(prefix):
             continue
         if entry.name.startswith(".") and not prefix.startswith("."):
             continue

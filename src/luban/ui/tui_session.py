@@ -1,35 +1,34 @@
 """The interactive session: a model, a workspace and a transcript that turns run on; what the slash commands
-act on. The transcript is the source of truth: after every turn the history is read back from it."""
+act on. A turn keeps the history in place as it goes (loop.run's `conversation`); the transcript records it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from rich.console import Console
 from rich.text import Text
 
-from .. import loop, policy
-from ..checkpoints import Checkpoints, rewind
+from ..agent import loop
 from ..config import Settings
-from ..context.budget import Budget
-from ..context.compact import compact, history_tokens
-from ..context.engine import Window
+from ..context.engine import Window, compact_now
 from ..errors import ConfigError
 from ..harness import Harness
 from ..models import Model, drain
-from ..runtime import open_model, open_session, sessions_dir
-from ..session import Transcript, find, message_to_record, read_records
+from ..safety import policy
+from ..session import Transcript, find, read_records, repair_history
 from ..tools import Tool, default_tools
-from ..types import (AssistantText, Compacted, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
+from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
-from .slash import UserCommand, user_commands
+from ..workspace.checkpoints import Checkpoints, rewind
+from .runtime import open_model, open_session, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
+from .user_commands import UserCommand, user_commands
 
 INTERRUPTED_NOTE = "[Interrupted by the user before this turn finished.]"
 _REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}
@@ -72,27 +71,26 @@ class Session:
         activity = Activity(self.status, preview=self.harness.protocol.name == "native")
         run = loop.run(task, model=Tap(self.model, activity), tools=self.tools, ws=self.ws, settings=self.settings,
                        history=self.history, transcript=self.transcript, harness=self.harness,
-                       checkpoints=self.checkpoints, allowed=self.allowed)
+                       checkpoints=self.checkpoints, allowed=self.allowed, conversation=self.history)
         try:
             outcome = drive(run, self.screen, activity, self.ask)
         except KeyboardInterrupt:
             run.close()
             outcome = Outcome("interrupted", "Interrupted by the user (Ctrl-C).")
-            self.transcript.append({"type": "outcome", **asdict(outcome)})
+            self.transcript.append_outcome(outcome)
             self.screen.outcome(outcome)
-            self._reload()
-            self.transcript.append_message(Message("assistant", INTERRUPTED_NOTE))
+            self._interrupted()
         self.status = replace(activity.status, mode=self.settings.permission_mode)
         self.usage += activity.usage
         self.model_s += activity.model_s
-        self._reload()
         return outcome
 
-    def _reload(self) -> None:
-        """Read the history back from the transcript; tool calls cut off by an interruption get a result."""
-        path = self.transcript.path
-        self.transcript.close()
-        self.transcript, self.history, _ = Transcript.resume(path)
+    def _interrupted(self) -> None:
+        """Tool calls cut off by the interruption get a result, and the model is told the turn was cut short."""
+        repaired, added = repair_history(self.history)
+        for message in [*added, Message("assistant", INTERRUPTED_NOTE)]:
+            self.transcript.append_message(message)
+        self.history[:] = [*repaired, Message("assistant", INTERRUPTED_NOTE)]
 
     # ---- sessions ----
 
@@ -189,35 +187,18 @@ class Session:
         self.say(f"Wrote {path}. Review it and add what the repository's files could not say.")
 
     def compact(self) -> None:
-        """Summarise the older half of the history now (automatic compaction waits for the window to fill)."""
+        """Summarise the older half of the history now (the context engine's compact_now)."""
         specs = [t.spec for t in self.tools]
-        window = Window.for_model(self.model, self.settings.max_reply_tokens, self.harness.protocol, specs)
-        before = history_tokens(self.history, window.count)
-        budget = _HalfNow(window.budget.window, window.budget.reply, before // 2)
-        result = compact(self.history, window.system(self.ws, self.harness.protocol, specs), budget, window.count,
-                         {}, lambda request: drain(self.model, request).message.content)
-        self.transcript.append({"type": "compaction", "messages": [message_to_record(m) for m in result.messages]})
-        self.history = list(result.messages)
-        after = history_tokens(self.history, window.count)
-        self.screen.event(Compacted(before, after, result.pruned, result.summarised))
+        window = Window.for_model(self.model, self.settings.max_reply_tokens, self.harness.protocol, specs, self.ws)
+        self.screen.event(compact_now(window, self.history, lambda request: drain(self.model, request).message.content,
+                                      self.transcript))
 
     def rewind(self, turns: int) -> None:
         """Files and conversation back to before the last `turns` turns that changed files."""
-        rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns, transcript=self.transcript)
-        self._reload()
+        rewound = rewind(self.transcript.path, Path(self.settings.data_dir), turns, self.transcript, self.tools)
+        self.history = list(rewound.history)
         self.screen.results.clear()
         self.say(rewound.summary())
-
-
-@dataclass(frozen=True)
-class _HalfNow(Budget):
-    """The model's real budget (summary chunks fill its window), aiming at half the present history."""
-
-    target: int = 0
-
-    @property
-    def compact_to(self) -> int:
-        return self.target
 
 
 def _event(record: dict[str, Any]) -> Any:

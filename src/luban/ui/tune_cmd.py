@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..config import Settings
+from ..config import Settings, environment
 from ..errors import ConfigError
 
 ACTIONS = ("data", "train")
@@ -73,8 +72,8 @@ def tune_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
 def _data(settings: Settings, args: Any, base, out: TextIO, err: TextIO) -> int:
     from ..harness import harness_for
     from ..models.profiles import load_profiles, match_profile
-    from ..redact import Redactor
-    from ..runtime import sessions_dir
+    from ..safety.redact import Redactor
+    from .runtime import sessions_dir
     from ..tune import base as bases
     from ..tune.dataset import build
     from ..tune.domain import code_samples
@@ -93,7 +92,7 @@ def _data(settings: Settings, args: Any, base, out: TextIO, err: TextIO) -> int:
     profile = match_profile(load_profiles(settings.profiles), base.name)
     chosen = replace(settings, tool_protocol=args.protocol or settings.tool_protocol, base_url=None)
     protocol = harness_for(chosen, profile).protocol
-    redactor = Redactor.from_environ(os.environ)
+    redactor = Redactor.from_environ(environment())
     card = build(Path(args.out), bases.tokenizer(base), protocol, found, code[:args.max_code_samples], base.name,
                  lambda text: redactor(text) != text)
     kinds = ", ".join(f"{v['samples']} {k}" for k, v in card["by_kind"].items())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from ...config import environment
 from ...sandbox import Sandbox
 from ..grade import run_command
 from .mutate import Edit
@@ -44,7 +45,7 @@ class Judgement:
 
 def python_env() -> dict[str, str]:
     """The venv's python first on PATH, as the agent's and the grader's commands will see it."""
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{environment().get('PATH', '')}"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Bench:
 def run_tests(pin: Pin, root: Path, bench: Bench, timeout_s: float) -> Run:
     with tempfile.TemporaryDirectory(prefix="probe-", dir=bench.scratch) as tmp:
         report = Path(tmp) / "probe.json"
-        addopts = os.environ.get("PYTEST_ADDOPTS", "")
+        addopts = environment().get("PYTEST_ADDOPTS", "")
         env = {**python_env(), "PYTEST_ADDOPTS": f"{addopts} -p {PROBE_PLUGIN}".strip(),
                "LUBAN_PROBE_REPORT": str(report)}
         start = time.monotonic()

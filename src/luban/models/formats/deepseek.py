@@ -61,7 +61,7 @@ class DeepSeek:
         return f"## Tools\nYou have access to the following tools:\n\n{tools}\n\n{_V31_FOOTER}"
 
     def render_call(self, call: ToolCall) -> str:
-        args = arguments_json(call.arguments)
+        args = arguments_json(call)
         if self.variant == "v3":
             return f"{CALLS_BEGIN}{CALL_BEGIN}function{SEP}{call.name}\n```json\n{args}\n```{CALL_END}{CALLS_END}"
         return f"{CALLS_BEGIN}{CALL_BEGIN}{call.name}{SEP}{args}{CALL_END}{CALLS_END}"

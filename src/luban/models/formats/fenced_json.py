@@ -30,7 +30,7 @@ class FencedJson:
         return hermes[:hermes.rindex("</tools>") + len("</tools>")] + "\n\n" + _ASK
 
     def render_call(self, call: ToolCall) -> str:
-        return f'```json\n{{"name": "{call.name}", "arguments": {arguments_json(call.arguments)}}}\n```'
+        return f'```json\n{{"name": "{call.name}", "arguments": {arguments_json(call)}}}\n```'
 
     def render_result(self, name: str, content: str) -> str:
         return HERMES.render_result(name, content)

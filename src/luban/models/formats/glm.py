@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Sequence
 
+from ...tools.arguments import coerce
 from ...types import ToolCall, ToolSpec
 from .parsed import Found, ParsedText, dumps, parsed, schema_of, wire_tool
-from .values import coerce
 
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
 _HEAD = re.compile(r"\s*([^\s<>{}\[\]\"']+)\s*(?=<arg_key>|$)")

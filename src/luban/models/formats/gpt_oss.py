@@ -31,7 +31,7 @@ class GptOss:
 
     def render_call(self, call: ToolCall) -> str:
         return (f"<|start|>assistant<|channel|>commentary to=functions.{call.name} <|constrain|>json<|message|>"
-                f"{arguments_json(call.arguments)}<|call|>")
+                f"{arguments_json(call)}<|call|>")
 
     def render_result(self, name: str, content: str) -> str:
         return f"<|start|>functions.{name} to=assistant<|channel|>commentary<|message|>{dumps(content)}<|end|>"

@@ -33,7 +33,7 @@ class Hermes:
         return "\n".join([_HEADER, *(dumps(wire_tool(s)) for s in specs), _FOOTER])
 
     def render_call(self, call: ToolCall) -> str:
-        return f'<tool_call>\n{{"name": "{call.name}", "arguments": {arguments_json(call.arguments)}}}\n</tool_call>'
+        return f'<tool_call>\n{{"name": "{call.name}", "arguments": {arguments_json(call)}}}\n</tool_call>'
 
     def render_result(self, name: str, content: str) -> str:
         return f"<tool_response>\n{content}\n</tool_response>"

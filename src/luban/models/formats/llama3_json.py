@@ -29,7 +29,7 @@ class Llama3Json:
         return "\n\n".join([_INSTRUCTIONS, *tools])
 
     def render_call(self, call: ToolCall) -> str:
-        return f'{{"name": "{call.name}", "parameters": {arguments_json(call.arguments)}}}'
+        return f'{{"name": "{call.name}", "parameters": {arguments_json(call)}}}'
 
     def render_result(self, name: str, content: str) -> str:
         return dumps(content)  # Meta's template: a string result goes through tojson

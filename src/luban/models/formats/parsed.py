@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
 
 from ...types import ToolCall, ToolSpec
-from ..wire import RAW_ARGUMENTS
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Found:
 
     span: tuple[int, int]
     name: str
-    arguments: Mapping[str, Any]
+    arguments: Mapping[str, Any] | str  # the text itself where it did not read as an object
 
 
 def parsed(text: str, found: Sequence[Found], id_prefix: str,
@@ -33,7 +32,8 @@ def parsed(text: str, found: Sequence[Found], id_prefix: str,
     """The reply with every found call (and any wrapper tokens in `extra_spans`) cut out, calls numbered in order."""
     if not found:
         return ParsedText(text, ())
-    calls = tuple(ToolCall(f"{id_prefix}_{i}", f.name, f.arguments) for i, f in enumerate(found))
+    calls = tuple(ToolCall(f"{id_prefix}_{i}", f.name, {}, f.arguments) if isinstance(f.arguments, str)
+                  else ToolCall(f"{id_prefix}_{i}", f.name, f.arguments) for i, f in enumerate(found))
     return ParsedText(cut(text, [*(f.span for f in found), *extra_spans]), calls)
 
 
@@ -46,20 +46,20 @@ def cut(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out).strip()
 
 
-def arguments_from(raw: str) -> dict[str, Any]:
-    """Arguments written as JSON text: the object, or the text kept under RAW_ARGUMENTS for repair to read."""
+def arguments_from(raw: str) -> dict[str, Any] | str:
+    """Arguments written as JSON text: the object, or the text itself for repair to read (ToolCall.raw)."""
     if not raw.strip():
         return {}
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        return {RAW_ARGUMENTS: raw}
+        return raw
     if isinstance(value, str):  # double-encoded: a JSON string holding the object
         return arguments_from(value)
-    return value if isinstance(value, dict) else {RAW_ARGUMENTS: raw}
+    return value if isinstance(value, dict) else raw
 
 
-def call_in(obj: Any, names: Collection[str], tagged: bool = False) -> tuple[str, dict[str, Any]] | None:
+def call_in(obj: Any, names: Collection[str], tagged: bool = False) -> tuple[str, dict[str, Any] | str] | None:
     """The (name, arguments) of a call-shaped JSON value, or None when it is just data.
 
     A known name, or the unmistakable {"name", "arguments"|"parameters"} shape: an unknown tool then gets an
@@ -77,7 +77,7 @@ def call_in(obj: Any, names: Collection[str], tagged: bool = False) -> tuple[str
     args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):
         return name, arguments_from(args)
-    return name, args if isinstance(args, dict) else {RAW_ARGUMENTS: json.dumps(args)}
+    return name, args if isinstance(args, dict) else json.dumps(args)
 
 
 def json_values(text: str, start: int = 0) -> Iterator[tuple[int, int, Any]]:
@@ -113,11 +113,9 @@ def schema_of(specs: Sequence[ToolSpec], tool: str, parameter: str) -> Mapping[s
     return None
 
 
-def arguments_json(arguments: Mapping[str, Any]) -> str:
-    """Arguments as JSON text; arguments that were never JSON go back exactly as the model wrote them."""
-    if set(arguments) == {RAW_ARGUMENTS} and isinstance(arguments[RAW_ARGUMENTS], str):
-        return arguments[RAW_ARGUMENTS]
-    return dumps(dict(arguments))
+def arguments_json(call: ToolCall) -> str:
+    """A call's arguments as JSON text; arguments that were never JSON go back exactly as the model wrote them."""
+    return call.raw if call.raw is not None else dumps(dict(call.arguments))
 
 
 def dumps(value: Any) -> str:

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
+from ...tools.arguments import coerce
 from ...types import ToolCall, ToolSpec
 from .parsed import Found, ParsedText, dumps, parsed, schema_of
-from .values import coerce
 
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
 _FUNCTION = re.compile(r"<function=([^>\n]*)>(.*?)(?:</function>|(?=<function=)|$)", re.DOTALL)

@@ -10,8 +10,9 @@ import ast
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Sequence
 
-from .workspace import Workspace
+from ..workspace import Workspace
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
@@ -20,7 +21,7 @@ SOURCE_MAX_LINES = 30
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def code_under_test(output: str, ws: Workspace, files: list[str]) -> list[str]:
+def code_under_test(output: str, ws: Workspace, files: Sequence[str]) -> list[str]:
     """`path:line name(args)` for functions and classes called on the traceback's lines in the workspace,
     the ones called by the most failing lines first."""
     called = _called_names(output, ws)

@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import PathRefused
+
 # openat2 came after the syscall tables were unified (5.6), so it has one number on these machines.
 _SYS_OPENAT2 = {"x86_64": 437, "aarch64": 437, "arm64": 437}
 _RESOLVE_NO_MAGICLINKS = 0x02  # /proc/self/fd/N and friends jump anywhere, so they never count as beneath
@@ -24,12 +26,9 @@ LOOKUP = _O_PATH or os.O_RDONLY | os.O_NONBLOCK
 _STEP = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | LOOKUP
 
 
-class Escape(Exception):
-    """The path leads outside the directory it must stay beneath: '..', an absolute path or a symlink."""
-
-
 class Resolver(Protocol):
-    """Opens `path` relative to the folder `dir_fd` with open(2) `flags`; raises Escape where it would leave.
+    """Opens `path` relative to the folder `dir_fd` with open(2) `flags`; raises PathRefused where it would leave
+    ('..', an absolute path or a symlink).
 
     Symlinks that stay beneath are followed; absolute ones never count as beneath (as RESOLVE_BENEATH has it).
     """
@@ -47,7 +46,7 @@ class Openat2:
         import ctypes
 
         if path.startswith("/"):
-            raise Escape(path)
+            raise _escape(path)
         tmpfile = getattr(os, "O_TMPFILE", 0)  # it includes O_DIRECTORY's bit, so test it whole
         creating = flags & os.O_CREAT or (tmpfile and flags & tmpfile == tmpfile)
         how = _open_how()(flags | os.O_CLOEXEC, mode if creating else 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
@@ -64,7 +63,7 @@ class Openat2:
             if code != errno.EAGAIN:
                 break
         if code == errno.EXDEV:
-            raise Escape(path)
+            raise _escape(path)
         raise OSError(code, os.strerror(code), path)
 
 
@@ -78,7 +77,7 @@ class Walk:
 
     def __call__(self, dir_fd: int, path: str, flags: int, mode: int = 0o666) -> int:
         if path.startswith("/"):
-            raise Escape(path)
+            raise _escape(path)
         todo = _parts(path)[::-1]  # a stack: the next component is last
         held = [os.dup(dir_fd)]
         links = 0
@@ -87,7 +86,7 @@ class Walk:
                 name = todo.pop()
                 if name == "..":
                     if len(held) == 1:
-                        raise Escape(path)
+                        raise _escape(path)
                     os.close(held.pop())
                     continue
                 try:
@@ -101,7 +100,7 @@ class Walk:
                         todo.append(name)
                         continue
                     if target.startswith("/"):
-                        raise Escape(path) from None
+                        raise _escape(path) from None
                     todo.extend(_parts(target)[::-1])
                     continue
                 if not todo:
@@ -112,6 +111,10 @@ class Walk:
         finally:
             for fd in held:
                 os.close(fd)
+
+
+def _escape(path: str) -> PathRefused:
+    return PathRefused(f"{path} leads outside the folder it must stay beneath.")
 
 
 def _parts(path: str) -> list[str]:

@@ -8,21 +8,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import policy
-from .checkpoints import Checkpoints
-from .config import Settings, environment, untrusted_project
-from .errors import ConfigError, SessionError
-from .harness import Harness
-from .models import Model
-from .models.openai_compat import OpenAICompatModel, ServerConfig
-from .models.probe import cached_probe
-from .models.protocol import label
-from .models.profiles import Profile, load_profiles, match_profile
-from .sandbox import Unconfined, for_agent
-from .context.engine import session_prefix
-from .session import Transcript, find, latest_for
-from .types import Message, ToolSpec
-from .workspace import Workspace
+from ..config import Settings, environment, untrusted_project
+from ..context.engine import session_prefix
+from ..errors import ConfigError, SessionError
+from ..harness import Harness
+from ..models import Model
+from ..models.openai_compat import OpenAICompatModel, ServerConfig
+from ..models.probe import cached_probe
+from ..models.profiles import Profile, load_profiles, match_profile
+from ..models.protocol import label
+from ..safety import policy
+from ..sandbox import Unconfined, for_agent
+from ..session import Transcript, find, latest_for
+from ..types import Message, ToolSpec
+from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints
 
 Progress = Callable[[str, float], None]
 LISTED = 5  # leftover temp files named one by one; the rest are counted
@@ -77,8 +77,8 @@ def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
 def open_in_process(settings: Settings, progress: Progress) -> Model:
     """The `transformers` model loaded into this process, with the adapter if one is set, and its family's
     text format and stop markers from its profile."""
-    from .models.checkpoint import load_checkpoint
-    from .models.in_process import TransformersModel
+    from ..models.checkpoint import load_checkpoint
+    from ..models.in_process import TransformersModel
 
     missing = [name for name in IN_PROCESS_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
@@ -98,8 +98,8 @@ def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tu
     if settings.base_url:
         yield settings.base_url, settings.model
         return
-    from .models import catalog
-    from .models.embedded import EmbeddedServer
+    from ..models import catalog
+    from ..models.embedded import EmbeddedServer
 
     spec = catalog.spec_for(settings.embedded_model)
     data_dir = Path(settings.data_dir)

@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .listing import skipped
+
 # .NAME.luban-PID-RANDOM.tmp: a name (cut short: NAME_MAX is 255 bytes) the user recognises, the process that
 # writes it, and eight hex digits so that two writes of one file never meet.
 _PATTERN = re.compile(r"\..*\.luban-([0-9]+)-[0-9a-f]{8}\.tmp", re.DOTALL)
 # A temp whose writer's pid is alive but which nobody holds locked is the pid's reuse by another process, or a
 # write between its open and its lock: only this old is it left over.
 STALE_AFTER_S = 3600.0
-# Folders a sweep does not enter: history, and trees the file tools do not write in (dependencies, caches).
-_SKIPPED = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache", ".pytest_cache",
-                      ".ruff_cache", ".tox"})
 # A sweep looks at this many folder entries, for this long, at most: a start in a huge folder (`--cwd /`) must
 # not stall. A project's own tree (dependency folders skipped) is far smaller.
 MAX_ENTRIES = 50_000
@@ -94,7 +93,7 @@ def _candidates(root: Path) -> Iterator[tuple[str, str]]:
         for entry in entries:
             if is_temp(entry.name):
                 yield folder, entry.name
-            elif entry.name not in _SKIPPED and entry.is_dir(follow_symlinks=False):
+            elif not skipped(entry.name) and entry.is_dir(follow_symlinks=False):  # the one skip set
                 todo.append(entry.name if folder == "." else f"{folder}/{entry.name}")
 
 

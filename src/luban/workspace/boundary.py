@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..errors import PathRefused
 from . import tempfiles
-from .beneath import LOOKUP, MAX_LINKS, Escape, Resolver
+from .resolver import LOOKUP, MAX_LINKS, Resolver
 
 # Folders the file tools never write, at any depth, with why. All of .git rather than a list of its dangerous
 # parts: hooks, config, info/attributes, modules/*/hooks, objects/info/alternates and commondir each run code
@@ -26,10 +27,6 @@ PROTECTED = {
 }
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _MAX_DEPTH = 4096  # folders between a written file and the root; deeper means a loop, never a real tree
-
-
-class BoundaryError(Exception):
-    """A path the file tools must not touch; the message is one sentence for the model."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,9 @@ class FileBoundary:
     def place(self, path: str) -> Place:
         """Where `path` (relative to the root, absolute, or starting with ~) lies; refuse what is plainly outside."""
         if not isinstance(path, str) or not path.strip():
-            raise BoundaryError("path must be a non-empty string.")
+            raise PathRefused("path must be a non-empty string.")
         if "\x00" in path:
-            raise BoundaryError("path must not contain NUL bytes.")
+            raise PathRefused("path must not contain NUL bytes.")
         given = Path(path).expanduser()
         base, rel = self.root, given.as_posix()
         if given.is_absolute():
@@ -101,7 +98,7 @@ class FileBoundary:
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise BoundaryError(f"{place.shown} is not a regular file; the file tools only read files.")
+                raise PathRefused(f"{place.shown} is not a regular file; the file tools only read files.")
             _refuse_hard_links(place, info)
             os.set_blocking(fd, True)
             return os.fdopen(fd, "rb")
@@ -126,7 +123,7 @@ class FileBoundary:
         a symlink at any moment either stays beneath (and is written there) or fails the open.
         """
         if not place.writable:
-            raise BoundaryError(f"{place.shown} is a saved tool output; it can be read but not changed.")
+            raise PathRefused(f"{place.shown} is a saved tool output; it can be read but not changed.")
         _refuse_protected_names(place, place.rel)
         with self._base(place) as base:
             parent, rel = self._parent(base, place)
@@ -186,11 +183,11 @@ class FileBoundary:
     def _resolve(self, base: int, place: Place, rel: str, flags: int) -> int:
         try:
             return self.resolver(base, rel, flags)
-        except Escape:
+        except PathRefused:
             raise self._outside(place.given) from None
 
-    def _outside(self, path: str) -> BoundaryError:
-        return BoundaryError(f"{path} is outside the workspace {self.root}; use a path inside it.")
+    def _outside(self, path: str) -> PathRefused:
+        return PathRefused(f"{path} is outside the workspace {self.root}; use a path inside it.")
 
 
 def _show(rel: str) -> str:
@@ -199,7 +196,7 @@ def _show(rel: str) -> str:
 
 def _refuse_hard_links(place: Place, info: os.stat_result) -> None:
     if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-        raise BoundaryError(
+        raise PathRefused(
             f"{place.shown} has {info.st_nlink} hard links, so it may be the same file as one outside the "
             "workspace; the file tools do not read or write such files."
         )
@@ -216,8 +213,8 @@ def _refuse_protected_names(place: Place, rel: str) -> None:
             raise _protected(place, guard)
 
 
-def _protected(place: Place, guard: str) -> BoundaryError:
-    return BoundaryError(
+def _protected(place: Place, guard: str) -> PathRefused:
+    return PathRefused(
         f"{place.shown} cannot be written: the file tools never change {guard} or anything in it, "
         f"because {PROTECTED[guard]}."
     )
@@ -244,7 +241,7 @@ def _protected_holder(base: int, folder: int) -> str | None:
                         return guard
     finally:
         os.close(here_fd)
-    raise BoundaryError("The folder to write in is no longer inside the workspace; try again.")
+    raise PathRefused("The folder to write in is no longer inside the workspace; try again.")
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -261,7 +258,7 @@ def _replace(parent: int, name: str, data: bytes, place: Place) -> bool:
         if stat.S_ISDIR(old.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), place.shown)
         if not stat.S_ISREG(old.st_mode):
-            raise BoundaryError(f"{place.shown} is not a regular file; the file tools only write files.")
+            raise PathRefused(f"{place.shown} is not a regular file; the file tools only write files.")
         _refuse_hard_links(place, old)
     tmp, fd = tempfiles.create(parent, name)
     try:

@@ -5,38 +5,26 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Generator, Mapping
 
-from . import hooks, policy
-from .checkpoints import CheckpointError, TurnCheckpoints, before_call, snapshot_before
-from .models.protocol import FINISH, TurnHints
-from .models.repair import repair_call
-from .prompt import repository_files
-from .redact import MARKER_PREFIX, carries_marker
+from ..errors import PathRefused
+from ..harness import hooks
+from ..models.repair import repair_call
+from ..safety import policy
+from ..safety.redact import MARKER_PREFIX, carries_marker
+from ..tools import touched_by
+from ..types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
+                     ToolStarted, Touched)
+from ..workspace import Workspace
+from ..workspace.checkpoints import CheckpointError
 from .state import RunState
-from .types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
-                    ToolStarted)
-from .workspace import PathEscape, Workspace
 
 NUDGE_AT, STUCK_AT = 3, 5
 RECENT = 3  # calls looked back on for repeats: catches A-A, A-B-A-B and A-B-C-A-B-C loops
-MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
 NUDGE = ("[Luban: this exact call has now given this exact result {n} times. Repeating it will not help; "
          "try a different approach.]")
-
-
-def turn_hints(st: RunState) -> TurnHints:
-    files = repository_files(st.ws.root)
-    if len(files) > MAX_PATH_CHOICES:
-        files = []
-    dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
-    writable = tuple(f for f in files if not st.guards.is_protected(f))
-    avoid = {name for name, repeated in st.recent if repeated}
-    if st.must_edit:  # it claimed to be done while the tests fail: its next step has to change something
-        avoid |= {name for name, tool in st.tools.items() if tool.effect != "write"} | {FINISH}
-    return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
 
 
 def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str | None = None
@@ -46,7 +34,7 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str
     `refusal`: the harness already decided not to run it (an edit that was tried and made the tests worse).
     `note`: what the harness adds to the result if the call succeeds (the tests pass after this edit).
     """
-    checked = repair_call(call.name, call.arguments, [t.spec for t in st.tools.values()])
+    checked = repair_call(call.name, call.written, [t.spec for t in st.tools.values()])
     st.stats["rejected" if checked.error else "repaired" if checked.repaired else "valid"] += 1
     if not checked.error:
         call = ToolCall(call.id, checked.call_name, checked.arguments)
@@ -74,69 +62,78 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
     """Permission first (rules, mode, the user's answer), then the harness's guards, then the tool, then the
     user's after-edit hooks."""
     tool = st.tools[call.name]
-    refused = yield from _permitted(call, tool.effect, st)
+    touched = touched_by(tool, call.arguments)
+    refused = yield from _permitted(call, tool.effect, touched, st)
     if refused:
         return refused
-    yield from before_call(call, st)
+    if st.checkpoints and tool.effect != "read":
+        warning = st.checkpoints.before_write(st.messages, st.transcript)
+        if warning:
+            yield st.record(Notice(warning))
     marked = carries_marker(call.arguments) if tool.effect == "write" else None
     if marked:
         return ToolResult(f"{marked} contains a {MARKER_PREFIX}…] marker: that is where a secret was hidden from you, "
                           "and writing it would destroy the secret. Change the text around it instead.", error=True)
-    refusal = st.guards.refuse(call, tool.effect, st.ws)
+    refusal = st.guards.refuse(call, tool.effect, st.ws, touched)
     if refusal:
         return ToolResult(refusal, error=True)
     try:
         result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
         return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
-    st.guards.observe(call, tool.effect, result, st.ws)
-    path = call.arguments.get("path")
-    if tool.effect == "write" and not result.error and isinstance(path, str):
+    if tool.effect != "read":
+        st.ws.listing.changed()
+    st.guards.observe(call, tool.effect, result, st.ws, touched)
+    for path in touched.paths if tool.effect == "write" and not result.error else ():
         result = hooks.after_edit(st.harness.hooks, st.ws, path, result)
     return result
 
 
-def _permitted(call: ToolCall, effect: Effect, st: RunState) -> Generator[Event, Decision | None, ToolResult | None]:
+def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState
+               ) -> Generator[Event, Decision | None, ToolResult | None]:
     """None when the call may run: allowed by mode and rules, or approved by the user (a risky command only
     after a snapshot of the files); otherwise the refusal the model sees."""
-    judged = _judged(call, st.ws)
+    judged, seen = _judged(call, touched, st.ws)
     asked_before = f"{call.name} {json.dumps(judged.arguments, sort_keys=True, default=str)}"
     if asked_before in st.declined:
         return _denied(st, call, "The user already declined this call in this run.",
                        f"The user already declined this {call.name} call in this run, and a rejected call is not "
                        "asked again; do something else.")
     ruling = policy.decide(judged, effect, st.settings.permission_mode, _rules(st.settings.permissions),
-                           st.session_allow)
+                           st.session_allow, seen)
     if ruling.verdict == "deny":
         return _denied(st, call, ruling.reason, ruling.reason)
     if ruling.verdict == "ask":
         decision = yield st.record(ApprovalNeeded(call, ruling.reason, ruling.risky,
-                                                  *_unasked(judged, effect, st)))
+                                                  *_unasked(judged, effect, seen, st)))
         if not isinstance(decision, Decision) or not decision.approved:
             st.declined.append(asked_before)
             reason = decision.message if isinstance(decision, Decision) and decision.message else ""
             return _denied(st, call, ruling.reason, f"The user declined this {call.name} call. {reason}".strip())
-        if decision.always and policy.narrowest(judged) not in st.session_allow:
-            st.session_allow.append(policy.narrowest(judged))
+        if decision.always and policy.narrowest(judged, seen) not in st.session_allow:
+            st.session_allow.append(policy.narrowest(judged, seen))
     if ruling.risky:
         turn = st.checkpoints
-        fresh = isinstance(turn, TurnCheckpoints) and not turn.taken  # else the turn's own snapshot is older
+        fresh = turn is not None and not turn.taken  # else the turn's own snapshot is older
         try:
-            snapshot_before(st, turn.note if fresh else f"before: {call.arguments.get('command', call.name)}")
+            if turn:
+                what = touched.command if touched.command is not None else call.name
+                turn.snapshot(turn.note if fresh else f"before: {what}", st.messages, st.transcript)
         except CheckpointError as exc:
             return ToolResult(f"Not run: this command needs a checkpoint of the files first, and taking one "
                               f"failed: {exc}", error=True)
     return None
 
 
-def _unasked(call: ToolCall, effect: Effect, st: RunState) -> tuple[str | None, bool]:
+def _unasked(call: ToolCall, effect: Effect, touched: Touched, st: RunState) -> tuple[str | None, bool]:
     """What would let a call that asks run without asking (ApprovalNeeded.looser_mode and .rule_would), found by
     asking policy.decide itself, so the answer cannot drift from the rules."""
-    mode, rules = st.settings.permission_mode, _rules(st.settings.permissions)
+    mode, rules, allowed = st.settings.permission_mode, _rules(st.settings.permissions), st.session_allow
     looser = policy.MODES[policy.MODES.index(mode) + 1:]
-    by_mode = next((m for m in looser if policy.decide(call, effect, m, rules, st.session_allow).verdict == "allow"),
+    by_mode = next((m for m in looser if policy.decide(call, effect, m, rules, allowed, touched).verdict == "allow"),
                    None)
-    by_rule = policy.decide(call, effect, mode, rules, [*st.session_allow, policy.narrowest(call)]).verdict == "allow"
+    rule = policy.narrowest(call, touched)
+    by_rule = policy.decide(call, effect, mode, rules, [*allowed, rule], touched).verdict == "allow"
     return by_mode, by_rule
 
 
@@ -146,17 +143,20 @@ def _denied(st: RunState, call: ToolCall, why: str, told: str) -> ToolResult:
     return ToolResult(told, error=True)
 
 
-def _judged(call: ToolCall, ws: Workspace) -> ToolCall:
-    """The call as the rules see it: its path relative to the workspace with symlinks followed, so that
-    `/abs/ws/secrets/x` or a link into secrets/ meets the rule `edit_file(secrets/**)`."""
-    path = call.arguments.get("path")
-    if not isinstance(path, str) or not path.strip():
-        return call
-    try:
-        relative = ws.relative(ws.resolve(path))
-    except PathEscape:
-        return call  # the tool refuses it itself
-    return ToolCall(call.id, call.name, {**call.arguments, "path": relative})
+def _judged(call: ToolCall, touched: Touched, ws: Workspace) -> tuple[ToolCall, Touched]:
+    """The call as the rules see it: the paths it touches relative to the workspace with symlinks followed, so
+    that `/abs/ws/secrets/x` or a link into secrets/ meets the rule `edit_file(secrets/**)`."""
+    relative = {}
+    for path in touched.paths:
+        try:
+            relative[path] = ws.relative(ws.resolve(path)) if path.strip() else path
+        except PathRefused:
+            pass  # the tool refuses it itself
+    if not relative:
+        return call, touched
+    arguments = {k: relative.get(v, v) if isinstance(v, str) else v for k, v in call.arguments.items()}
+    seen = replace(touched, paths=tuple(relative.get(p, p) for p in touched.paths))
+    return ToolCall(call.id, call.name, arguments), seen
 
 
 @lru_cache(maxsize=8)
@@ -171,4 +171,5 @@ def _rules(permissions: Mapping[str, Any]) -> policy.Rules:
 
 
 def repeat_key(call: ToolCall, result: ToolResult) -> tuple[str, str, str]:
-    return call.name, json.dumps(call.arguments, sort_keys=True, default=str), result.content
+    written = call.raw if call.raw is not None else json.dumps(call.arguments, sort_keys=True, default=str)
+    return call.name, written, result.content

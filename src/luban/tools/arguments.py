@@ -1,7 +1,7 @@
-"""Argument values against a parameter's JSON schema: whether a value has the schema's type, and the value
-converted to that type where nothing is lost ("5" -> 5 for an integer, "true" -> true, 7 -> "7" for a string).
-
-Text formats that write values as raw text (Qwen3-Coder, GLM) read them through `coerce`; repair uses it too.
+"""Tool arguments against the tool's JSON schema, the one validator: whether a value has its parameter's type,
+the value converted to that type where nothing is lost ("5" -> 5 for an integer, "true" -> true, 7 -> "7" for a
+string), and the sentences that say what is wrong. The tools' own check (_input.parse_args), call repair
+(models/repair.py) and the text formats that write values as raw text (Qwen3-Coder, GLM) all use it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Mapping
+
+from ..types import ToolSpec
 
 _INTEGER = re.compile(r"-?(?:0|[1-9]\d*)")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -45,6 +47,26 @@ def type_name(schema: Any) -> str:
     """The schema's type as a message names it: "an integer", "a string or null"."""
     names = [_ARTICLES.get(kind, kind) for kind in types_of(schema)]
     return " or ".join(names) if names else "any value"
+
+
+def describe(value: Any) -> str:
+    """A value as a message names it: `the string "x"`, `the number 3`, `null`."""
+    if value is None:
+        return "null"
+    kinds = ((bool, "boolean"), ((int, float), "number"), (str, "string"), ((list, tuple), "list"), (Mapping, "object"))
+    kind = next((name for types, name in kinds if isinstance(value, types)), type(value).__name__)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return f"the {kind} {text[:37] + '...' if len(text) > 40 else text}"
+
+
+def wrong_type(tool: str, key: str, schema: Any, value: Any) -> str:
+    return f"Argument {key!r} of {tool} must be {type_name(schema)}, not {describe(value)}."
+
+
+def keys(spec: ToolSpec) -> str:
+    """The tool's arguments as a message lists them: `path (required), offset`."""
+    required = spec.parameters.get("required") or ()
+    return ", ".join(f"{key} (required)" if key in required else key for key in spec.parameters.get("properties") or {})
 
 
 _ARTICLES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",

@@ -7,15 +7,15 @@ between turns (the server's KV cache). In small-context mode it is fitted to the
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 from typing import Sequence
 
-from .context.memory import project_memory
-from .context.repomap import Limits, build
-from .context.tokens import estimate
-from .types import Message
-from .workspace import Workspace
+from ..types import Message
+from ..workspace import Workspace
+from ..workspace.listing import Listing
+from .memory import project_memory
+from .repomap import Limits, build
+from .tokens import estimate
 
 RULES = """\
 You are Luban, an autonomous coding agent. You work alone in a repository, the current directory; paths are \
@@ -36,9 +36,8 @@ FILES_PLAIN = """Files in the repository ({shown} of {total}):
 MAP = """The most relevant definitions in the repository:
 {map}"""
 
-_SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".mypy_cache", ".pytest_cache", ".tox"}
 MAX_FILES = 150
-LISTED_FILES = 10 * MAX_FILES  # repository_files stops past this many
+LISTED_FILES = 10 * MAX_FILES  # beyond this the count is "more than": the exact number helps nobody
 OUTLINE_MAX_FILES = 60  # beyond this the outline costs more prompt than it helps; the repo map takes over
 OUTLINE_MAX_NAMES = 12
 MEMORY_MAX_CHARS = 8_000  # AGENTS.md and the like, when the window leaves room
@@ -58,24 +57,29 @@ def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
     memory = project_memory(ws.root, cap_chars=MEMORY_MAX_CHARS if room is None else int(room * MEMORY_SHARE * 3))
     if room is not None:
         room = max(room - estimate(memory), MIN_VIEW_TOKENS)
-    parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch, limits)]
+    parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch, limits, ws.listing)]
     return Message("system", "\n\n".join(p for p in parts if p))
 
 
 def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),
-                    cache_dir: Path | None = None, limits: Limits = Limits()) -> str:
+                    cache_dir: Path | None = None, limits: Limits = Limits(), listing: Listing | None = None) -> str:
     """Every file with its Python outline in a small repository when that fits `budget`; otherwise a repo map
-    of the definitions that matter most to the files in play, then as many paths (shallowest first) as fit."""
-    files = repository_files(root)
+    of the definitions that matter most to the files in play, then as many paths (shallowest first) as fit.
+    `listing`: the workspace's (Workspace.listing), else one made here."""
+    listing = listing or Listing(root)
+    files = list(listing.files())
     if len(files) <= OUTLINE_MAX_FILES:
-        listing = _outlined(root, files)
-        if budget is None or estimate(listing) <= budget:
-            return listing
+        outlined = _outlined(root, files)
+        if budget is None or estimate(outlined) <= budget:
+            return outlined
     budget = budget or UNBUDGETED_VIEW_TOKENS
-    # The map walks the tree itself, within its limits: `files` stops early in a big repository.
-    ranked = build(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), cache_dir=cache_dir, limits=limits)
+    # A listing that stopped short, or that is longer than the map may read (a huge folder), leaves the map to
+    # walk within its own limits, and say so.
+    whole = listing.complete and len(files) <= limits.files
+    ranked = build(root, in_play=in_play, budget_tokens=int(budget * MAP_SHARE), cache_dir=cache_dir, limits=limits,
+                   files=files if whole else None)
     mapped = "\n".join(p for p in (MAP.format(map=ranked.text) if ranked.text else "", ranked.skipped) if p)
-    return "\n\n".join(p for p in (mapped, _fitted_list(files, budget - estimate(mapped))) if p)
+    return "\n\n".join(p for p in (mapped, _fitted_list(files, listing.complete, budget - estimate(mapped))) if p)
 
 
 def _outlined(root: Path, files: list[str]) -> str:
@@ -83,7 +87,7 @@ def _outlined(root: Path, files: list[str]) -> str:
     return FILES.format(shown=len(files), total=len(files), files="\n".join(lines) or "(none)")
 
 
-def _fitted_list(files: list[str], budget: int) -> str:
+def _fitted_list(files: list[str], complete: bool, budget: int) -> str:
     """As many of the shallowest files as fit."""
     shown: list[str] = []
     used = estimate(FILES_PLAIN) + 10
@@ -93,21 +97,8 @@ def _fitted_list(files: list[str], budget: int) -> str:
             break
         shown.append(f)
     listing = "\n".join(shown) + ("\n..." if len(files) > len(shown) else "")
-    total = len(files) if len(files) <= LISTED_FILES else f"more than {LISTED_FILES}"  # the listing stopped there
+    total = len(files) if complete and len(files) <= LISTED_FILES else f"more than {min(len(files), LISTED_FILES)}"
     return FILES_PLAIN.format(shown=len(shown), total=total, files=listing or "(none)")
-
-
-def repository_files(root: Path) -> list[str]:
-    """Relative paths of the repository's files, shallow ones first, skipping caches and VCS folders."""
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames
-                             if d not in _SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info"))
-        rel = Path(dirpath).relative_to(root)
-        found += [str(rel / name) for name in sorted(filenames) if not name.endswith((".pyc", ".pyo"))]
-        if len(found) > LISTED_FILES:
-            break
-    return sorted(found, key=lambda p: (p.count(os.sep), p))
 
 
 def outline(path: Path) -> str:

@@ -7,17 +7,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
+from ..session import Transcript, history, read_records
+from ..tools import Tool, declared
+from ..types import Message, ToolCall
 from .shadow import Checkpoint, CheckpointError, Checkpoints, Restored
-from .session import Transcript, history, message_to_record, read_records
-from .types import Event, Message, Notice, ToolCall
-
-if TYPE_CHECKING:
-    from .state import RunState
 
 __all__ = ["Checkpoint", "CheckpointError", "Checkpoints", "Restored", "Rewound", "TurnCheckpoints", "WritingTurn",
-           "before_call", "for_turn", "rewind", "snapshot_before", "writing_turns"]
+           "for_turn", "rewind", "writing_turns"]
 
 NOTE_CHARS = 72
 LISTED = 20  # paths and commands a summary names one by one; the rest it counts
@@ -25,13 +23,37 @@ LISTED = 20  # paths and commands a summary names one by one; the rest it counts
 
 @dataclass
 class TurnCheckpoints:
-    """RunState.checkpoints: the store, and what one turn (one `loop.run`) has snapshotted so far."""
+    """The store, and what one turn (one `loop.run`) has snapshotted so far."""
 
     store: Checkpoints
     note: str
     before: tuple[Message, ...]  # the conversation before this turn's user message
     turn: str = field(default_factory=lambda: secrets.token_hex(4))
     taken: bool = False
+
+    def before_write(self, messages: Sequence[Message], transcript: Transcript | None) -> str | None:
+        """Snapshot once per turn, before its first call that may change files; what to tell the user when that
+        failed (once a turn: the turn goes on without a checkpoint), else None."""
+        if self.taken:
+            return None
+        try:
+            self.snapshot(self.note, messages, transcript)
+        except CheckpointError as exc:
+            self.taken = True
+            return f"No checkpoint for this turn, so rewind cannot restore its files: {exc}"
+        return None
+
+    def snapshot(self, note: str, messages: Sequence[Message], transcript: Transcript | None) -> str:
+        """Snapshot the files now and record it in the transcript (`messages`: the history as it is now); returns
+        the commit. For risky commands (git reset --hard, ...) as well as the turn's first write. Raises
+        CheckpointError."""
+        commit = self.store.snapshot(note)
+        self.taken = True
+        if transcript:
+            # Compacted before its first snapshot: the list that the count counts survives only in the record.
+            before = None if _unchanged(messages, self.before) else self.before
+            transcript.append_checkpoint(commit, len(self.before), note, self.turn, before)
+        return commit
 
 
 def for_turn(store: Checkpoints | None, task: str, before: Sequence[Message]) -> TurnCheckpoints | None:
@@ -40,40 +62,6 @@ def for_turn(store: Checkpoints | None, task: str, before: Sequence[Message]) ->
     first = (task.strip().splitlines() or [""])[0]
     note = first if len(first) <= NOTE_CHARS else first[:NOTE_CHARS - 1] + "…"
     return TurnCheckpoints(store, note, tuple(before))
-
-
-def before_call(call: ToolCall, st: RunState) -> Iterator[Event]:
-    """Snapshot once per turn, before its first call that may change files. A call to an unknown tool counts:
-    repair may turn its name into one that writes."""
-    turn = st.checkpoints
-    tool = st.tools.get(call.name)
-    if not isinstance(turn, TurnCheckpoints) or turn.taken or (tool is not None and tool.effect == "read"):
-        return
-    try:
-        snapshot_before(st, turn.note)
-    except CheckpointError as exc:
-        turn.taken = True  # one warning a turn, not one per call
-        yield st.record(Notice(f"No checkpoint for this turn, so rewind cannot restore its files: {exc}"))
-
-
-def snapshot_before(st: RunState, note: str) -> str | None:
-    """Snapshot the files now and record it in the transcript; returns the commit, or None without checkpoints.
-
-    For risky commands (git reset --hard, ...) as well as the turn's first write. Raises CheckpointError.
-    """
-    turn = st.checkpoints
-    if not isinstance(turn, TurnCheckpoints):
-        return None
-    commit = turn.store.snapshot(note)
-    turn.taken = True
-    if st.transcript:
-        record: dict[str, Any] = {"type": "checkpoint", "commit": commit, "messages": len(turn.before),
-                                  "note": note, "turn": turn.turn}
-        if not _unchanged(st.messages, turn.before):
-            # Compacted before its first snapshot: the list that N counts survives only here.
-            record["history"] = [message_to_record(m) for m in turn.before]
-        st.transcript.append(record)
-    return commit
 
 
 def _unchanged(messages: Sequence[Message], before: Sequence[Message]) -> bool:
@@ -91,8 +79,9 @@ class WritingTurn:
     commands: list[str] = field(default_factory=list)
 
 
-def writing_turns(records: Sequence[dict[str, Any]]) -> list[WritingTurn]:
-    """The session's turns that have a checkpoint and were not rewound, oldest first."""
+def writing_turns(records: Sequence[dict[str, Any]], tools: Sequence[Tool] = ()) -> list[WritingTurn]:
+    """The session's turns that have a checkpoint and were not rewound, oldest first, each with the command lines
+    its calls ran (as their tools declare: the session's `tools`, else the built-in ones)."""
     turns: list[WritingTurn] = []
     for record in records:
         kind = record.get("type")
@@ -107,8 +96,9 @@ def writing_turns(records: Sequence[dict[str, Any]]) -> list[WritingTurn]:
             del turns[cut:]
         elif kind == "event" and record.get("kind") == "ToolFinished" and turns:
             call = record.get("call") or {}
-            if call.get("name") == "bash":
-                turns[-1].commands.append(str((call.get("arguments") or {}).get("command", "")))
+            command = declared(ToolCall("", str(call.get("name", "")), call.get("arguments") or {}), tools).command
+            if command is not None:
+                turns[-1].commands.append(command)
     return turns
 
 
@@ -121,7 +111,7 @@ class Rewound:
     note: str
     restored: Restored
     dropped: int  # messages the conversation lost
-    commands: tuple[str, ...]  # bash commands that ran since the checkpoint
+    commands: tuple[str, ...]  # command lines that ran since the checkpoint
     history: tuple[Message, ...]  # the conversation from here on
 
     def summary(self) -> str:
@@ -152,15 +142,17 @@ def _one_line(command: str) -> str:
     return lines[0] + (" …" if len(lines) > 1 else "")
 
 
-def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Transcript | None = None) -> Rewound:
+def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Transcript | None = None,
+           tools: Sequence[Tool] = ()) -> Rewound:
     """Put the files back as they were before the `turns`-th last turn that wrote, and the conversation too.
 
     `transcript`: the session's Transcript when the caller holds it open (the terminal UI), else it is
-    opened here, which fails while another Luban process has the session.
+    opened here, which fails while another Luban process has the session. `tools`: the session's, which
+    declare the commands the summary lists (writing_turns).
     """
     records, _ = read_records(transcript_path)
     session = transcript_path.stem
-    live = writing_turns(records)
+    live = writing_turns(records, tools)
     if turns < 1:
         raise CheckpointError(f"Rewind goes back 1 turn or more, not {turns}.")
     if not live:
@@ -173,8 +165,7 @@ def rewind(transcript_path: Path, data_dir: Path, turns: int = 1, transcript: Tr
     owner = transcript or Transcript.reopen(transcript_path)
     try:
         restored = store.restore(target.commit)
-        record = {"type": "rewind", "messages": target.messages, "commit": target.commit, "turns": turns}
-        owner.append(record)
+        record = owner.append_rewind(target.messages, target.commit, turns)
     finally:
         if transcript is None:
             owner.close()

@@ -13,11 +13,12 @@ import os
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
-from .errors import LubanError
+from ..config import environment
+from ..errors import LubanError
 from .tempfiles import open_locked, temp_name
 
 SNAPSHOTS_REF = "refs/luban/snapshots"  # one chain of commits: every snapshot stays reachable, never collected
@@ -71,6 +72,8 @@ class Checkpoints:
     git_dir: Path
     max_new_files: int = MAX_NEW_FILES
     max_new_bytes: int = MAX_NEW_BYTES
+    # The environment git runs in (config.environment(), less GIT_* variables): PATH finds git.
+    environ: Mapping[str, str] = field(default_factory=environment, repr=False, compare=False)
 
     @classmethod
     def open(cls, root: Path, data_dir: Path) -> Checkpoints:
@@ -81,7 +84,7 @@ class Checkpoints:
         return cls(root, store / hashlib.sha256(os.fsencode(root)).hexdigest()[:16])
 
     def _create(self) -> None:
-        if shutil.which("git") is None:
+        if shutil.which("git", path=self.environ.get("PATH", os.defpath)) is None:
             raise CheckpointError("Checkpoints need git, and git is not on PATH.")
         self._git("init", "-q", "--bare", str(self.git_dir), work_tree=False)
         info = self.git_dir / "info"
@@ -178,7 +181,7 @@ class Checkpoints:
         return [os.fsdecode(p) for p in self._git(*args).split(b"\0") if p]
 
     def _git(self, *args: str, stdin: bytes | None = None, check: bool = True, work_tree: bool = True) -> bytes:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
+        env = {k: v for k, v in self.environ.items() if not k.startswith("GIT_")} | GIT_ENV
         config = [arg for pair in GIT_CONFIG for arg in ("-c", pair)]
         where = [f"--git-dir={self.git_dir}", f"--work-tree={self.root}"] if work_tree else []
         argv = ["git", *config, *where, *args]

@@ -1,5 +1,5 @@
-"""The workspace: its root, the file tools' boundary beneath it, atomic writes, and where big tool outputs
-are kept."""
+"""The workspace: its root and the listing of its files, the file tools' boundary beneath it, atomic writes, and
+where big tool outputs are kept."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
+from ..config import environment
+from ..errors import PathRefused, WorkspaceError
+from ..sandbox import Sandbox, Unconfined
 from . import tempfiles
-from .beneath import Escape, Resolver, default_resolver
 from .boundary import FileBoundary
-from .errors import WorkspaceError
-from .sandbox import Sandbox, Unconfined
-
-
-class PathEscape(ValueError):
-    """A tool argument names a path outside the workspace (a message for the model, not a crash)."""
+from .listing import Listing
+from .resolver import Resolver, default_resolver
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,13 @@ class Workspace:
     sandbox: Sandbox = field(default_factory=Unconfined)
     # How the file tools open paths beneath the root: openat2 where the kernel has it (tests inject the fallback).
     resolver: Resolver = field(default_factory=default_resolver)
+    # The environment Luban runs in (config.environment()): commands start from it, less credentials.
+    environ: Mapping[str, str] = field(default_factory=environment, repr=False, compare=False)
+    # Its files, listed once until something may have changed them (listing.py).
+    listing: Listing = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listing", Listing(self.root, self.environ))
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], scratch: str | os.PathLike[str] | None = None,
@@ -48,25 +54,20 @@ class Workspace:
         return FileBoundary(self.root, self.scratch, self.resolver)
 
     def resolve(self, path: str) -> Path:
-        """Resolve `path` (relative to the root, or absolute) with symlinks followed; refuse escapes.
+        """`path` placed as the file tools place it (files.place, which refuses what is plainly outside), then with
+        symlinks followed; raises PathRefused where they lead out.
 
-        For naming a path (the harness's guards), not for I/O: the check and a later use can race, so the file
-        tools go through `files` instead. Scratch files (full tool outputs) count as inside.
+        For naming a path (the harness's guards, the permission rules), not for I/O: the check and a later use
+        can race, so the file tools go through `files` instead. Scratch files (full tool outputs) count as inside.
         """
-        if not isinstance(path, str) or not path.strip():
-            raise PathEscape("path must be a non-empty string")
-        if "\x00" in path:
-            raise PathEscape("path must not contain NUL bytes")
-        candidate = Path(path).expanduser()
-        if not candidate.is_absolute():
-            candidate = self.root / candidate
+        place = self.files.place(path)
         # Not Path.resolve: it raises on a symlink loop, where realpath leaves the looping part unresolved (the
         # tool that opens it then says so in one sentence).
-        real = Path(os.path.realpath(candidate))
+        real = Path(os.path.realpath(place.base / place.rel))
         for allowed in (self.root, self.scratch):
             if real == allowed or allowed in real.parents:
                 return real
-        raise PathEscape(f"{path} is outside the workspace {self.root}; use a path inside it")
+        raise PathRefused(f"{path} is outside the workspace {self.root}; use a path inside it.")
 
     def relative(self, path: Path) -> str:
         try:
@@ -81,7 +82,7 @@ class Workspace:
         def open_folder(rel: str) -> int:
             try:
                 return self.resolver(root, rel, os.O_RDONLY | os.O_DIRECTORY)
-            except Escape:
+            except PathRefused:
                 raise OSError(errno.EXDEV, "outside the workspace", rel) from None
 
         try:

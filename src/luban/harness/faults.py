@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from ..tools import bash
+from ..workspace import Workspace
+from .guards import TEST_FILES
 from .spectrum import measure
 from .testreport import Failure, TestReport
 from .testrun import Execute
-from .tools import bash
-from .workspace import Workspace
 
 # How much each kind of evidence counts. The spectrum is the strongest where there is one; a frame says where
 # the failure surfaced, which is near the bug more often than not; a name the report mentions, least.
@@ -24,9 +24,8 @@ SPECTRUM, FRAMES, NAMES = 0.6, 0.3, 0.1
 # Each frame further out from where the exception was raised counts this much less.
 FRAME_DECAY = 0.7
 TOP = 5
-# The harness's protected test files (harness.TEST_FILES) and pytest's conftest: test code is never a suspect.
-TEST_CODE = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "conftest.py",
-             "*/conftest.py", "*.test.js", "*.spec.ts")
+# The harness's protected test files and pytest's conftest: test code is never a suspect.
+TEST_CODE = (*TEST_FILES, "conftest.py", "*/conftest.py")
 # Names defined in more files than this (`get`, `run`, `__init__`) point nowhere in particular.
 COMMON_DEFINERS = 5
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
@@ -56,7 +55,7 @@ class Localization:
 
 
 def locate(command: str, ws: Workspace, *, task: str = "", timeout: int = 600, top: int = TOP,
-           execute: Execute = bash.execute, which: Callable[[str], str | None] = shutil.which) -> Localization:
+           execute: Execute = bash.execute, which: Callable[[str], str | None] | None = None) -> Localization:
     """Run `command` under coverage and rank the workspace's functions; `task` is the user's report."""
     measured = measure(command, ws, timeout, execute, which)
     if measured.tested.passed:
@@ -129,7 +128,7 @@ def _frame_weights(root: Path, failures: Sequence[Failure], test_code: Sequence[
 
 def _mentioned(root: Path, text: str, test_code: Sequence[str]) -> Iterable[tuple[str, str, int]]:
     """(path, qualified name, line) of the definitions outside the tests whose names `text` mentions."""
-    from .context.repomap import definitions  # deferred: tree-sitter
+    from ..context.repomap import definitions  # deferred: tree-sitter
 
     words = set(_NAME.findall(text))
     if not words:

@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from .config import Settings, environment
-from .errors import ConfigError, SandboxUnavailable
-from .sandbox import for_agent
-from .ui.headless import EXIT_CODES, run_task
+from ..config import Settings, environment
+from ..errors import ConfigError, SandboxUnavailable
+from ..sandbox import for_agent
+from .headless import EXIT_CODES, run_task
 
-EXAMPLE = Path(__file__).parent / "examples" / "shop"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "shop"
 TEST_COMMAND = "python3 -m unittest"
 TASK = "The test suite of this repository fails. Find the bug in the code and fix it. Do not change the tests."
 

@@ -7,11 +7,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
-from .boundary import BoundaryError
+from ..errors import PathRefused
+from ..tools import bash
+from ..workspace import Workspace
 from .testoutput import read
 from .testreport import NO_JUNIT, TestReport, collecting
-from .tools import bash
-from .workspace import Workspace
 
 # (command, workspace, timeout) -> (exit code or None on timeout, whole output): tools/bash.py's, or a test's.
 Execute = Callable[[str, Workspace, int], "tuple[int | None, str]"]
@@ -48,5 +48,5 @@ def _read(ws: Workspace, name: str) -> str | None:
     try:
         with ws.files.open_read(ws.files.place(name)) as f:
             return f.read(MAX_JUNIT_BYTES).decode("utf-8", errors="replace")
-    except (OSError, BoundaryError):
+    except (OSError, PathRefused):
         return None

@@ -1,4 +1,4 @@
-"""Focused rewrites: a second source of candidate edits for the verifier (choose.py).
+"""Focused rewrites: a second source of candidate edits for the verifier (candidates.py).
 
 Deep in an agent conversation a 1.5B model patches symptoms: on the bundled example it kept special-casing
 the one failing input. Asked in a short, separate request to rewrite just the definition the failing tests
@@ -14,10 +14,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from ..types import Message, Request, ToolCall
+from ..workspace import Workspace
 from .gate import TestRun, quote
 from .guards import Guards
-from .types import Message, Request, ToolCall
-from .workspace import Workspace
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)

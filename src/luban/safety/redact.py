@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .sandbox import SECRET_NAME
+from ..sandbox import SECRET_NAME
 
 MARKER = "[REDACTED:{kind}]"
 MARKER_PREFIX = "[REDACTED:"

@@ -5,6 +5,7 @@ unittest), and each line's Ochiai score over the failing and passing tests."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import secrets
 import shlex
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..tools import bash
+from ..workspace import Workspace
 from .testrun import Execute, Tested, run_tests
-from .tools import bash
-from .workspace import Workspace
 
 # The first pytest or unittest the command runs: `python -m pytest`, `python3.12 -m unittest`, `pytest`.
 _INVOCATION = re.compile(
@@ -59,8 +60,10 @@ class Measured:
 
 
 def measure(command: str, ws: Workspace, timeout: int = 600, execute: Execute = bash.execute,
-            which: Callable[[str], str | None] = shutil.which) -> Measured:
-    """Run `command` under coverage with a context per test function and read the spectrum back."""
+            which: Callable[[str], str | None] | None = None) -> Measured:
+    """Run `command` under coverage with a context per test function and read the spectrum back. `which` finds a
+    program (by default on the PATH of the workspace's environment)."""
+    which = which or (lambda name: shutil.which(name, path=ws.environ.get("PATH", os.defpath)))
     shim = ws.root / f"{SHIM_PREFIX}{secrets.token_hex(6)}"
     covered = coverage_command(command, shim, ws.root, which)
     if covered is None:  # the failures still say something: their frames and the names they mention

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .localize import code_under_test, source_of
-from .prompt import repository_files
-from .tools import bash
-from .workspace import Workspace
+from ..tools import bash
+from ..workspace import Workspace
+from .pointers import code_under_test, source_of
 
 EXCERPT_HEAD, EXCERPT_TAIL = 1800, 700
 REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tune/ does not train on one)
@@ -56,7 +55,7 @@ def quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
     """(the most-called definition's pointer, its text or "" when too long, all pointers), or None."""
     if run.passed:
         return None
-    found = code_under_test(run.output, ws, repository_files(ws.root))
+    found = code_under_test(run.output, ws, ws.listing.files())
     return (found[0], source_of(found[0], ws), found) if found else None
 
 

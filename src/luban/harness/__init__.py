@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .config import Settings
+from ..config import Settings
+from ..models.profiles import Profile
+from ..models.protocol import NativeProtocol, ToolProtocol, protocol_named
+from ..safety.redact import Redactor
 from .gate import TestGate
-from .guards import Guards
+from .guards import TEST_FILES, Guards
 from .hooks import Hooks
-from .models.profiles import Profile
-from .models.protocol import NativeProtocol, ToolProtocol, protocol_named
-from .redact import Redactor
 
-# With a test gate the tests judge the work, so by default the agent may not edit them.
-TEST_FILES = ("test_*.py", "*_test.py", "*/test_*.py", "*/*_test.py", "tests/*", "test/*", "*.test.js", "*.spec.ts")
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .errors import ConfigError
-from .tools import bash
-from .types import ToolResult
-from .workspace import Workspace
+from ..errors import ConfigError
+from ..tools import bash
+from ..types import ToolResult
+from ..workspace import Workspace
 
 EVENTS = ("session_start", "after_edit")
 TIMEOUT_S = 120

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .context.tags import language_for
+from ..context.tags import language_for
 
 EXCERPT_CHARS = 120
 

@@ -1,8 +1,6 @@
-"""Pure permission decisions: a tool call, its effect, the permission mode and the allow / ask / deny rules give
-allow, ask or deny, with a sentence that says why. A shell command is judged subcommand by subcommand.
-
-The pattern language is documented in docs/permissions.md; risky commands are data (RISKS) at the end.
-"""
+"""Pure permission decisions: a call, its effect, what its tool declares it touches (paths, a command line judged
+subcommand by subcommand), the mode and the allow / ask / deny rules give allow, ask or deny, with a sentence
+that says why. The pattern language is in docs/permissions.md; risky commands are data (RISKS) at the end."""
 
 from __future__ import annotations
 
@@ -12,12 +10,13 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
+from ..errors import ConfigError
+from ..tools import declared
+from ..types import Effect, ToolCall, Touched
 from . import shell
-from .errors import ConfigError
-from .types import Effect, ToolCall
 
 if TYPE_CHECKING:
-    from .tools import Tool
+    from ..tools import Tool
 
 Verdict = Literal["allow", "ask", "deny"]
 KINDS = ("allow", "ask", "deny")
@@ -49,14 +48,15 @@ class Ruling:
 
 @dataclass(frozen=True)
 class Pattern:
-    """One rule: `*`, `TOOL`, `bash(PREFIX:*)`, `bash(EXACT)` or `TOOL(GLOB)` on the tool's `path`."""
+    """One rule: `*`, `TOOL`, `TOOL(PREFIX:*)` or `TOOL(EXACT)` on the command a call runs, `TOOL(GLOB)` on the
+    paths it touches. bash's specifier is read as a command only, any other tool's both ways."""
 
     text: str
     tool: str
-    words: tuple[str, ...] | None = None  # bash: the command's words
-    prefix: bool = False  # bash(PREFIX:*): the words start the command
-    exact: str | None = None  # bash(EXACT): also matches the whole command line, e.g. `make && make test`
-    glob: re.Pattern[str] | None = None  # other tools: on the workspace-relative path
+    words: tuple[str, ...] | None = None  # the command's words
+    prefix: bool = False  # TOOL(PREFIX:*): the words start the command
+    exact: str | None = None  # TOOL(EXACT): also matches the whole command line, e.g. `make && make test`
+    glob: re.Pattern[str] | None = None  # on the workspace-relative paths
 
     @classmethod
     def parse(cls, text: str, written: bool = True) -> Pattern:
@@ -68,23 +68,28 @@ class Pattern:
         tool, spec = match.groups()
         if spec is None:
             return cls(text, tool)
+        spec = spec.strip()
+        words, prefix, exact = _command_parts(spec, written)
         if tool != "bash":
-            return cls(text, tool, glob=glob_regex(spec.strip()))
-        return _bash_pattern(text, spec.strip(), written)
+            return cls(text, tool, words, prefix, exact, glob_regex(spec))
+        if (prefix and not words) or (written and ":*" in (spec[:-2] if prefix else spec)):
+            raise ConfigError(f"The permission rule {text!r} is malformed; a bash rule is bash(COMMAND) or "
+                              f'bash(PREFIX:*) with :* only at the end, such as "bash(git status:*)".')
+        return cls(text, tool, words, prefix, exact)
 
     def covers(self, name: str) -> bool:
         return self.tool in ("*", name)
 
-    def matches_call(self, call: ToolCall) -> bool:
-        """A whole call; a bash pattern with words never matches here (bash is judged per subcommand)."""
+    def matches_call(self, call: ToolCall, touched: Touched) -> bool:
+        """A whole call, by the paths it touches; a command specifier never matches here (see matches_command)."""
         if not self.covers(call.name):
             return False
         if self.glob is not None:
-            return any(self.glob.fullmatch(p) for p in _with_parents(workspace_path(call)))
+            return any(self.glob.fullmatch(p) for path in _workspace_paths(touched) for p in _with_parents(path))
         return self.words is None and self.exact is None
 
-    def matches_command(self, command: shell.SimpleCommand, for_allow: bool) -> bool:
-        if not self.covers("bash") or self.glob is not None:
+    def matches_command(self, command: shell.SimpleCommand, tool: str, for_allow: bool) -> bool:
+        if not self.covers(tool):
             return False
         if self.words is None:
             return self.exact is None
@@ -93,13 +98,13 @@ class Pattern:
             return False
         return _same_program(self.words[0], argv[0], for_allow)
 
-    def matches_line(self, line: str) -> bool:
-        """bash(EXACT) on the whole command line as written."""
-        return self.covers("bash") and self.exact is not None and self.exact == line.strip()
+    def matches_line(self, line: str, tool: str) -> bool:
+        """TOOL(EXACT) on the whole command line as written."""
+        return self.covers(tool) and self.exact is not None and self.exact == line.strip()
 
-    def mentioned_in(self, line: str) -> bool:
+    def mentioned_in(self, line: str, tool: str) -> bool:
         """For a deny rule and a line that cannot be parsed: do the rule's words occur in it, in order?"""
-        if not self.covers("bash") or self.glob is not None:
+        if not self.covers(tool):
             return False
         if self.words is None:
             return self.exact is None or self.exact in line
@@ -108,17 +113,15 @@ class Pattern:
                    for i in range(len(tokens) - n + 1))
 
 
-def _bash_pattern(text: str, spec: str, written: bool) -> Pattern:
+def _command_parts(spec: str, written: bool) -> tuple[tuple[str, ...] | None, bool, str | None]:
+    """A command specifier's words, whether they are a prefix (`:*`), and the exact line it also matches."""
     prefix = written and spec.endswith(":*")
     body = spec[:-2].strip() if prefix else spec
     try:
         words = tuple(shlex.split(body))
     except ValueError:
         words = ()
-    if (prefix and not words) or (written and ":*" in body):
-        raise ConfigError(f"The permission rule {text!r} is malformed; a bash rule is bash(COMMAND) or "
-                          f'bash(PREFIX:*) with :* only at the end, such as "bash(git status:*)".')
-    return Pattern(text, "bash", words or None, prefix, None if prefix else body)
+    return words or None, prefix, None if prefix else body
 
 
 @dataclass(frozen=True)
@@ -143,29 +146,28 @@ class Rules:
 
 
 def decide(call: ToolCall, effect: Effect, mode: str, rules: Rules = Rules(),
-           session_allow: Sequence[str] = ()) -> Ruling:
+           session_allow: Sequence[str] = (), touched: Touched | None = None) -> Ruling:
     """Deny rules win everywhere; plan mode only reads; then risky commands ask, then ask rules, allow rules
-    (and what the user allowed for this session), and last the mode. `call.arguments["path"]` is expected
-    workspace-relative (calls.py resolves it)."""
+    (and what the user allowed for this session), and last the mode. `touched`: what the call's tool declares
+    (by default the built-in tool of its name), its paths workspace-relative (agent/call.py resolves them)."""
     rules = rules.with_allowed(session_allow) if session_allow else rules
-    line = call.arguments.get("command") if call.name == "bash" else None
-    if isinstance(line, str):
-        return _decide_line(call, line, effect, mode, rules)
-    return _decide_call(call, effect, mode, rules)
+    touched = declared(call) if touched is None else touched
+    if touched.command is not None:
+        return _decide_line(call, touched, touched.command, effect, mode, rules)
+    return _decide_call(call, touched, effect, mode, rules)
 
 
-def _decide_call(call: ToolCall, effect: Effect, mode: str, rules: Rules) -> Ruling:
-    path = call.arguments.get("path")
-    subject = f"{call.name} on `{workspace_path(call)}`" if isinstance(path, str) else call.name
-    denied = _first(rules.deny, call)
+def _decide_call(call: ToolCall, touched: Touched, effect: Effect, mode: str, rules: Rules) -> Ruling:
+    subject = f"{call.name} on `{', '.join(_workspace_paths(touched))}`" if touched.paths else call.name
+    denied = _first(rules.deny, call, touched)
     if denied:
         return Ruling("deny", f"{subject} is denied by the rule `{denied.text}`.")
     if _TABLE[mode][effect] == "deny":
         return Ruling("deny", f"{call.name} {_DOES[effect]}, which plan mode does not allow.")
-    asked = _first(rules.ask, call)
+    asked = _first(rules.ask, call, touched)
     if asked:
         return Ruling("ask", f"{subject} needs approval by the rule `{asked.text}`.")
-    allowed = _first(rules.allow, call)
+    allowed = _first(rules.allow, call, touched)
     if allowed:
         return Ruling("allow", f"{subject} is allowed by the rule `{allowed.text}`.")
     if _TABLE[mode][effect] == "allow":
@@ -173,17 +175,17 @@ def _decide_call(call: ToolCall, effect: Effect, mode: str, rules: Rules) -> Rul
     return Ruling("ask", f"{subject} is not covered by an allow rule in {mode} mode.")
 
 
-def _decide_line(call: ToolCall, line: str, effect: Effect, mode: str, rules: Rules) -> Ruling:
+def _decide_line(call: ToolCall, touched: Touched, line: str, effect: Effect, mode: str, rules: Rules) -> Ruling:
     try:
         commands = shell.read(line)
     except shell.Unreadable as why:
-        return _unreadable(line, str(why), mode, rules)
+        return _unreadable(call.name, line, str(why), mode, rules)
     if not commands:
-        return _decide_call(call, effect, mode, rules)
-    whole = next((p for p in rules.allow if p.matches_line(line)), None)
+        return _decide_call(call, touched, effect, mode, rules)
+    whole = next((p for p in rules.allow if p.matches_line(line, call.name)), None)
     rulings, here = [], True
     for command in commands:
-        rulings.append(_decide_command(command, mode, rules, whole, here))
+        rulings.append(_decide_command(command, call.name, mode, rules, whole, here))
         if command.program in ("cd", "pushd", "popd"):
             # Relative paths after a cd out of the workspace are outside it too.
             here = here and len(command.argv) == 2 and command.program != "popd" and inside(command.argv[1])
@@ -191,51 +193,51 @@ def _decide_line(call: ToolCall, line: str, effect: Effect, mode: str, rules: Ru
     return Ruling(worst.verdict, worst.reason, any(r.risky for r in rulings))
 
 
-def _decide_command(command: shell.SimpleCommand, mode: str, rules: Rules, whole: Pattern | None,
+def _decide_command(command: shell.SimpleCommand, tool: str, mode: str, rules: Rules, whole: Pattern | None,
                     here: bool) -> Ruling:
     shown = _shown(str(command))
-    denied = next((p for p in rules.deny if p.matches_command(command, for_allow=False)), None)
+    denied = next((p for p in rules.deny if p.matches_command(command, tool, for_allow=False)), None)
     risk = risk_of(command, here)
     if denied:
-        return Ruling("deny", f"bash: `{shown}` is denied by the rule `{denied.text}`.", risk is not None)
+        return Ruling("deny", f"{tool}: `{shown}` is denied by the rule `{denied.text}`.", risk is not None)
     if mode == "plan":
-        return Ruling("deny", "bash runs commands, which plan mode does not allow.", risk is not None)
+        return Ruling("deny", f"{tool} runs commands, which plan mode does not allow.", risk is not None)
     if risk:
-        return Ruling("ask", f"bash: `{shown}` is risky ({risk}), so it needs approval in every mode.", True)
-    asked = next((p for p in rules.ask if p.matches_command(command, for_allow=False)), None)
+        return Ruling("ask", f"{tool}: `{shown}` is risky ({risk}), so it needs approval in every mode.", True)
+    asked = next((p for p in rules.ask if p.matches_command(command, tool, for_allow=False)), None)
     if asked:
-        return Ruling("ask", f"bash: `{shown}` needs approval by the rule `{asked.text}`.")
-    allowed = whole or next((p for p in rules.allow if p.matches_command(command, for_allow=True)), None)
+        return Ruling("ask", f"{tool}: `{shown}` needs approval by the rule `{asked.text}`.")
+    allowed = whole or next((p for p in rules.allow if p.matches_command(command, tool, for_allow=True)), None)
     unsafe = next((w for w in command.writes if w not in _DEVICES and not inside(w)), None)
     if allowed and not unsafe:
-        return Ruling("allow", f"bash: `{shown}` is allowed by the rule `{allowed.text}`.")
+        return Ruling("allow", f"{tool}: `{shown}` is allowed by the rule `{allowed.text}`.")
     if mode == "full-auto":
-        return Ruling("allow", "bash runs commands, which full-auto mode allows without asking.")
+        return Ruling("allow", f"{tool} runs commands, which full-auto mode allows without asking.")
     if allowed:
-        return Ruling("ask", f"bash: `{shown}` writes to `{unsafe}` outside the workspace, which the rule "
+        return Ruling("ask", f"{tool}: `{shown}` writes to `{unsafe}` outside the workspace, which the rule "
                              f"`{allowed.text}` does not cover.")
-    return Ruling("ask", f"bash: `{shown}` is not covered by an allow rule in {mode} mode.")
+    return Ruling("ask", f"{tool}: `{shown}` is not covered by an allow rule in {mode} mode.")
 
 
-def _unreadable(line: str, why: str, mode: str, rules: Rules) -> Ruling:
+def _unreadable(tool: str, line: str, why: str, mode: str, rules: Rules) -> Ruling:
     """A line that cannot be judged command by command is never allowed by a rule: a human reads it."""
     shown = _shown(line.strip())
-    denied = next((p for p in rules.deny if p.mentioned_in(line)), None)
+    denied = next((p for p in rules.deny if p.mentioned_in(line, tool)), None)
     if denied:
-        return Ruling("deny", f"bash: `{shown}` mentions what the rule `{denied.text}` denies and cannot be "
+        return Ruling("deny", f"{tool}: `{shown}` mentions what the rule `{denied.text}` denies and cannot be "
                               f"checked command by command ({why}).")
     if mode == "plan":
-        return Ruling("deny", "bash runs commands, which plan mode does not allow.")
-    return Ruling("ask", f"bash: `{shown}` cannot be checked command by command ({why}), so it needs approval.")
+        return Ruling("deny", f"{tool} runs commands, which plan mode does not allow.")
+    return Ruling("ask", f"{tool}: `{shown}` cannot be checked command by command ({why}), so it needs approval.")
 
 
-def narrowest(call: ToolCall) -> str:
+def narrowest(call: ToolCall, touched: Touched | None = None) -> str:
     """The pattern "always allow" stores: this exact command line, this exact path, or else the tool."""
-    line = call.arguments.get("command") if call.name == "bash" else None
-    if isinstance(line, str) and line.strip():
-        return f"bash({line.strip()})"
-    if isinstance(call.arguments.get("path"), str):
-        return f"{call.name}({_GLOB_CHAR.sub(_bracketed, workspace_path(call))})"
+    touched = declared(call) if touched is None else touched
+    if touched.command and touched.command.strip():
+        return f"{call.name}({touched.command.strip()})"
+    if len(touched.paths) == 1:
+        return f"{call.name}({_GLOB_CHAR.sub(_bracketed, _workspace_paths(touched)[0])})"
     return call.name
 
 
@@ -248,9 +250,8 @@ def offered(tools: Sequence[Tool], mode: str) -> tuple[Tool, ...]:
     return tuple(t for t in tools if _TABLE[mode][t.effect] != "deny")
 
 
-def workspace_path(call: ToolCall) -> str:
-    path = call.arguments.get("path")
-    return posixpath.normpath(path) if isinstance(path, str) and path.strip() else "."
+def _workspace_paths(touched: Touched) -> list[str]:
+    return [posixpath.normpath(p) if p.strip() else "." for p in touched.paths] or ["."]
 
 
 def glob_regex(glob: str) -> re.Pattern[str]:
@@ -293,8 +294,8 @@ def _same_program(rule: str, written: str, for_allow: bool) -> bool:
     return folder in SYSTEM_BIN or ("/" not in written and "/" in rule)
 
 
-def _first(patterns: Sequence[Pattern], call: ToolCall) -> Pattern | None:
-    return next((p for p in patterns if p.matches_call(call)), None)
+def _first(patterns: Sequence[Pattern], call: ToolCall, touched: Touched) -> Pattern | None:
+    return next((p for p in patterns if p.matches_call(call, touched)), None)
 
 
 def _shown(text: str) -> str:

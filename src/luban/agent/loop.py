@@ -1,0 +1,149 @@
+"""The agent loop: ask the model, run the tools it calls, repeat; a generator of Events.
+
+Drivers (headless, TUI, eval, tests) iterate it and answer ApprovalNeeded with `send(Decision)`.
+It returns an Outcome: done when the model answers without a tool call, otherwise the limit that stopped it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Generator, Sequence
+
+from ..config import Settings
+from ..context.engine import maintain
+from ..errors import LubanError
+from ..harness import Harness
+from ..harness.candidates import search, worth_sampling
+from ..models import Model
+from ..models.protocol import Turn, view
+from ..session import Transcript
+from ..tools import Tool, touched_by
+from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, TurnEnded
+from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints
+from .call import STUCK_AT, repeat_key, run_call
+from .state import RunState
+
+MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
+# Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
+STOPPED = frozenset({"stuck", "max_steps", "max_tokens"})
+NO_TESTS_IN_PLAN = ("Plan mode runs no commands: the test command `{command}` was not run, and the answer is not "
+                    "checked against it.")
+CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
+           "edit_file replacements instead of rewriting them whole.")
+
+
+def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
+        history: Sequence[Message], transcript: Transcript | None = None, harness: Harness = Harness(),
+        checkpoints: Checkpoints | None = None, allowed: list[str] | None = None,
+        conversation: list[Message] | None = None) -> Generator[Event, Decision | None, Outcome]:
+    """Run `task` (one user turn) on top of `history`, which starts with the system prompt the protocol wrote.
+
+    With a test gate, the test command's output is shown with the task and a final answer is accepted only once
+    it passes (or the gate refused `max_refusals` times). With `checkpoints`, files are snapshotted before the
+    turn writes; `allowed` (the session's "always allow" patterns) is extended in place for later turns, and
+    `conversation` (the terminal UI's history) holds the messages as the model saw them, in place, as they go."""
+    state = RunState.start(task, model, tools, ws, settings, history, transcript, harness, checkpoints, allowed,
+                           conversation)
+    try:
+        outcome = yield from _steps(task, state)
+    except LubanError as exc:
+        outcome = state.outcome(exc.status, str(exc))
+    outcome = _tests_at_stop(outcome, state)
+    if transcript:
+        transcript.append_outcome(outcome, state.gate.command if state.gate else None)
+    yield TurnEnded(outcome)
+    return outcome
+
+
+def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
+    """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak
+    model often fixes the code and then loops instead of finishing, and the user should not have to find out."""
+    if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
+        return outcome
+    return replace(outcome, message=f"{outcome.message} `{st.gate.command}` passes now.")
+
+
+def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
+    if st.gate:
+        tests = st.gate.run(st.ws)
+        st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
+        st.guards.saw_quoted(tests, st.ws)
+    else:
+        st.add(Message("user", task))
+        if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
+            yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
+    malformed = 0
+    while True:
+        limit = st.limit_reached()
+        if limit:
+            return limit
+        for event in maintain(st.window, st.messages, st.summary, st.transcript):
+            yield st.record(event)
+        request, turn, finish_reason = yield from st.fitted_reply(_request(st))
+        rejected = passing = None
+        if st.trial and worth_sampling(turn, st.trial):
+            turn, rejected, passing = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
+        st.add(turn.message)
+        text = turn.thought if turn.calls else (turn.answer or "")
+        if text or turn.message.reasoning:
+            yield st.record(AssistantText(text, turn.message.reasoning))
+        if turn.error:  # a reply that could not be read counts as a rejected call
+            st.stats["rejected"] += 1
+            malformed += 1
+            if malformed < MALFORMED_LIMIT:
+                st.add(Message("user", CUT_OFF if finish_reason == "length" else turn.error))
+        elif turn.calls:
+            rejected_before = st.stats["rejected"]
+            stuck = yield from _ran(turn.calls, st, rejected, passing)
+            if stuck:
+                return stuck
+            # A turn in which nothing the model asked for could run counts as malformed.
+            malformed = malformed + 1 if st.stats["rejected"] - rejected_before == len(turn.calls) else 0
+        else:
+            malformed = 0
+            outcome = yield from _answered(turn, finish_reason, st)
+            if outcome:
+                return outcome
+        if malformed >= MALFORMED_LIMIT:
+            what = "malformed replies" if turn.error else "invalid tool calls"
+            return st.outcome("stuck", f"The model sent {malformed} {what} in a row.")
+
+
+def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passing: str | None
+         ) -> Generator[Event, Decision | None, Outcome | None]:
+    """Run the turn's calls in order; the outcome when one repeated until the model counts as stuck."""
+    for call in calls:
+        call, result = yield from run_call(call, st, rejected, passing)
+        paths = [p for p in touched_by(st.tools.get(call.name), call.arguments).paths if p]
+        st.add(st.window.result(call, view(result), paths))
+        if st.repeats[repeat_key(call, result)] >= STUCK_AT:
+            return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
+    return None
+
+
+def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[Event, Decision | None, Outcome | None]:
+    """The model answered without a call: done, unless the reply was cut or the test gate refuses it."""
+    if finish_reason == "length":
+        st.add(Message("user", CUT_OFF))
+        return None
+    if st.gate and not (tests := st.gate.run(st.ws)).passed:
+        if st.refusals >= st.gate.max_refusals:
+            return st.outcome("stuck", f"The model kept finishing while `{st.gate.command}` fails.")
+        st.refusals += 1
+        st.must_edit = True
+        yield st.record(Notice(f"The model tried to finish but `{st.gate.command}` fails; sent it back to work."))
+        st.add(Message("user", st.gate.refusal(tests, st.ws)))
+        st.guards.saw_quoted(tests, st.ws)
+        return None
+    return st.outcome("done", turn.answer or "")
+
+
+def _request(st: RunState) -> Request:
+    st.steps += 1
+    hints = st.hints()
+    # At temperature 0 a model that just repeated itself will do so again: sample more freely until it moves on.
+    temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if hints.avoid else st.settings.temperature
+    request = st.protocol.request(st.messages, st.specs, temperature, st.settings.max_reply_tokens, hints)
+    st.must_edit = False
+    return replace(request, send_reasoning=st.harness.send_reasoning)

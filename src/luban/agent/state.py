@@ -1,0 +1,190 @@
+"""The mutable state of one agent run, kept apart from the loop's control flow."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Generator, Sequence
+
+from ..config import Settings
+from ..context.engine import Window, refit
+from ..errors import ContextOverflow, TimeUp
+from ..harness import Harness
+from ..harness.candidates import Trial
+from ..harness.gate import TestGate
+from ..harness.guards import Guards
+from ..models import Model, drain
+from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
+from ..models.reasoning import reasoning_apart
+from ..session import Transcript, finished_calls, read_records
+from ..tools import Tool
+from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
+                     ReplyRestarted, Request, ToolSpec, Usage)
+from ..workspace import Workspace
+from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
+
+
+MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
+
+
+@dataclass
+class RunState:
+    """What a run has done so far; the loop and the call pipeline read and update it."""
+
+    model: Model
+    tools: dict[str, Tool]
+    ws: Workspace
+    settings: Settings
+    transcript: Transcript | None
+    messages: list[Message]
+    harness: Harness
+    guards: Guards
+    window: Window
+    started: float = field(default_factory=time.monotonic)
+    steps: int = 0
+    usage: Usage = field(default_factory=Usage)
+    model_s: float = 0.0
+    repeats: Counter = field(default_factory=Counter)
+    refusals: int = 0
+    must_edit: bool = False  # the test gate refused a finish: the next reply is constrained to an edit
+    stats: Counter = field(default_factory=Counter)  # valid / repaired / rejected tool calls
+    # The last few calls (call.RECENT), and whether each merely repeated an earlier call and result: a
+    # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
+    # model's loop better than words do.
+    recent: tuple[tuple[str, bool], ...] = ()
+    # Patterns the user allowed "always" during this session (policy.narrowest of the approved call).
+    session_allow: list[str] = field(default_factory=list)
+    # Calls the user declined (tool name and arguments as JSON): a rejected escalation is not asked again.
+    declined: list[str] = field(default_factory=list)
+    denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
+    # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
+    checkpoints: TurnCheckpoints | None = None
+
+    @classmethod
+    def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
+              history: Sequence[Message], transcript: Transcript | None, harness: Harness,
+              checkpoints: Checkpoints | None, allowed: list[str] | None,
+              conversation: list[Message] | None = None) -> RunState:
+        """The state at the start of one turn (see loop.run for the arguments). The files earlier turns of the
+        session read count as read, as the transcript records them: after --continue too."""
+        messages = list(history) if conversation is None else conversation
+        messages[:] = list(history)
+        ws.listing.changed()  # the user may have changed files since the last turn
+        window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
+        guards = harness.guards()
+        done = finished_calls(read_records(transcript.path)[0]) if transcript else []
+        guards.recall(done, {t.spec.name: t for t in tools}, ws)
+        return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, messages, harness,
+                   guards, window, checkpoints=for_turn(checkpoints, task, history),
+                   session_allow=[] if allowed is None else allowed)
+
+    @property
+    def protocol(self) -> ToolProtocol:
+        return self.harness.protocol
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return [t.spec for t in self.tools.values()]
+
+    @property
+    def gate(self) -> TestGate | None:
+        # Plan mode promises read-only and the test command is a command: no gate there (the mode can change
+        # between turns of one session, so this is decided per run, not when the harness is built).
+        return None if self.settings.permission_mode == "plan" else self.harness.gate
+
+    def add(self, message: Message) -> None:
+        self.messages.append(message)
+        if self.transcript:
+            self.transcript.append_message(message)
+
+    @property
+    def trial(self) -> Trial | None:
+        """How candidate edits are tried (harness/candidates.py): only where a test gate judges them."""
+        s = self.settings
+        return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
+                     s.max_reply_tokens, self.transcript) if self.gate else None
+
+    def hints(self) -> TurnHints:
+        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""
+        files = self.ws.listing.files()
+        if len(files) > MAX_PATH_CHOICES:
+            files = ()
+        dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
+        writable = tuple(f for f in files if not self.guards.is_protected(f))
+        avoid = {name for name, repeated in self.recent if repeated}
+        if self.must_edit:  # it claimed to be done while the tests fail: its next step has to change something
+            avoid |= {name for name, tool in self.tools.items() if tool.effect != "write"} | {FINISH}
+        return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
+
+    def ask(self, request: Request) -> Generator[Event, Decision | None, Completion]:
+        """One model request under the run's deadline, its usage counted."""
+        restarts: list[ReplyRestarted] = []
+        completion = drain(self.model, replace(request, deadline=self.deadline), restarts.append)
+        for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
+            yield self.record(Notice(restart.text))
+        self.usage += completion.usage
+        self.model_s += completion.wall_s
+        yield self.record(ModelReplied(completion.usage, completion.wall_s))
+        return completion
+
+    def reply(self, request: Request) -> Generator[Event, Decision | None, tuple[Turn, str | None]]:
+        """The model's reply to `request` read as a turn of the run's protocol, and its finish reason."""
+        completion = yield from self.ask(request)
+        self.window.observed(len(request.messages), completion.usage)
+        message = reasoning_apart(completion.message, self.harness.reasoning_format)
+        return self.protocol.read(message, self.specs, f"call_{self.steps}"), completion.finish_reason
+
+    def fitted_reply(self, request: Request) -> Generator[Event, Decision | None, tuple[Request, Turn, str | None]]:
+        """reply, and once more after compacting the history if the server says the prompt exceeds its window."""
+        try:
+            return (request, *(yield from self.reply(request)))
+        except ContextOverflow as exc:
+            for event in refit(self.window, self.messages, str(exc), self.summary, self.transcript):
+                yield self.record(event)
+        request = replace(request, messages=tuple(self.messages))
+        try:
+            return (request, *(yield from self.reply(request)))
+        except ContextOverflow as exc:
+            raise ContextOverflow(f"{str(exc)[:-1]}, even after the history was compacted; give the server a larger "
+                                  "context window, or start a new session.") from None
+
+    def summary(self, request: Request) -> str:
+        """The model's answer to a compaction's summary request, under the run's deadline and counted in its usage."""
+        completion = drain(self.model, replace(request, deadline=self.deadline),
+                           lambda restart: self.record(Notice(restart.text)))
+        self.usage += completion.usage
+        self.model_s += completion.wall_s
+        return completion.message.content
+
+    def record(self, event: Event) -> Event:
+        if self.transcript:
+            self.transcript.append_event(event)
+        return event
+
+    def outcome(self, status: str, message: str = "") -> Outcome:
+        wall = time.monotonic() - self.started
+        calls = CallStats(self.stats["valid"], self.stats["repaired"], self.stats["rejected"])
+        return Outcome(status, message, self.steps, self.usage, round(wall, 3), round(self.model_s, 3), calls,
+                       tuple(self.denials))
+
+    @property
+    def deadline(self) -> float:
+        """The time.monotonic() by which the run must stop (max_wall_s)."""
+        return self.started + self.settings.max_wall_s
+
+    def check_time(self, during: str) -> None:
+        """Raise TimeUp once max_wall_s has passed: a long step (sampling candidate edits) checks as it goes."""
+        if time.monotonic() >= self.deadline:
+            raise TimeUp(f"Stopped after {self.settings.max_wall_s:.0f} s (max_wall_s), {during}.")
+
+    def limit_reached(self) -> Outcome | None:
+        s = self.settings
+        if self.steps >= s.max_steps:
+            return self.outcome("max_steps", f"Stopped after {self.steps} steps (max_steps).")
+        if time.monotonic() - self.started >= s.max_wall_s:
+            return self.outcome("max_time", f"Stopped after {s.max_wall_s:.0f} s (max_wall_s).")
+        if self.usage.prompt_tokens + self.usage.completion_tokens >= s.max_total_tokens:
+            return self.outcome("max_tokens", f"Stopped after {s.max_total_tokens} tokens (max_total_tokens).")
+        return None
