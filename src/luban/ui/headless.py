@@ -6,6 +6,7 @@ consumers can read it; docs/stream-json.md documents it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, Callable, Generator, TextIO
 
 from ..agent import loop
 from ..config import Settings, environment
+from ..extend.extensions import open_extensions
 from ..harness import hooks
 from ..harness import harness_for
 from ..safety import policy
@@ -196,8 +198,10 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
              continue_last: bool = False) -> Outcome:
     """Open model, workspace and session, run the task headless, render it; returns the outcome."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
-    tools = policy.offered(default_tools(), settings.permission_mode)
-    with open_model(settings, progress_printer(err)) as model:
+    extensions = open_extensions(settings)
+    with contextlib.closing(extensions), open_model(settings, progress_printer(err)) as model:
+        tools = policy.offered((*default_tools(), *extensions.tools()), settings.permission_mode)
+        notes += extensions.warnings
         if err.isatty():
             err.write("\r\033[K")
         settings = resolve_protocol(settings, model)
