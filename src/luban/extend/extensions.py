@@ -1,5 +1,5 @@
 """A session's extensions, gathered once from the user's config folder, --mcp-config, and (when trusted) the
-project: the MCP servers, and the tools they all add after the built-in ones."""
+project: the MCP servers, the subagent definitions, and the tools they add after the built-in ones."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..config import Settings, environment, user_config_file
+from .agents import EXPLORE, AgentDef, discover
 from .mcp_client import McpServers
 from .mcp_config import configured
 from .mcp_tools import mcp_tools
@@ -17,6 +18,7 @@ from .project import trusted_project, waiting_extensions
 @dataclass
 class Extensions:
     servers: McpServers
+    agents: tuple[AgentDef, ...] = (EXPLORE,)
     warnings: list[str] = field(default_factory=list)
     user_dir: Path | None = None
     project: Path | None = None  # the workspace, when its own extensions are trusted
@@ -42,5 +44,7 @@ def open_extensions(settings: Settings, env: Mapping[str, str] | None = None) ->
     if pending:
         warnings.append(f"This repository's own extensions ({'; '.join(pending)}) stay off until you review them "
                         "with `luban trust`.")
-    return Extensions(McpServers(servers, Path(settings.data_dir) / "logs"), warnings, user_dir, project)
+    agents, unread = discover(user_dir, project)
+    return Extensions(McpServers(servers, Path(settings.data_dir) / "logs"), agents, warnings + unread, user_dir,
+                      project)
 

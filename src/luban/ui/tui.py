@@ -18,11 +18,10 @@ from ..config import Settings, environment, user_config_file
 from ..extend.extensions import open_extensions
 from ..harness import hooks
 from ..harness import harness_for
-from ..safety import policy
 from ..safety.policy import narrowest
-from ..tools import default_tools
 from ..types import ApprovalNeeded, Decision
-from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from .runtime import (open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol,
+                      session_tools)
 from .slash import BUILTINS, dispatch
 from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session
@@ -58,13 +57,13 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
         harness = harness_for(settings, profile_for(model, settings), environment())
         extensions = open_extensions(settings)
         stack.callback(extensions.close)
-        extra = extensions.tools()
-        specs = [t.spec for t in policy.offered((*default_tools(), *extra), settings.permission_mode)]
+        tools = session_tools(settings, extensions)
+        specs = [t.spec for t in tools]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
         checkpoints = open_checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
-                          user_config_file(environment()).parent / "commands", checkpoints, extra_tools=extra)
+                          user_config_file(environment()).parent / "commands", checkpoints, offered=tools)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))

@@ -53,7 +53,7 @@ class Session:
     running: bool = True
     allowed: list[str] = field(default_factory=list)  # "always" answers: kept across turns, not across sessions
     models: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    extra_tools: tuple[Tool, ...] = ()  # the extensions' (extend/): MCP servers' tools, ...
+    offered: tuple[Tool, ...] | None = None  # the session's tools (runtime.session_tools); None: the built-in ones
 
     def __post_init__(self) -> None:
         self.screen = Screen(self.console, self.ws.root)
@@ -61,7 +61,8 @@ class Session:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        return policy.offered((*default_tools(), *self.extra_tools), self.settings.permission_mode)
+        tools = default_tools() if self.offered is None else self.offered
+        return policy.offered(tools, self.settings.permission_mode)
 
     def say(self, text: str) -> None:
         self.console.print(Text(text))
