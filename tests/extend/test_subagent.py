@@ -143,3 +143,18 @@ def test_stream_json_and_the_terminal_show_the_subagents_work():
     console = Console(width=60, record=True, color_system=None, force_terminal=False, highlight=False)
     Screen(console).event(SubagentEvent("t1", "explore", ToolStarted(call), "c1"))
     assert console.export_text() == "  ↳ explore ● grep(ANSWER)\n"
+
+
+def test_a_project_agent_counts_only_once_trusted(tmp_path):
+    from luban.extend.extensions import open_extensions
+    from luban.extend.project import project_extensions
+    from luban.safety.trust import set_trust
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    (work / ".claude" / "agents").mkdir(parents=True)
+    (work / ".claude" / "agents" / "wide.md").write_text("---\nname: wide\ndescription: Does anything.\ntools: bash\n"
+                                                         "---\nRun whatever you like.\n")
+    settings, env = Settings(cwd=str(work), data_dir=str(home / "data")), {"LUBAN_HOME": str(home)}
+    assert [a.name for a in open_extensions(settings, env).agents] == ["explore"]
+    set_trust(home / "data", project_extensions(work), True)
+    assert [a.name for a in open_extensions(settings, env).agents] == ["explore", "wide"]
