@@ -43,7 +43,7 @@ class ServerState:
     why: str = ""
     tools: tuple[RemoteTool, ...] = ()
     prompts: tuple[str, ...] = ()
-    resources: bool = False  # it offers resources
+    resources: bool = False  # it lists at least one resource
 
 
 @dataclass
@@ -249,7 +249,11 @@ async def _described(client: Any, state: ServerState) -> ServerState:
     if caps.prompts is not None:
         with contextlib.suppress(Exception):  # a server whose prompt listing fails still offers its tools
             prompts = tuple(p.name for p in (await client.list_prompts()).prompts)
-    return replace(state, state="ready", why="", tools=tools, prompts=prompts, resources=caps.resources is not None)
+    resources = False  # a capability with nothing behind it would only add two tools to every prompt
+    if caps.resources is not None:
+        with contextlib.suppress(Exception):
+            resources = bool((await client.list_resources()).resources)
+    return replace(state, state="ready", why="", tools=tools, prompts=prompts, resources=resources)
 
 
 def result_text(blocks: Any, structured: Any) -> str:
