@@ -14,11 +14,11 @@ import pytest
 
 from luban.agent import loop
 from luban.config import Settings
-from luban.errors import ConfigError
+from luban.errors import ConfigError, LubanError
 from luban.extend.extensions import open_extensions
-from luban.extend.mcp_client import McpServers
+from luban.extend.mcp_client import McpServers, RemotePrompt
 from luban.extend.mcp_config import ServerConfig, parse_mcp_json, tool_name
-from luban.extend.mcp_tools import mcp_tools
+from luban.extend.mcp_tools import mcp_tools, prompt_commands
 from luban.harness import Harness
 from luban.models.protocol import JsonProtocol, protocol_named
 from luban.models.scripted import assistant, script
@@ -146,7 +146,7 @@ def test_resources_and_prompts(servers):
     assert servers.resources("fx").content == "notes://readme  readme — The fixture's notes."
     assert servers.read_resource("fx", "notes://readme").content == "Fixture notes: the answer is 42."
     state = next(s for s in servers.states() if s.name == "fx")
-    assert state.prompts == ("review",)
+    assert state.prompts == (RemotePrompt("fx", "review", "Ask for a review of one file.", ("path",)),)
     assert servers.prompt("fx", "review", {"path": "a.py"}).content == "Review a.py for bugs and say what you found."
 
 
@@ -231,3 +231,33 @@ def test_an_untrusted_project_mcp_json_gains_nothing_until_trusted(tmp_path):
     assert list(trusted.servers.configs) == ["fx"] and trusted.warnings == []
     (work / ".mcp.json").write_text(json.dumps({"mcpServers": {"fx": {"command": "sh", "args": ["-c", "x"]}}}))
     assert open_extensions(settings, env).servers.configs == {}  # changed since: trusted no longer
+
+
+def _tui_session(tmp_path, mcp):
+    from rich.console import Console
+
+    from luban.session import Transcript
+    from luban.ui.tui_session import Session
+
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    settings = Settings(data_dir=str(tmp_path / "data"), cwd=str(work))
+    ws = Workspace.open(work)
+    transcript = Transcript.create(tmp_path / "data" / "sessions", ws.root, "scripted")
+    console = Console(width=200, record=True, color_system=None, force_terminal=False, highlight=False)
+    return Session(settings, console, ws, script(), Harness(), transcript, [SYSTEM], lambda e: Decision(True),
+                   tmp_path / "commands", None, mcp=mcp)
+
+
+def test_a_servers_prompts_are_slash_commands(servers, tmp_path):
+    from luban.ui.slash import dispatch
+
+    session = _tui_session(tmp_path, servers)
+    assert session.user_commands()["mcp__fx__review"].description == "Ask for a review of one file."
+    assert dispatch(session, "/mcp__fx__review src/a.py") == "Review src/a.py for bugs and say what you found."
+    gone = McpServers({"fx": fixture_config()})
+    gone.start()
+    review = prompt_commands(gone)["mcp__fx__review"]
+    gone.close()
+    with pytest.raises(LubanError, match=r"^MCP server fx is unavailable: it is not running. Go on without it.$"):
+        review.task("a.py")

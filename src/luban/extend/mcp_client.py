@@ -34,6 +34,14 @@ class RemoteTool:
 
 
 @dataclass(frozen=True)
+class RemotePrompt:
+    server: str
+    name: str
+    description: str
+    arguments: tuple[str, ...]  # in order: a slash command's words fill them
+
+
+@dataclass(frozen=True)
 class ServerState:
     """What `luban mcp list` shows: not started, starting, ready (with its tools and prompts), or failed (why)."""
 
@@ -42,7 +50,7 @@ class ServerState:
     state: str = "not started"
     why: str = ""
     tools: tuple[RemoteTool, ...] = ()
-    prompts: tuple[str, ...] = ()
+    prompts: tuple[RemotePrompt, ...] = ()
     resources: bool = False  # it lists at least one resource
 
 
@@ -95,6 +103,9 @@ class McpServers:
 
     def states(self) -> list[ServerState]:
         return list(self._states.values())
+
+    def prompts(self) -> list[RemotePrompt]:
+        return [p for s in self._states.values() if s.state == "ready" for p in s.prompts]
 
     def tools(self) -> list[RemoteTool]:
         return [t for s in self._states.values() if s.state == "ready" for t in s.tools]
@@ -245,10 +256,12 @@ async def _described(client: Any, state: ServerState) -> ServerState:
     listing = await client.list_tools()
     tools = tuple(RemoteTool(state.name, t.name, t.description or "", t.input_schema or {"type": "object"})
                   for t in listing.tools)
-    prompts: tuple[str, ...] = ()
+    prompts: tuple[RemotePrompt, ...] = ()
     if caps.prompts is not None:
         with contextlib.suppress(Exception):  # a server whose prompt listing fails still offers its tools
-            prompts = tuple(p.name for p in (await client.list_prompts()).prompts)
+            prompts = tuple(RemotePrompt(state.name, p.name, p.description or "",
+                                         tuple(a.name for a in p.arguments or ()))
+                            for p in (await client.list_prompts()).prompts)
     resources = False  # a capability with nothing behind it would only add two tools to every prompt
     if caps.resources is not None:
         with contextlib.suppress(Exception):

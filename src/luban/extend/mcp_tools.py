@@ -1,5 +1,5 @@
 """MCP servers' tools as Luban tools: `mcp__server__tool` with the server's JSON schema, and two tools for the
-servers' resources. All run outside Luban's sandbox (the server does the work), so they count as `exec`: they
+servers' resources; their prompts as slash commands. All tools run outside Luban's sandbox (the server does the work), so they count as `exec`: they
 ask before each call unless an allow rule (`mcp__server`, `mcp__server__tool`) or full-auto says otherwise."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..errors import LubanError
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
-from .mcp_client import McpServers, RemoteTool
+from .mcp_client import McpServers, RemotePrompt, RemoteTool
 from .mcp_config import tool_name
 
 _DESCRIPTION_CHARS = 600  # a server's prose goes into every prompt: keep it to what a call needs
@@ -77,3 +78,28 @@ def _adapted(remote: RemoteTool, servers: McpServers) -> McpTool:
     name = tool_name(remote.server, remote.name)
     return McpTool(ToolSpec(name, f"[MCP {remote.server}] {description}", schema), remote.server, remote.name,
                    servers)
+
+
+@dataclass(frozen=True)
+class PromptCommand:
+    """A server's prompt as the slash command /mcp__server__prompt: its words fill the prompt's arguments in order
+    (the last one takes the rest), and the prompt's text becomes the task."""
+
+    name: str
+    description: str
+    prompt: RemotePrompt
+    servers: McpServers
+
+    def task(self, arguments: str) -> str:
+        names = self.prompt.arguments
+        words = arguments.split(maxsplit=max(len(names) - 1, 0)) if names else []
+        result = self.servers.prompt(self.prompt.server, self.prompt.name, dict(zip(names, words)))
+        if result.error:
+            raise LubanError(result.content)
+        return result.content
+
+
+def prompt_commands(servers: McpServers) -> dict[str, PromptCommand]:
+    return {tool_name(p.server, p.name): PromptCommand(tool_name(p.server, p.name), p.description or
+                                                       f"prompt {p.name} of MCP server {p.server}", p, servers)
+            for p in servers.prompts()}

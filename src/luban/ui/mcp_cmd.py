@@ -27,7 +27,7 @@ def mcp_command(settings: Settings, out: TextIO) -> int:
             for tool in state.tools:
                 out.write(f"  {tool_name(tool.server, tool.name)}  {_first_line(tool.description)}\n")
             for prompt in state.prompts:
-                out.write(f"  /{state.name}:{prompt}  (prompt)\n")
+                out.write(f"  /{tool_name(state.name, prompt.name)}  (prompt) {_first_line(prompt.description)}\n")
     finally:
         servers.close()
     return 0 if all(s.state == "ready" for s in servers.states()) else 1

@@ -16,6 +16,8 @@ from ..agent import loop
 from ..config import Settings
 from ..context.engine import Window, compact_now
 from ..errors import ConfigError
+from ..extend.mcp_client import McpServers
+from ..extend.mcp_tools import prompt_commands
 from ..harness import Harness
 from ..models import Model, drain
 from ..safety import policy
@@ -28,7 +30,7 @@ from ..workspace.checkpoints import Checkpoints, rewind
 from .runtime import open_model, open_session, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
-from .user_commands import UserCommand, user_commands
+from .user_commands import user_commands
 
 INTERRUPTED_NOTE = "[Interrupted by the user before this turn finished.]"
 _REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}
@@ -53,6 +55,7 @@ class Session:
     running: bool = True
     allowed: list[str] = field(default_factory=list)  # "always" answers: kept across turns, not across sessions
     models: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    mcp: McpServers | None = None  # their prompts are slash commands
     offered: tuple[Tool, ...] | None = None  # the session's tools (runtime.session_tools); None: the built-in ones
 
     def __post_init__(self) -> None:
@@ -153,8 +156,10 @@ class Session:
 
     # ---- commands ----
 
-    def user_commands(self) -> dict[str, UserCommand]:
-        return user_commands([self.ws.root / ".luban" / "commands", self.commands_dir])
+    def user_commands(self) -> dict[str, Any]:
+        """The user's command files, over the MCP servers' prompts (/mcp__server__prompt)."""
+        prompts = prompt_commands(self.mcp) if self.mcp else {}
+        return {**prompts, **user_commands([self.ws.root / ".luban" / "commands", self.commands_dir])}
 
     def set_mode(self, mode: str) -> None:
         self.settings = replace(self.settings, permission_mode=mode)
