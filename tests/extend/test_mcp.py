@@ -233,7 +233,9 @@ def test_an_untrusted_project_mcp_json_gains_nothing_until_trusted(tmp_path):
     assert open_extensions(settings, env).servers.configs == {}  # changed since: trusted no longer
 
 
-def _tui_session(tmp_path, mcp):
+def _tui_session(tmp_path, servers):
+    from luban.extend.extensions import Extensions
+
     from rich.console import Console
 
     from luban.session import Transcript
@@ -246,7 +248,7 @@ def _tui_session(tmp_path, mcp):
     transcript = Transcript.create(tmp_path / "data" / "sessions", ws.root, "scripted")
     console = Console(width=200, record=True, color_system=None, force_terminal=False, highlight=False)
     return Session(settings, console, ws, script(), Harness(), transcript, [SYSTEM], lambda e: Decision(True),
-                   tmp_path / "commands", None, mcp=mcp)
+                   tmp_path / "commands", None, extensions=Extensions(servers))
 
 
 def test_a_servers_prompts_are_slash_commands(servers, tmp_path):
@@ -261,3 +263,16 @@ def test_a_servers_prompts_are_slash_commands(servers, tmp_path):
     gone.close()
     with pytest.raises(LubanError, match=r"^MCP server fx is unavailable: it is not running. Go on without it.$"):
         review.task("a.py")
+
+
+def test_references_in_a_tools_schema_are_inlined_for_the_json_protocol():
+    from luban.extend.mcp_tools import inlined
+
+    schema = {"type": "object", "properties": {"where": {"$ref": "#/$defs/Place"}}, "required": ["where"],
+              "$defs": {"Place": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+    assert inlined(schema) == {"type": "object", "required": ["where"], "properties": {
+        "where": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+    node = {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}
+    deep = inlined({"$ref": "#/$defs/Node", "$defs": {"Node": node}}, depth=2)
+    assert deep == {"type": "object", "properties": {"next": {"type": "object", "properties": {
+        "next": {"type": "object"}}}}}

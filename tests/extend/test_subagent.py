@@ -158,3 +158,19 @@ def test_a_project_agent_counts_only_once_trusted(tmp_path):
     assert [a.name for a in open_extensions(settings, env).agents] == ["explore"]
     set_trust(home / "data", project_extensions(work), True)
     assert [a.name for a in open_extensions(settings, env).agents] == ["explore", "wide"]
+
+
+def test_the_session_tools_follow_the_mode(tmp_path):
+    from luban.extend.extensions import Extensions
+    from luban.extend.mcp_client import McpServers
+    from luban.ui.runtime import session_tools
+
+    fixer = AgentDef("fixer", "Fixes.", "Fix it.", ("read_file", "bash"))
+    extensions = Extensions(McpServers({}), agents=(EXPLORE, fixer))
+    plan = session_tools(Settings(permission_mode="plan"), extensions)
+    ask = session_tools(Settings(permission_mode="ask"), extensions)
+    assert [t.spec.name for t in plan] == ["read_file", "grep", "glob", "list_dir", "todo", "task"]
+    assert plan[-1].effect == "read"  # in plan mode the fixer gets no bash, so delegating only reads
+    assert [t.spec.name for t in ask] == ["read_file", "edit_file", "write_file", "bash", "grep", "glob", "list_dir",
+                                          "todo", "task"]
+    assert ask[-1].effect == "exec"

@@ -72,12 +72,31 @@ def _adapted(remote: RemoteTool, servers: McpServers) -> McpTool:
     description = " ".join(remote.description.split())
     if len(description) > _DESCRIPTION_CHARS:
         description = description[:_DESCRIPTION_CHARS - 1] + "…"
-    schema = dict(remote.schema) if isinstance(remote.schema, Mapping) else {}
+    schema = inlined(dict(remote.schema)) if isinstance(remote.schema, Mapping) else {}
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     name = tool_name(remote.server, remote.name)
     return McpTool(ToolSpec(name, f"[MCP {remote.server}] {description}", schema), remote.server, remote.name,
                    servers)
+
+
+def inlined(schema: dict[str, Any], depth: int = 8) -> dict[str, Any]:
+    """The schema with local `$ref`s (`#/$defs/X`, `#/definitions/X`) replaced by what they name: the JSON protocol
+    keeps only a tool's properties, so a reference into the dropped `$defs` would dangle (a recursive type is cut
+    to a bare object after `depth` levels)."""
+    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+
+    def resolve(node: Any, left: int) -> Any:
+        if isinstance(node, list):
+            return [resolve(n, left) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in defs:
+            return resolve(defs[ref.rsplit("/", 1)[-1]], left - 1) if left > 0 else {"type": "object"}
+        return {k: resolve(v, left) for k, v in node.items() if k not in ("$defs", "definitions")}
+
+    return resolve(schema, depth)
 
 
 @dataclass(frozen=True)

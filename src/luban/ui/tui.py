@@ -63,8 +63,8 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
                                                      continue_last=continue_last)
         checkpoints = open_checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
-                          user_config_file(environment()).parent / "commands", checkpoints, mcp=extensions.servers,
-                          offered=tools)
+                          user_config_file(environment()).parent / "commands", checkpoints,
+                          extensions=extensions)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))

@@ -16,7 +16,7 @@ from ..agent import loop
 from ..config import Settings
 from ..context.engine import Window, compact_now
 from ..errors import ConfigError
-from ..extend.mcp_client import McpServers
+from ..extend.extensions import Extensions
 from ..extend.mcp_tools import prompt_commands
 from ..harness import Harness
 from ..models import Model, drain
@@ -27,7 +27,7 @@ from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFini
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
-from .runtime import open_model, open_session, sessions_dir
+from .runtime import open_model, open_session, session_tools, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
 from .user_commands import user_commands
@@ -55,8 +55,8 @@ class Session:
     running: bool = True
     allowed: list[str] = field(default_factory=list)  # "always" answers: kept across turns, not across sessions
     models: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    mcp: McpServers | None = None  # their prompts are slash commands
-    offered: tuple[Tool, ...] | None = None  # the session's tools (runtime.session_tools); None: the built-in ones
+    # MCP servers, skills, subagents (extend/): their tools join the built-in ones, their prompts are commands.
+    extensions: Extensions | None = None
 
     def __post_init__(self) -> None:
         self.screen = Screen(self.console, self.ws.root)
@@ -64,8 +64,9 @@ class Session:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        tools = default_tools() if self.offered is None else self.offered
-        return policy.offered(tools, self.settings.permission_mode)
+        if self.extensions is None:
+            return policy.offered(default_tools(), self.settings.permission_mode)
+        return session_tools(self.settings, self.extensions)  # for the mode now: /mode may have changed it
 
     def say(self, text: str) -> None:
         self.console.print(Text(text))
@@ -158,7 +159,7 @@ class Session:
 
     def user_commands(self) -> dict[str, Any]:
         """The user's command files, over the MCP servers' prompts (/mcp__server__prompt)."""
-        prompts = prompt_commands(self.mcp) if self.mcp else {}
+        prompts = prompt_commands(self.extensions.servers) if self.extensions else {}
         return {**prompts, **user_commands([self.ws.root / ".luban" / "commands", self.commands_dir])}
 
     def set_mode(self, mode: str) -> None:
