@@ -276,3 +276,17 @@ def test_references_in_a_tools_schema_are_inlined_for_the_json_protocol():
     deep = inlined({"$ref": "#/$defs/Node", "$defs": {"Node": node}}, depth=2)
     assert deep == {"type": "object", "properties": {"next": {"type": "object", "properties": {
         "next": {"type": "object"}}}}}
+
+
+def test_variables_in_a_server_entry_come_from_the_environment(tmp_path):
+    from luban.extend.mcp_config import configured
+
+    extra = tmp_path / "m.json"
+    extra.write_text(json.dumps({"mcpServers": {"docs": {
+        "url": "http://127.0.0.1:${PORT:-8765}/mcp", "headers": {"Authorization": "Bearer ${DOCS_TOKEN}"}}}}))
+    assert configured(tmp_path, str(extra), env={"DOCS_TOKEN": "t0k"})["docs"] == ServerConfig(
+        "docs", url="http://127.0.0.1:8765/mcp", headers={"Authorization": "Bearer t0k"}, source=str(extra))
+    with pytest.raises(ConfigError, match=r"uses \$\{DOCS_TOKEN\}, which is not set in the environment"):
+        configured(tmp_path, str(extra), env={})
+    with pytest.raises(ConfigError, match="^No MCP config file"):
+        configured(tmp_path, str(tmp_path / "missing.json"))

@@ -42,7 +42,7 @@ def open_extensions(settings: Settings, env: Mapping[str, str] | None = None) ->
     user_dir = user_config_file(env).parent
     cwd, data_dir = Path(settings.cwd), Path(settings.data_dir)
     project = trusted_project(cwd, data_dir)
-    servers = configured(user_dir, settings.mcp_config, project)
+    servers = configured(user_dir, settings.mcp_config, project, env)
     warnings = []
     pending = waiting_extensions(cwd, data_dir)
     if pending:

@@ -23,6 +23,7 @@ from .mcp_config import ServerConfig
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 120.0
 _WHY_CHARS = 200
+MAX_RESULT_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,9 @@ def result_text(blocks: Any, structured: Any) -> str:
             parts.append(f"[{kind} content ({getattr(block, 'mime_type', '') or 'binary'}), not shown]")
     if not parts and structured is not None:
         parts.append(json.dumps(structured, ensure_ascii=False, indent=1))
-    return "\n".join(parts)
+    text = "\n".join(parts)
+    # The context engine cuts long output to the window (keeping the whole in a file); this only bounds memory.
+    return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + "\n[... the rest was not kept]"
 
 
 def _why(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -81,9 +81,12 @@ def _server(name: str, entry: Any, source: str) -> ServerConfig:
                         source)
 
 
-def configured(user_dir: Path, extra: str = "", project: Path | None = None) -> dict[str, ServerConfig]:
+def configured(user_dir: Path, extra: str = "", project: Path | None = None,
+               env: Mapping[str, str] | None = None) -> dict[str, ServerConfig]:
     """Every server the user configured: their config folder's file, then `--mcp-config FILE`, then the project's
-    `.mcp.json` when the caller passes it (only once trusted: extend/project.py); a later one of a name wins."""
+    `.mcp.json` when the caller passes it (only once trusted: extend/project.py); a later one of a name wins.
+    `${VAR}` and `${VAR:-default}` in a server's strings are filled from `env`, as Claude Code does, so a token
+    can stay out of the file."""
     servers: dict[str, ServerConfig] = {}
     for name in USER_MCP:
         servers.update(read_mcp_json(user_dir / name))
@@ -94,4 +97,24 @@ def configured(user_dir: Path, extra: str = "", project: Path | None = None) -> 
         servers.update(read_mcp_json(path))
     if project is not None:
         servers.update(read_mcp_json(project / PROJECT_MCP))
-    return servers
+    return {name: expanded(server, env or {}) for name, server in servers.items()}
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expanded(server: ServerConfig, env: Mapping[str, str]) -> ServerConfig:
+    def fill(text: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"The MCP server {server.name!r} in {server.source} uses ${{{name}}}, which is not set "
+                              "in the environment (write ${" + name + ":-DEFAULT} for a default).")
+        return _VARIABLE.sub(value, text)
+
+    return replace(server, command=fill(server.command), args=tuple(fill(a) for a in server.args),
+                   env={k: fill(v) for k, v in server.env.items()}, url=fill(server.url),
+                   headers={k: fill(v) for k, v in server.headers.items()})
