@@ -90,3 +90,19 @@ def test_a_project_skill_cannot_widen_permissions(tmp_path):
     assert loaded.content == "Skill db:\n\nRun alembic."  # its allowed-tools line is not read
     assert [e.call.name for e in events if isinstance(e, ApprovalNeeded)] == ["bash"]
     assert [d.call.name for d in outcome.denials] == ["bash"] and extensions.skills[0].name == "db"
+
+
+def test_front_matter_as_the_shared_format_writes_it(tmp_path):
+    import pytest
+
+    from luban.extend.frontmatter import Document, Unreadable, listed, read_document
+
+    path = tmp_path / "SKILL.md"
+    path.write_text('---\nname: "pdf"\ndescription: >\n  Fill PDF forms,\n  and merge them.\ntools: [Read, "Grep"]\n'
+                    "# a comment: ignored\n---\n\nBody line.\n")
+    assert read_document(path) == Document({"name": "pdf", "description": "Fill PDF forms, and merge them.",
+                                            "tools": '[Read, "Grep"]'}, "Body line.\n")
+    assert listed('[Read, "Grep"]') == ("Read", "Grep") and listed("a, b c") == ("a", "b", "c")
+    path.write_text("---\nname: x\n")
+    with pytest.raises(Unreadable, match="has front matter without its closing --- line$"):
+        read_document(path)

@@ -25,7 +25,7 @@ SYSTEM = Message("system", "be useful")
 READ_ONLY = ["read_file", "grep", "glob", "list_dir"]
 
 
-def tools_for(agents=(EXPLORE,), mode="ask"):
+def tools_for(agents=(EXPLORE,)):
     base = (*default_tools(), todo.TOOL)
     return (*base, task_tool(agents, base))
 
