@@ -132,7 +132,8 @@ def test_by_default_a_call_asks_and_a_declined_or_denied_call_does_not_run(serve
 
 def test_output_is_redacted_and_capped(servers, tmp_path):
     token = "ghp_" + "a1B2" * 9
-    calls = [ToolCall("c1", "mcp__fx__echo", {"text": f"token={token}"}), ToolCall("c2", "mcp__fx__lines", {"n": 20000})]
+    calls = [ToolCall("c1", "mcp__fx__echo", {"text": f"token={token}"}),
+             ToolCall("c2", "mcp__fx__lines", {"n": 20000})]
     model = script(assistant(calls=calls), assistant("ok"))
     events, _ = drive(mcp_tools(servers), tmp_path, model, Settings(permission_mode="full-auto"),
                       harness=Harness(redactor=Redactor()))

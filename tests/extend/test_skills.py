@@ -55,7 +55,8 @@ def test_only_names_and_descriptions_reach_the_prompt_and_a_body_loads_on_demand
     assert tool.spec.description.endswith("Skills:\n- release: Cut a release: version, changelog, tag.")
     prompt = JsonProtocol().system_text([tool.spec])
     assert "Cut a release" in prompt and "Bump the version" not in prompt
-    calls = [ToolCall("c1", NAME, {"name": "release"}), ToolCall("c2", NAME, {"name": "release", "file": "checklist.md"}),
+    calls = [ToolCall("c1", NAME, {"name": "release"}),
+             ToolCall("c2", NAME, {"name": "release", "file": "checklist.md"}),
              ToolCall("c3", NAME, {"name": "release", "file": "../../config.toml"})]
     model = script(assistant(calls=calls), assistant("done"))
     ws = Workspace.open(work, tmp_path / "out")

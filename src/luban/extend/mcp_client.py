@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -68,32 +69,44 @@ class McpServers:
     _tasks: dict[str, concurrent.futures.Future] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
     _stop: asyncio.Event | None = None
-    _started: bool = False
+    _starting: dict[str, concurrent.futures.Future] = field(default_factory=dict)  # set once each has started
+    _begun: bool = False
+    _begun_at: float = 0.0
+    _waited: bool = False
 
     def __post_init__(self) -> None:
         self._states = {n: ServerState(n, c.transport) for n, c in self.configs.items()}
 
-    def start(self) -> list[str]:
-        """Start every server at once and wait (up to the timeout) for them; one sentence per server that failed.
-        Idempotent: later calls only report."""
-        if self._started or not self.configs:
-            return []
-        self._started = True
+    def begin(self) -> None:
+        """Start every server at once without waiting (while the model loads, say); start() waits for them."""
+        if self._begun or not self.configs:
+            return
+        self._begun, self._begun_at = True, time.monotonic()
         try:
             import mcp  # noqa: F401  (the optional extra)
         except ImportError:
             for name in self.configs:
                 self._fail(name, "the mcp package is not installed (pip install 'luban[mcp]')")
-            return self.failures()
+            return
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="luban-mcp", daemon=True).start()
         self._stop = self._await(self._event())
-        ready = {n: concurrent.futures.Future() for n in self.configs}
         for name, config in self.configs.items():
+            self._starting[name] = concurrent.futures.Future()
             self._states[name] = replace(self._states[name], state="starting")
-            self._tasks[name] = asyncio.run_coroutine_threadsafe(self._serve(config, ready[name]), self._loop)
-        concurrent.futures.wait(ready.values(), timeout=self.start_timeout_s)
-        for name, started in ready.items():
+            serve = self._serve(config, self._starting[name])
+            self._tasks[name] = asyncio.run_coroutine_threadsafe(serve, self._loop)
+
+    def start(self) -> list[str]:
+        """Start the servers (if begin() has not) and wait, up to the timeout from when they began, for them; one
+        sentence per server that failed. Later calls return nothing: it was said once."""
+        if self._waited or not self.configs:
+            return []
+        self.begin()
+        self._waited = True
+        left = self.start_timeout_s - (time.monotonic() - self._begun_at)
+        concurrent.futures.wait(self._starting.values(), timeout=max(left, 0))
+        for name, started in self._starting.items():
             if not started.done():
                 self._fail(name, f"it did not start within {self.start_timeout_s:g} s")
                 self._tasks[name].cancel()

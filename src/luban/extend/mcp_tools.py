@@ -1,6 +1,7 @@
 """MCP servers' tools as Luban tools: `mcp__server__tool` with the server's JSON schema, and two tools for the
-servers' resources; their prompts as slash commands. All tools run outside Luban's sandbox (the server does the work), so they count as `exec`: they
-ask before each call unless an allow rule (`mcp__server`, `mcp__server__tool`) or full-auto says otherwise."""
+servers' resources; their prompts as slash commands. The tools run outside Luban's sandbox (the server does the
+work), so they count as `exec`: they ask before each call unless an allow rule (`mcp__server`,
+`mcp__server__tool`) or full-auto says otherwise."""
 
 from __future__ import annotations
 

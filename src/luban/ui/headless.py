@@ -222,6 +222,7 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
     """Open model, workspace and session, run the task headless, render it; returns the outcome."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
     extensions = open_extensions(settings)
+    extensions.servers.begin()  # MCP servers start while the model loads
     with contextlib.closing(extensions), open_model(settings, progress_printer(err)) as model:
         tools = session_tools(settings, extensions)
         notes += extensions.warnings

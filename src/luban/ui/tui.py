@@ -50,13 +50,14 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
     console = Console(highlight=False)
     ws, notes = open_workspace(settings)
     with contextlib.ExitStack() as stack:
+        extensions = open_extensions(settings)
+        stack.callback(extensions.close)
+        extensions.servers.begin()  # MCP servers start while the model loads
         loading = Loading()
         with Live(loading, console=console, transient=True, refresh_per_second=4):
             model = stack.enter_context(open_model(settings, loading.update))
             settings = resolve_protocol(settings, model)
         harness = harness_for(settings, profile_for(model, settings), environment())
-        extensions = open_extensions(settings)
-        stack.callback(extensions.close)
         tools = session_tools(settings, extensions)
         specs = [t.spec for t in tools]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
