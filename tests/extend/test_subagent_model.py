@@ -46,7 +46,7 @@ def parent_prompts(records):
 def test_the_parent_delegates_a_search_and_uses_the_report(tmp_path):
     repo_with_a_needle(tmp_path / "repo")
     args = ["--embedded-model", MODEL, "--permission-mode", "plan", "--output-format", "stream-json",
-            "--max-steps", "12", "--cwd", str(tmp_path / "repo")]
+            "--max-steps", "8", "--cwd", str(tmp_path / "repo")]
     delegated = luban(["-p", DELEGATE, *args], tmp_path / "a")
     uses = [(c["name"], r.get("parent_tool_use_id")) for r in delegated if r["type"] == "assistant"
             for c in r["message"]["content"] if c["type"] == "tool_use"]
