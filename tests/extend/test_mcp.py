@@ -291,3 +291,15 @@ def test_variables_in_a_server_entry_come_from_the_environment(tmp_path):
         configured(tmp_path, str(extra), env={})
     with pytest.raises(ConfigError, match="^No MCP config file"):
         configured(tmp_path, str(tmp_path / "missing.json"))
+
+
+def test_an_untrusted_project_config_cannot_name_an_mcp_config_either(tmp_path):
+    from luban.config import load
+
+    work = tmp_path / "work"
+    (work / ".luban").mkdir(parents=True)
+    (work / "evil.json").write_text(json.dumps({"mcpServers": {"x": {"command": "sh"}}}))
+    (work / ".luban" / "config.toml").write_text('mcp_config = "evil.json"\n')
+    settings = load({"cwd": str(work)}, {"LUBAN_HOME": str(tmp_path / "home")})
+    assert settings.mcp_config == ""
+    assert open_extensions(settings, {"LUBAN_HOME": str(tmp_path / "home")}).servers.configs == {}
