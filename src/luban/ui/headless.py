@@ -6,6 +6,7 @@ consumers can read it; docs/stream-json.md documents it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -13,13 +14,14 @@ from typing import Any, Callable, Generator, TextIO
 
 from ..agent import loop
 from ..config import Settings, environment
+from ..extend.extensions import open_extensions
 from ..harness import hooks
 from ..harness import harness_for
 from ..safety import policy
-from ..tools import default_tools
-from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
-                     ToolStarted, TurnEnded, Usage)
-from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome,
+                     SubagentEvent, ToolFinished, ToolStarted, TurnEnded, Usage)
+from .runtime import (open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol,
+                      session_tools)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
 HEADLESS = "Headless runs deny what would need approval"
@@ -76,6 +78,7 @@ def result_json(outcome: Outcome, session_id: str) -> dict[str, Any]:
 class StreamJson:
     out: TextIO
     session_id: str
+    parent: str | None = None  # the task call whose subagent's event is being written
 
     def init(self, cwd: str, model: str, tools: list[str], mode: str) -> None:
         self._emit({"type": "system", "subtype": "init", "cwd": cwd, "model": model, "tools": tools,
@@ -103,11 +106,30 @@ class StreamJson:
                 "pruned_outputs": event.pruned, "summarised_messages": event.summarised, "how": event.how}})
         elif isinstance(event, TurnEnded):
             self._emit(result_json(event.outcome, self.session_id))
+        elif isinstance(event, SubagentEvent):
+            self._nested(event)
+
+    def _nested(self, wrapped: SubagentEvent) -> None:
+        """A subagent's event as Claude Code shows one: marked with the task call it runs under."""
+        inner = wrapped.event
+        if isinstance(inner, TurnEnded):
+            o = inner.outcome
+            self._emit({"type": "system", "subtype": "subagent_result", "parent_tool_use_id": wrapped.call_id,
+                        "agent": wrapped.agent, "subagent_session_id": wrapped.session, "status": o.status,
+                        "num_turns": o.steps, "usage": usage_json(o.usage)})
+            return
+        self.parent = wrapped.call_id
+        try:
+            self(inner)
+        finally:
+            self.parent = None
 
     def _message(self, role: str, content: list[dict[str, Any]]) -> None:
         self._emit({"type": role, "message": {"role": role, "content": content}})
 
     def _emit(self, record: dict[str, Any]) -> None:
+        if self.parent:
+            record["parent_tool_use_id"] = self.parent
         record["session_id"] = self.session_id
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.out.flush()
@@ -150,6 +172,9 @@ class PlainText:
                            f"({event.pruned} old outputs pruned, {event.summarised} messages summarised)\n")
         elif isinstance(event, TurnEnded):
             self._summary(event.outcome)
+        elif isinstance(event, SubagentEvent) and isinstance(event.event, ToolStarted):
+            args = ", ".join(f"{k}={_short(v, 40)}" for k, v in event.event.call.arguments.items())
+            self.err.write(f"  ↳ {event.agent}: {event.event.call.name}({args})\n")
         self.err.flush()
 
     def _summary(self, o: Outcome) -> None:
@@ -196,8 +221,11 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
              continue_last: bool = False) -> Outcome:
     """Open model, workspace and session, run the task headless, render it; returns the outcome."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
-    tools = policy.offered(default_tools(), settings.permission_mode)
-    with open_model(settings, progress_printer(err)) as model:
+    extensions = open_extensions(settings)
+    extensions.servers.begin()  # MCP servers start while the model loads
+    with contextlib.closing(extensions), open_model(settings, progress_printer(err)) as model:
+        tools = session_tools(settings, extensions)
+        notes += extensions.warnings
         if err.isatty():
             err.write("\r\033[K")
         settings = resolve_protocol(settings, model)
