@@ -11,6 +11,7 @@ from typing import Any, Generator, Mapping
 
 from ..errors import PathRefused
 from ..harness import hooks
+from ..harness.judge import Judge
 from ..models.repair import repair_call
 from ..safety import policy
 from ..safety.redact import MARKER_PREFIX, carries_marker
@@ -77,16 +78,33 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
     refusal = st.guards.refuse(call, tool.effect, st.ws, touched)
     if refusal:
         return ToolResult(refusal, error=True)
+    judged = st.judge if tool.effect != "read" else None
+    if judged:
+        judged.before(st.ws)
     try:
         result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
-        return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
+        result = ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
+    else:
+        st.guards.observe(call, tool.effect, result, st.ws, touched)
+        for path in touched.paths if tool.effect == "write" and not result.error else ():
+            result = hooks.after_edit(st.harness.hooks, st.ws, path, result)
     if tool.effect != "read":
         st.ws.listing.changed()
-    st.guards.observe(call, tool.effect, result, st.ws, touched)
-    for path in touched.paths if tool.effect == "write" and not result.error else ():
-        result = hooks.after_edit(st.harness.hooks, st.ws, path, result)
-    return result
+    return (yield from _judged_result(judged, call, result, st)) if judged else result
+
+
+def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunState
+                   ) -> Generator[Event, Decision | None, ToolResult]:
+    """The result with the regression guard's verdict: the files put back when fewer tests pass (whichever tool
+    changed them, bash included), else how the tests stand now."""
+    verdict = judge.after(st.ws)
+    if verdict is None:
+        return result
+    if verdict.refused:
+        yield st.record(Notice(f"{call.name} left fewer tests passing; its changes were undone."))
+        return ToolResult(f"{verdict.text}\n\nThe call's own result was:\n{result.content}", error=True)
+    return ToolResult(f"{result.content}\n\n{verdict.text}", result.error)
 
 
 def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState

@@ -59,14 +59,14 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
 def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
     """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak
     model often fixes the code and then loops instead of finishing, and the user should not have to find out."""
-    if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
+    if not st.judge or outcome.status not in STOPPED or not st.judge.run(st.ws).passed:
         return outcome
     return replace(outcome, message=f"{outcome.message} `{st.gate.command}` passes now.")
 
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
-    if st.gate:
-        tests = st.gate.run(st.ws)
+    if st.judge:
+        tests = st.judge.first(st.ws)
         st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
         st.guards.saw_quoted(tests, st.ws)
     else:
@@ -83,7 +83,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         request, turn, finish_reason = yield from st.fitted_reply(_request(st))
         rejected = passing = None
         if st.trial and worth_sampling(turn, st.trial):
-            turn, rejected, passing = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
+            turn, rejected, _ = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
         st.add(turn.message)
         text = turn.thought if turn.calls else (turn.answer or "")
         if text or turn.message.reasoning:
@@ -127,7 +127,7 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
     if finish_reason == "length":
         st.add(Message("user", CUT_OFF))
         return None
-    if st.gate and not (tests := st.gate.run(st.ws)).passed:
+    if st.judge and not (tests := st.judge.run(st.ws)).passed:
         if st.refusals >= st.gate.max_refusals:
             return st.outcome("stuck", f"The model kept finishing while `{st.gate.command}` fails.")
         st.refusals += 1

@@ -15,6 +15,7 @@ from ..harness import Harness
 from ..harness.candidates import Trial
 from ..harness.gate import TestGate
 from ..harness.guards import Guards
+from ..harness.judge import Judge
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
@@ -61,6 +62,8 @@ class RunState:
     denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
     # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
     checkpoints: TurnCheckpoints | None = None
+    # The regression guard (harness/judge.py): with a test gate, every change of the files is judged by the tests.
+    judge: Judge | None = None
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -76,9 +79,10 @@ class RunState:
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
         guards.recall(done, {t.spec.name: t for t in tools}, ws)
+        gate = None if settings.permission_mode == "plan" else harness.gate
         return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, messages, harness,
                    guards, window, checkpoints=for_turn(checkpoints, task, history),
-                   session_allow=[] if allowed is None else allowed)
+                   session_allow=[] if allowed is None else allowed, judge=Judge(gate, task) if gate else None)
 
     @property
     def protocol(self) -> ToolProtocol:

@@ -45,7 +45,7 @@ def target(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
 
 def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:
     kind = "class" if goal.source.lstrip().startswith("class ") else "function"
-    prompt = (f"These tests fail:\n\n{run.output.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
+    prompt = (f"These tests fail:\n\n{run.view.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
               f"```python\n{textwrap.dedent(goal.source)}\n```\n\n"
               f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
               "Keep its name, signature and docstring. Do not special-case the test inputs: make it right for "
