@@ -22,6 +22,10 @@ TESTS = ("from shop import Cart\n\n" + "".join(f"def test_count_{i}():\n    asse
          + "def test_total():\n    assert Cart(items=[1, 2]).total() == 3\n")
 
 
+HARNESS = Harness(JsonProtocol(), TestGate(PYTEST), read_before_write=True, regression_guard=True, test_digests=True,
+                  skip_reruns=True)
+
+
 def turn(tool, **args):
     return assistant(json.dumps({"thought": f"use {tool}", "tool": tool, "args": args}))
 
@@ -37,8 +41,7 @@ def project(tmp_path):
 def run(model, root, settings=Settings(permission_mode="full-auto", edit_samples=1)):
     ws = Workspace.open(root, root.parent / "out")
     gen = loop.run("Cart.total is off by one", model=model, tools=(read.TOOL, edit.TOOL, bash.TOOL), ws=ws,
-                   settings=settings, history=[SYSTEM], harness=Harness(JsonProtocol(), TestGate(PYTEST),
-                                                                          read_before_write=True))
+                   settings=settings, history=[SYSTEM], harness=HARNESS)
     events = []
     try:
         while True:
@@ -106,3 +109,50 @@ def test_a_command_that_changes_no_file_runs_no_tests_and_one_that_keeps_the_cou
     assert result_of(model, 1) == "Result of bash:\nexit code: 0"
     assert result_of(model, 3).endswith(f"[Luban: `{PYTEST}` after this edit: 1 failed, 5 passed (pytest).]")
     assert "return 0 + sum" in (root / "shop.py").read_text()
+
+
+def test_a_bash_command_that_runs_the_tests_shows_their_digest_with_the_whole_output_in_a_file(tmp_path):
+    root = project(tmp_path)
+    model = script(turn("bash", command="python3 -m pytest -p no:cacheprovider"), turn("finish", answer="?"),
+                   *[turn("finish", answer="?")] * 3)
+    run(model, root)
+    told = result_of(model, 1)
+    assert told.startswith("Result of bash:\nError: 1 failed, 5 passed (pytest).\n\nFAILED test_shop.py::test_total\n"
+                           "  assert 4 == 3\n")
+    assert "  at test_shop.py:19 in test_total: assert Cart(items=[1, 2]).total() == 3\n[the whole output (24 lines) is in " in told
+    assert told.endswith("read it with read_file (offset, limit) or grep]\nexit code: 1")
+    saved = told.split(" is in ")[1].split(";")[0]
+    assert "test_shop.py .....F" in open(saved if saved.startswith("/") else root / saved).read()
+
+
+def test_which_commands_run_the_tests():
+    from luban.harness.testcommand import runs_tests
+
+    assert [runs_tests(c) for c in ("pytest -x", "python3 -m pytest tests/a.py", "cd sub && py.test",
+                                    "python -m unittest discover", ".venv/bin/pytest -q")] == [True] * 5
+    assert [runs_tests(c) for c in ("pip install pytest", "grep -r pytest .", "echo pytest", "ls", "mypytest",
+                                    "python -m pytesting")] == [False] * 6
+    assert runs_tests("make check", configured="make check") and not runs_tests("make lint", configured="make check")
+
+
+def test_the_same_command_with_no_file_changed_is_answered_from_its_last_run(tmp_path):
+    root = project(tmp_path)
+    listing = turn("bash", command="ls && wc -l shop.py")
+    model = script(listing, listing, turn("read_file", path="shop.py"),
+                   turn("edit_file", path="shop.py", old_string="return sum", new_string="return 0 + sum"),
+                   listing, turn("bash", command=PYTEST), turn("finish", answer="?"), *[turn("finish", answer="?")] * 3)
+    run(model, root)
+    first = "Result of bash:\nshop.py\ntest_shop.py\n6 shop.py\nexit code: 0"
+    assert result_of(model, 1) == first
+    assert result_of(model, 2) == ("Result of bash:\n[unchanged since step 1: `ls && wc -l shop.py` ran then, and no "
+                                   "file of the workspace has changed since, so it was not run again. What it printed "
+                                   "then, in short:]\nshop.py\ntest_shop.py\n6 shop.py\nexit code: 0")
+    assert result_of(model, 5) == first  # shop.py changed in between: run again
+    # The test command right after the guard's own run of it, nothing changed since: its digest, not a new run.
+    assert result_of(model, 6).startswith(f"Result of bash:\nError: [unchanged since step 4: `{PYTEST}` ran then")
+    assert result_of(model, 6).endswith("]\n1 failed, 5 passed (pytest).\n\nFAILED test_shop.py::test_total\n"
+                                        "  assert 4 == 3\n   +  where 4 = total()\n   +    where total = "
+                                        "<shop.Cart object at 0x…>.total\n"
+                                        "   +      where <shop.Cart object at 0x…> = Cart(items=[1, 2])\n"
+                                        "  at test_shop.py:19 in test_total: assert Cart(items=[1, 2]).total() == 3\n\n"
+                                        "exit code: 1")

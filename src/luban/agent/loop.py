@@ -18,7 +18,8 @@ from ..models import Model
 from ..models.protocol import Turn, view
 from ..session import Transcript
 from ..tools import Tool, touched_by
-from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, TurnEnded
+from ..types import (AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, ToolResult,
+                     TurnEnded)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
 from .call import STUCK_AT, repeat_key, run_call
@@ -67,6 +68,7 @@ def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
     if st.judge:
         tests = st.judge.first(st.ws)
+        st.reruns.ran(st.gate.command, st.ws, 0, ToolResult(tests.view, not tests.passed))
         st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
         st.guards.saw_quoted(tests, st.ws)
     else:
@@ -83,7 +85,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
         request, turn, finish_reason = yield from st.fitted_reply(_request(st))
         rejected = passing = None
         if st.trial and worth_sampling(turn, st.trial):
-            turn, rejected, _ = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
+            turn, rejected, passing = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
         st.add(turn.message)
         text = turn.thought if turn.calls else (turn.answer or "")
         if text or turn.message.reasoning:
@@ -95,7 +97,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
                 st.add(Message("user", CUT_OFF if finish_reason == "length" else turn.error))
         elif turn.calls:
             rejected_before = st.stats["rejected"]
-            stuck = yield from _ran(turn.calls, st, rejected, passing)
+            # With the regression guard the edit's own test run says how the tests stand after it.
+            stuck = yield from _ran(turn.calls, st, rejected, None if st.harness.regression_guard else passing)
             if stuck:
                 return stuck
             # A turn in which nothing the model asked for could run counts as malformed.

@@ -16,6 +16,7 @@ from ..harness.candidates import Trial
 from ..harness.gate import TestGate
 from ..harness.guards import Guards
 from ..harness.judge import Judge
+from ..harness.reruns import Reruns
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
@@ -62,8 +63,10 @@ class RunState:
     denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
     # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
     checkpoints: TurnCheckpoints | None = None
-    # The regression guard (harness/judge.py): with a test gate, every change of the files is judged by the tests.
+    # With a test gate: the failures before any change, the best count so far, and (harness.regression_guard) the
+    # files to put back when a change leaves fewer tests passing (harness/judge.py).
     judge: Judge | None = None
+    reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,

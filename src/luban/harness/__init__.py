@@ -25,6 +25,10 @@ class Harness:
     send_reasoning: bool = False
     redactor: Redactor = field(default_factory=Redactor)  # applied to every tool result
     hooks: Hooks = field(default_factory=Hooks)
+    regression_guard: bool = False  # with a gate: undo a change that leaves fewer tests passing (judge.py)
+    test_digests: bool = False  # a shell command that runs the tests answers with their digest (testcommand.py)
+    skip_reruns: bool = False  # a command run again with nothing changed is answered from its last run (reruns.py)
+    localize_faults: bool = False  # a failing gate names the likeliest places of the bug (faults.py)
 
     def guards(self) -> Guards:
         """Fresh per-run guard state."""
@@ -45,4 +49,5 @@ def harness_for(settings: Settings, profile: Profile | None = None, environ: Map
         protected += TEST_FILES
     return Harness(protocol_named(name, tool_format), gate, protected, settings.read_before_write,
                    profile.reasoning_format if profile else "none", profile.send_reasoning_back if profile else False,
-                   Redactor.from_environ(environ or {}), Hooks.parse(settings.hooks))
+                   Redactor.from_environ(environ or {}), Hooks.parse(settings.hooks), settings.regression_guard,
+                   settings.test_digests, settings.skip_reruns, settings.localize_faults)
