@@ -18,8 +18,7 @@ from ..models import Model
 from ..models.protocol import Turn, view
 from ..session import Transcript
 from ..tools import Tool, touched_by
-from ..types import (AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, ToolResult,
-                     TurnEnded)
+from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, TurnEnded
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
 from .call import STUCK_AT, repeat_key, run_call
@@ -67,10 +66,7 @@ def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
     if st.judge:
-        tests = st.judge.first(st.ws)
-        st.reruns.ran(st.gate.command, st.ws, 0, ToolResult(tests.view, not tests.passed))
-        st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
-        st.guards.saw_quoted(tests, st.ws)
+        st.add(st.briefed(task, st.judge))
     else:
         st.add(Message("user", task))
         if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
@@ -136,7 +132,7 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
         st.refusals += 1
         st.must_edit = True
         yield st.record(Notice(f"The model tried to finish but `{st.gate.command}` fails; sent it back to work."))
-        st.add(Message("user", st.gate.refusal(tests, st.ws)))
+        st.add(Message("user", st.gate.refusal(tests, st.ws, st.judge.located(st.ws, tests))))
         st.guards.saw_quoted(tests, st.ws)
         return None
     return st.outcome("done", turn.answer or "")

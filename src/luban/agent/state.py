@@ -23,7 +23,7 @@ from ..models.reasoning import reasoning_apart
 from ..session import Transcript, finished_calls, read_records
 from ..tools import Tool
 from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
-                     ReplyRestarted, Request, ToolSpec, Usage)
+                     ReplyRestarted, Request, ToolResult, ToolSpec, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
@@ -85,7 +85,7 @@ class RunState:
         gate = None if settings.permission_mode == "plan" else harness.gate
         return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, messages, harness,
                    guards, window, checkpoints=for_turn(checkpoints, task, history),
-                   session_allow=[] if allowed is None else allowed, judge=Judge(gate, task) if gate else None)
+                   session_allow=[] if allowed is None else allowed, judge=Judge(gate, task, localize=harness.localize_faults) if gate else None)
 
     @property
     def protocol(self) -> ToolProtocol:
@@ -101,6 +101,13 @@ class RunState:
         # between turns of one session, so this is decided per run, not when the harness is built).
         return None if self.settings.permission_mode == "plan" else self.harness.gate
 
+    def briefed(self, task: str, judge: Judge) -> Message:
+        """The task with the test gate's first run: its digest, and where the bug likely is when it fails."""
+        tests = judge.first(self.ws)
+        self.reruns.ran(judge.gate.command, self.ws, 0, ToolResult(tests.view, not tests.passed))
+        self.guards.saw_quoted(tests, self.ws)
+        return Message("user", f"{task}\n\n{judge.gate.briefing(self.ws, tests, judge.located(self.ws, tests))}")
+
     def add(self, message: Message) -> None:
         self.messages.append(message)
         if self.transcript:
@@ -111,7 +118,7 @@ class RunState:
         """How candidate edits are tried (harness/candidates.py): only where a test gate judges them."""
         s = self.settings
         return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
-                     s.max_reply_tokens, self.transcript) if self.gate else None
+                     s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else ()) if self.gate else None
 
     def hints(self) -> TurnHints:
         """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""

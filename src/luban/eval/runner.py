@@ -18,14 +18,12 @@ from ..agent import loop
 from ..config import Settings, environment
 from ..context.engine import session_prefix
 from ..errors import TimeUp
-from ..harness import harness_for
+from ..harness import harness_for, offered_tools
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
-from ..safety import policy
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
-from ..tools import default_tools
 from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted, TurnEnded)
 from ..workspace import Workspace
 from .grade import Trace, Verdict, file_hashes, grade
@@ -149,7 +147,7 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
                              max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
                              command_timeout_s=options.command_timeout_s)
     harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
-    tools = policy.offered(default_tools(), settings.permission_mode)
+    tools = offered_tools(settings, task.prompt)
     session = Transcript.create(transcript.parent, ws.root, model.info.name, label(harness.protocol),
                                 [t.spec.name for t in tools])
     system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])

@@ -8,7 +8,10 @@ from typing import Mapping
 from ..config import Settings
 from ..models.profiles import Profile
 from ..models.protocol import NativeProtocol, ToolProtocol, protocol_named
+from ..safety import policy
 from ..safety.redact import Redactor
+from ..tools import Tool, default_tools
+from ..tools.locate_fault import LocateFault
 from .gate import TestGate
 from .guards import TEST_FILES, Guards
 from .hooks import Hooks
@@ -33,6 +36,15 @@ class Harness:
     def guards(self) -> Guards:
         """Fresh per-run guard state."""
         return Guards(self.protected, self.read_before_write)
+
+
+def offered_tools(settings: Settings, task: str = "") -> tuple[Tool, ...]:
+    """The tools the model is offered: the built-in ones the mode allows, and with a test command (not in plan
+    mode, where the gate runs no command) locate_fault, whose ranking counts the names `task` mentions."""
+    tools = default_tools()
+    if settings.test_command and settings.localize_faults and settings.permission_mode != "plan":
+        tools += (LocateFault(settings.test_command, task),)
+    return policy.offered(tools, settings.permission_mode)
 
 
 def harness_for(settings: Settings, profile: Profile | None = None, environ: Mapping[str, str] | None = None

@@ -22,6 +22,7 @@ from ..tools import Tool, touched_by
 from ..types import Completion, Decision, Event, Notice, Request
 from ..workspace import Workspace
 from . import rewrites
+from .faults import Suspect
 from .gate import TestGate, TestRun
 from .guards import Guards
 from .judge import NOT_APPLIED
@@ -48,6 +49,7 @@ class Trial:
     focused: bool
     max_tokens: int | None  # of a rewrite's reply
     transcript: Transcript | None  # keeps what the model wrote for each rewrite
+    suspects: tuple[Suspect, ...] = ()  # fault localization's ranking, best first: where focused rewrites look first
 
 
 class Sampler(Protocol):
@@ -89,7 +91,7 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
     pass, when they did on the copy)."""
     now = trial.gate.run(trial.ws)
     before = tests_score(now)
-    goal = rewrites.target(now, trial.ws, trial.guards) if trial.focused else None
+    goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects) if trial.focused else None
     scored, focused = [(score(turn, trial), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < trial.samples:

@@ -7,6 +7,7 @@ final answer is refused while the command still fails, so "the tests pass" is ne
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 from ..workspace import Workspace
@@ -28,6 +29,7 @@ class TestRun:
     shown: str = ""  # what the model sees: the digest of the report, never the dots and warnings
     report: TestReport | None = None
     exit_code: int | None = 0  # None: timed out
+    wall_s: float = 0.0
 
     @property
     def view(self) -> str:
@@ -54,11 +56,12 @@ class TestGate:
     def run(self, ws: Workspace, baseline: frozenset[str] = frozenset(), task: str = "") -> TestRun:
         """Run the command with its results read as data; `baseline` (the ids failing before any change) and
         `task` mark the failures that are pre-existing and unrelated (testdigest.digest)."""
+        started = time.monotonic()
         tested = run_tests(self.command, ws, TIMEOUT_S)
         shown = relative_paths(digest(tested.report, ws.root, baseline=baseline, task=task), ws)
         end = f"timed out after {TIMEOUT_S} s" if tested.exit_code is None else f"exit code: {tested.exit_code}"
         return TestRun(tested.passed, relative_paths(tested.output, ws), "\n\n".join(p for p in (shown, end) if p),
-                       tested.report, tested.exit_code)
+                       tested.report, tested.exit_code, round(time.monotonic() - started, 3))
 
     def briefing(self, ws: Workspace, run: TestRun | None = None, located: str = "") -> str:
         """What the model reads with the task; `located`: the fault localization's top suspects, if any."""

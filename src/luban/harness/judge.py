@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import PathRefused
 from ..workspace import Workspace, atomic_write
+from .faults import Suspect, for_briefing
 from .gate import TestGate, TestRun
 
 # Begins the result of an edit the harness refused or undid (tune/ does not train on such a call).
@@ -49,6 +50,8 @@ class Judge:
     task: str = ""
     baseline: frozenset[str] = frozenset()
     best: int = 0
+    localize: bool = False  # name the likeliest places of the bug when the tests fail (faults.py)
+    suspects: tuple[Suspect, ...] = ()  # the latest localization's, best first: focused rewrites start there
     _stats: dict[str, Stat] = field(default_factory=dict)
     _kept: dict[str, bytes] = field(default_factory=dict)
 
@@ -63,6 +66,14 @@ class Judge:
         run = self.gate.run(ws, self.baseline, self.task)
         self.best = max(self.best, run.passing)
         return run
+
+    def located(self, ws: Workspace, run: TestRun) -> str:
+        """The top suspects for a failing run as the briefing and refusals show them; "" when off or none."""
+        if not self.localize or run.passed or run.report is None:
+            return ""
+        found = for_briefing(self.gate.command, ws, run.report, run.wall_s, task=self.task)
+        self.suspects = found.suspects
+        return found.render() if found.suspects else ""
 
     def before(self, ws: Workspace) -> None:
         """Take the files as they are now as the state to return to (whatever changed them since: the user, a

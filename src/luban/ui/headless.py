@@ -14,9 +14,8 @@ from typing import Any, Callable, Generator, TextIO
 from ..agent import loop
 from ..config import Settings, environment
 from ..harness import hooks
-from ..harness import harness_for
+from ..harness import harness_for, offered_tools
 from ..safety import policy
-from ..tools import default_tools
 from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
                      ToolStarted, TurnEnded, Usage)
 from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
@@ -196,7 +195,7 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
              continue_last: bool = False) -> Outcome:
     """Open model, workspace and session, run the task headless, render it; returns the outcome."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
-    tools = policy.offered(default_tools(), settings.permission_mode)
+    tools = offered_tools(settings, task)
     with open_model(settings, progress_printer(err)) as model:
         if err.isatty():
             err.write("\r\033[K")

@@ -16,10 +16,8 @@ from rich.text import Text
 from .. import __version__
 from ..config import Settings, environment, user_config_file
 from ..harness import hooks
-from ..harness import harness_for
-from ..safety import policy
+from ..harness import harness_for, offered_tools
 from ..safety.policy import narrowest
-from ..tools import default_tools
 from ..types import ApprovalNeeded, Decision
 from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 from .slash import BUILTINS, dispatch
@@ -55,7 +53,7 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
             model = stack.enter_context(open_model(settings, loading.update))
             settings = resolve_protocol(settings, model)
         harness = harness_for(settings, profile_for(model, settings), environment())
-        specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
+        specs = [t.spec for t in offered_tools(settings)]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
         checkpoints = open_checkpoints(ws, settings)

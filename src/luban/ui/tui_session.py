@@ -16,11 +16,10 @@ from ..agent import loop
 from ..config import Settings
 from ..context.engine import Window, compact_now
 from ..errors import ConfigError
-from ..harness import Harness
+from ..harness import Harness, offered_tools
 from ..models import Model, drain
-from ..safety import policy
 from ..session import Transcript, find, read_records, repair_history
-from ..tools import Tool, default_tools
+from ..tools import Tool
 from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
@@ -60,7 +59,7 @@ class Session:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        return policy.offered(default_tools(), self.settings.permission_mode)
+        return offered_tools(self.settings)
 
     def say(self, text: str) -> None:
         self.console.print(Text(text))
