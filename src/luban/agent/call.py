@@ -78,6 +78,9 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
                           "and writing it would destroy the secret. Change the text around it instead.", error=True)
     refusal = st.guards.refuse(call, tool.effect, st.ws, touched)
     if refusal:
+        # A weak model refused for a file it never read tends to retry the edit: its next reply, where the
+        # protocol can constrain it, is that read.
+        st.must_read = st.guards.unread(call, tool.effect, st.ws, touched)
         return ToolResult(refusal, error=True)
     judged = st.judge if st.harness.regression_guard and tool.effect != "read" else None
     command = touched.command if tool.effect == "exec" and st.harness.skip_reruns else None

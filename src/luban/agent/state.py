@@ -21,7 +21,7 @@ from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
 from ..session import Transcript, finished_calls, read_records
-from ..tools import Tool
+from ..tools import EXISTING, Tool
 from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
                      ReplyRestarted, Request, ToolResult, ToolSpec, Usage)
 from ..workspace import Workspace
@@ -29,6 +29,11 @@ from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
 
 MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
+
+
+def _reads_a_file(spec: ToolSpec) -> bool:
+    """A tool whose path parameter must name an existing file (read_file)."""
+    return any(p.get(EXISTING) == "file" for p in spec.parameters.get("properties", {}).values())
 
 
 @dataclass
@@ -51,6 +56,7 @@ class RunState:
     repeats: Counter = field(default_factory=Counter)
     refusals: int = 0
     must_edit: bool = False  # the test gate refused a finish: the next reply is constrained to an edit
+    must_read: str | None = None  # an edit was refused as this file was never read: the next reply reads it
     stats: Counter = field(default_factory=Counter)  # valid / repaired / rejected tool calls
     # The last few calls (call.RECENT), and whether each merely repeated an earlier call and result: a
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
@@ -121,7 +127,12 @@ class RunState:
                      s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else ()) if self.gate else None
 
     def hints(self) -> TurnHints:
-        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""
+        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist; after
+        an edit refused for a file not read, a read of that file."""
+        if self.must_read and not self.guards.has_seen(self.ws.resolve(self.must_read)):
+            readers = {name for name, tool in self.tools.items() if tool.effect == "read" and _reads_a_file(tool.spec)}
+            if readers:
+                return TurnHints(frozenset({*self.tools, FINISH} - readers), (self.must_read,), (), ())
         files = self.ws.listing.files()
         if len(files) > MAX_PATH_CHOICES:
             files = ()
