@@ -10,7 +10,7 @@ from luban.models.profiles import load_profiles, match_profile
 
 
 # Issue 16's aids, on by default and each off by its own setting.
-AIDS = dict(regression_guard=True, test_digests=True, skip_reruns=True, localize_faults=True)
+AIDS = dict(regression_guard=True, test_digests=True, skip_reruns=True, localize_faults=True, age_outputs=True)
 
 
 def test_defaults_without_a_server_use_json_turns():

@@ -91,6 +91,7 @@ class Settings:
     test_digests: bool = True
     skip_reruns: bool = True
     localize_faults: bool = True
+    age_outputs: bool = True  # old tool outputs shrink to their first lines, in batches (context/aging.py)
     output_format: str = "text"
     cwd: str = "."
     data_dir: str = ""

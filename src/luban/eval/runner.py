@@ -24,7 +24,8 @@ from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
-from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted, TurnEnded)
+from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Outcome, ToolFinished, ToolStarted,
+                     TurnEnded)
 from ..workspace import Workspace
 from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
@@ -94,6 +95,7 @@ class Collected:
     results: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     edit_failures: int = 0
+    cache_shares: list[float] = field(default_factory=list)  # per model request: prompt tokens from the KV cache
 
     def trace(self) -> Trace:
         return Trace(tuple(self.calls), tuple(self.results), tuple(self.replies))
@@ -196,6 +198,8 @@ def _collect(event: Event, seen: Collected) -> None:
             seen.edit_failures += 1
     elif isinstance(event, AssistantText):
         seen.replies.append(event.text)
+    elif isinstance(event, ModelReplied):
+        seen.cache_shares.append(round(event.usage.cache_share, 3))
 
 
 def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, verdict: Verdict, grade_s: float,
@@ -204,7 +208,7 @@ def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, 
     return Record(task.id, task.suite, scaffold, model, task.tier, verdict.resolved, verdict.detail, o.status,
                   o.steps, o.usage.prompt_tokens, o.usage.completion_tokens, o.usage.cached_tokens, round(wall_s, 2),
                   round(o.model_s, 2), round(grade_s, 2), o.calls.valid, o.calls.repaired, o.calls.rejected,
-                  seen.edit_failures, verdict.complied, _rel(transcript))
+                  seen.edit_failures, verdict.complied, _rel(transcript), tuple(seen.cache_shares))
 
 
 def _python_first() -> str:
