@@ -82,7 +82,7 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
         # protocol can constrain it, is that read.
         st.must_read = st.guards.unread(call, tool.effect, st.ws, touched)
         return ToolResult(refusal, error=True)
-    judged = st.judge if st.harness.regression_guard and tool.effect != "read" else None
+    judged = (st.judge or st.checks) if st.harness.regression_guard and tool.effect != "read" else None
     command = touched.command if tool.effect == "exec" and st.harness.skip_reruns else None
     if command and (again := st.reruns.again(command, st.ws)):
         return again

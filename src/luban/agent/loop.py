@@ -65,10 +65,8 @@ def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
 
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
-    if st.judge:
-        st.add(st.briefed(task, st.judge))
-    else:
-        st.add(Message("user", task))
+    st.add((yield from st.opening(task)))
+    if not st.judge:
         if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
             yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
     malformed = 0

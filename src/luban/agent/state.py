@@ -17,6 +17,7 @@ from ..harness.gate import TestGate
 from ..harness.guards import Guards
 from ..harness.judge import Judge
 from ..harness.reruns import Reruns
+from ..harness.writes import checks_command, named_files, write_stubs
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
@@ -29,6 +30,17 @@ from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
 
 MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
+
+
+def _checks(task: str, ws: Workspace) -> Judge | None:
+    """A judge over the docstring examples of the first file the task names that has any."""
+    for rel in named_files(ws, task):
+        command = checks_command(rel, (ws.root / rel).read_text(encoding="utf-8", errors="replace"))
+        if command:
+            judge = Judge(TestGate(command))
+            judge.first(ws)
+            return judge
+    return None
 
 
 def _reads_a_file(spec: ToolSpec) -> bool:
@@ -72,6 +84,8 @@ class RunState:
     # With a test gate: the failures before any change, the best count so far, and (harness.regression_guard) the
     # files to put back when a change leaves fewer tests passing (harness/judge.py).
     judge: Judge | None = None
+    # Without a test gate, after focused writes: the docstring examples of the written file, as the regression guard.
+    checks: Judge | None = None
     reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
 
     @classmethod
@@ -108,12 +122,23 @@ class RunState:
         # between turns of one session, so this is decided per run, not when the harness is built).
         return None if self.settings.permission_mode == "plan" else self.harness.gate
 
-    def briefed(self, task: str, judge: Judge) -> Message:
-        """The task with the test gate's first run: its digest, and where the bug likely is when it fails."""
-        tests = judge.first(self.ws)
+    def opening(self, task: str) -> Generator[Event, Decision | None, Message]:
+        """The task as the model first reads it: with a test gate, its first run's digest and where the bug likely
+        is; with focused writes (a weak model's profile), the stubs the task names written first and judged."""
+        judge, notes = self.judge, []
+        if judge:
+            judge.first(self.ws)
+        if self.harness.focused_writes:
+            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens)
+            self.checks = None if judge else _checks(task, self.ws)
+        if not judge:
+            return Message("user", "\n\n".join([task, *notes]))
+        tests = judge.last
+        assert tests is not None
         self.reruns.ran(judge.gate.command, self.ws, 0, ToolResult(tests.view, not tests.passed))
         self.guards.saw_quoted(tests, self.ws)
-        return Message("user", f"{task}\n\n{judge.gate.briefing(self.ws, tests, judge.located(self.ws, tests))}")
+        briefing = judge.gate.briefing(self.ws, tests, judge.located(self.ws, tests))
+        return Message("user", "\n\n".join([task, briefing, *notes]))
 
     def add(self, message: Message) -> None:
         self.messages.append(message)

@@ -32,6 +32,7 @@ class Harness:
     test_digests: bool = False  # a shell command that runs the tests answers with their digest (testcommand.py)
     skip_reruns: bool = False  # a command run again with nothing changed is answered from its last run (reruns.py)
     localize_faults: bool = False  # a failing gate names the likeliest places of the bug (faults.py)
+    focused_writes: bool = False  # from the profile: stubs the task names are written in a focused request first
     age_outputs: bool = False  # old tool outputs shrink to their first lines, in batches (context/aging.py)
 
     def guards(self) -> Guards:
@@ -63,4 +64,5 @@ def harness_for(settings: Settings, profile: Profile | None = None, environ: Map
     return Harness(protocol_named(name, tool_format), gate, protected, settings.read_before_write,
                    profile.reasoning_format if profile else "none", profile.send_reasoning_back if profile else False,
                    Redactor.from_environ(environ or {}), Hooks.parse(settings.hooks), settings.regression_guard,
-                   settings.test_digests, settings.skip_reruns, settings.localize_faults, settings.age_outputs)
+                   settings.test_digests, settings.skip_reruns, settings.localize_faults,
+                   profile.focused_writes if profile else False, settings.age_outputs)

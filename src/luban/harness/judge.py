@@ -52,18 +52,19 @@ class Judge:
     best: int = 0
     localize: bool = False  # name the likeliest places of the bug when the tests fail (faults.py)
     suspects: tuple[Suspect, ...] = ()  # the latest localization's, best first: focused rewrites start there
+    last: TestRun | None = None  # the latest run
     _stats: dict[str, Stat] = field(default_factory=dict)
     _kept: dict[str, bytes] = field(default_factory=dict)
 
     def first(self, ws: Workspace) -> TestRun:
         """The run before the agent changed anything: its failures are the baseline, its count the first best."""
-        run = self.gate.run(ws, task=self.task)
+        run = self.last = self.gate.run(ws, task=self.task)
         self.baseline, self.best = run.failing, run.passing
         self.before(ws)
         return run
 
     def run(self, ws: Workspace) -> TestRun:
-        run = self.gate.run(ws, self.baseline, self.task)
+        run = self.last = self.gate.run(ws, self.baseline, self.task)
         self.best = max(self.best, run.passing)
         return run
 
@@ -98,7 +99,7 @@ class Judge:
         changed = sorted(rel for rel in set(now) | set(self._stats) if _changed(rel, now, self._stats, self._kept, ws))
         if not changed:
             return None
-        run = self.gate.run(ws, self.baseline, self.task)
+        run = self.last = self.gate.run(ws, self.baseline, self.task)
         if run.passing < self.best:
             lost = self._restore(ws, changed)
             return Verdict(True, self._refusal(run, changed, lost), run)
