@@ -129,7 +129,7 @@ class RunState:
         if judge:
             judge.first(self.ws)
         if self.harness.focused_writes:
-            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens)
+            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript)
             self.checks = None if judge else _checks(task, self.ws)
         if not judge:
             return Message("user", "\n\n".join([task, *notes]))

@@ -22,8 +22,8 @@ from .gate import TestGate, TestRun
 NOT_APPLIED = "This edit was not applied"
 # Contents kept to put files back; a file beyond this is judged but cannot be restored (the refusal says so).
 MAX_KEPT_BYTES = 64 * 1024 * 1024
-# A file a call creates counts as a change of the code only with one of these endings: a command that writes a
-# log or a report (`pytest > out.txt`) is no edit and costs no test run.
+# Only files with these endings count as the code a call changed: a command that writes a log, a report or a cache
+# (`pytest > out.txt`, .hypothesis/) is no edit and costs no test run.
 CODE = frozenset({".py", ".pyi", ".pyx", ".pxd", ".c", ".h", ".cc", ".cpp", ".hpp", ".js", ".jsx", ".ts", ".tsx",
                   ".go", ".rs", ".java", ".kt", ".rb", ".php", ".cs", ".swift", ".scala", ".lua", ".sh", ".toml",
                   ".cfg", ".ini"})  # fmt: skip
@@ -158,12 +158,12 @@ def _read(ws: Workspace, rel: str) -> bytes | None:
 
 
 def _changed(rel: str, now: dict[str, Stat], before: dict[str, Stat], kept: dict[str, bytes], ws: Workspace) -> bool:
-    """Whether the call changed the file `rel`: its content differs (a time alone is no change), it is gone, or
-    it is new code."""
-    if now.get(rel) == before.get(rel):
+    """Whether the call changed the code file `rel`: its content differs (a time alone is no change), it is gone,
+    or it is new. Other files (a test run's caches and reports, logs) cost no test run."""
+    if now.get(rel) == before.get(rel) or Path(rel).suffix not in CODE:
         return False
     if rel not in before:
-        return Path(rel).suffix in CODE
+        return True
     if rel not in now or rel not in kept:
         return True
     return _read(ws, rel) != kept[rel]

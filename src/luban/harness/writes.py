@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Generator, Protocol
 
 from ..types import Completion, Decision, Event, Message, Notice, Request
+from ..session import Transcript
 from ..tools import bash
 from ..workspace import Workspace, atomic_write
 from .judge import Judge
@@ -140,14 +141,17 @@ def checks_command(path: str, text: str) -> str | None:
     return f"python3 -m doctest {path}" if ">>>" in text else None
 
 
-def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None
-                ) -> Generator[Event, Decision | None, list[str]]:
-    """Write each stub from a focused request, judged; returns one note per stub for the model."""
+def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None,
+                transcript: Transcript | None = None) -> Generator[Event, Decision | None, list[str]]:
+    """Write each stub from a focused request, judged; returns one note per stub for the model. What the model
+    wrote is kept in the transcript as a rewrite record (it is not part of the conversation)."""
     notes = []
     for stub in stubs(ws, task):
         completion = yield from asker.ask(request(stub, max_tokens))
         current = (ws.root / stub.path).read_text(encoding="utf-8")
         new = written(completion.message.content, Stub(stub.path, stub.name, stub.source, current))
+        if transcript:
+            transcript.append_rewrite(f"{stub.path}:{stub.name}", completion.message.content, new is not None)
         if new is None:
             yield asker.record(Notice(f"Focused write of {stub.name}: the reply held no usable function."))
             continue
