@@ -131,7 +131,8 @@ def test_which_commands_run_the_tests():
     assert [runs_tests(c) for c in ("pytest -x", "python3 -m pytest tests/a.py", "cd sub && py.test",
                                     "python -m unittest discover", ".venv/bin/pytest -q")] == [True] * 5
     assert [runs_tests(c) for c in ("pip install pytest", "grep -r pytest .", "echo pytest", "ls", "mypytest",
-                                    "python -m pytesting")] == [False] * 6
+                                    "python -m pytesting", "echo pytest | cat")] == [False] * 7
+    assert runs_tests("ls tests && pytest -q | tail -5") and runs_tests("cd sub; python3 -m unittest")
     assert runs_tests("make check", configured="make check") and not runs_tests("make lint", configured="make check")
 
 

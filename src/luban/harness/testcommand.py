@@ -19,12 +19,15 @@ _RUNNER = re.compile(r"(?<![\w.-])(?:[\w./-]*/)?(?:python[\d.]*\s+-m\s+(?:pytest
 _NOT_A_RUN = re.compile(r"^\s*(?:pip\d?|uv|which|type|command|man|cat|grep|rg|ls|echo|head|tail|less)\b")
 
 
+_SEGMENT = re.compile(r"&&|\|\||[;|\n]")
+
+
 def runs_tests(command: str, configured: str = "") -> bool:
-    """Whether `command` runs the project's tests: it contains the configured test command, or starts pytest or
-    unittest (not as an argument of pip, grep or echo)."""
+    """Whether `command` runs the project's tests: it contains the configured test command, or one of its
+    commands (`cd x && pytest -q | tail`) starts pytest or unittest (not as an argument of pip, grep or echo)."""
     if configured and configured.strip() and configured.strip() in command:
         return True
-    return bool(_RUNNER.search(command)) and not _NOT_A_RUN.match(command)
+    return any(_RUNNER.search(part) and not _NOT_A_RUN.match(part) for part in _SEGMENT.split(command))
 
 
 def tests_result(command: str, ws: Workspace, timeout: int, *, baseline: frozenset[str] = frozenset(),
