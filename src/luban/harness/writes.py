@@ -177,4 +177,6 @@ def _judged(stub: Stub, ws: Workspace, judge: Judge | None) -> str:
     result = bash.TOOL({"command": command, "timeout": CHECK_TIMEOUT_S}, ws)
     if not result.error:
         return f"{what}; its docstring examples pass (`{command}`). Check it against the task; finish if it is right.]"
-    return f"{what}; its docstring examples fail (`{command}`):\n{result.content[:1500]}\nFix it.]"
+    # An example can be wrong itself (HumanEval has a few): the model is asked to judge, not told to change it.
+    return (f"{what}; its docstring examples fail (`{command}`):\n{result.content[:1500]}\nCheck whether the function "
+            "or the example is wrong, and fix the function if it is.]")
