@@ -157,3 +157,41 @@ def test_the_same_command_with_no_file_changed_is_answered_from_its_last_run(tmp
                                         "   +      where <shop.Cart object at 0x…> = Cart(items=[1, 2])\n"
                                         "  at test_shop.py:19 in test_total: assert Cart(items=[1, 2]).total() == 3\n\n"
                                         "exit code: 1")
+
+
+def test_in_a_tree_too_big_to_copy_with_candidate_sampling_on_a_breaking_edit_is_still_put_back(tmp_path):
+    # Candidate edits are tried on copies only in trees of up to MAX_COPY_FILES files; this edit was never judged.
+    from luban.harness.candidates import MAX_COPY_FILES
+
+    root = project(tmp_path)
+    (root / "data").mkdir()
+    for i in range(MAX_COPY_FILES + 1):
+        (root / "data" / f"{i}.txt").write_text("x")
+    rename = turn("edit_file", path="shop.py", old_string="def __init__(self, items):\n        self.items = items",
+                  new_string="def __init__(self, goods):\n        self.items = goods")
+    model = script(turn("read_file", path="shop.py"), rename, *[turn("finish", answer="done")] * 4)
+    run(model, root, Settings(permission_mode="full-auto", edit_samples=4))
+    assert (root / "shop.py").read_text() == SHOP
+    assert result_of(model, 2).startswith("Result of edit_file:\nError: This edit was not applied: after it, "
+                                          f"`{PYTEST}` had 0 tests passing instead of 5")
+
+
+def test_each_call_of_a_reply_is_judged_the_breaking_one_put_back_the_good_one_kept(tmp_path):
+    from luban.models.scripted import assistant as reply
+    from luban.types import ToolCall
+
+    root = project(tmp_path)
+    calls = (ToolCall("a", "read_file", {"path": "shop.py"}),
+             ToolCall("b", "edit_file", {"path": "shop.py", "old_string": " + 1", "new_string": ""}),
+             ToolCall("c", "bash", {"command": "sed -i 's/self.items = items/self.items = None/' shop.py"}))
+    model = script(reply("", calls), *[reply("done")] * 2)
+    ws = Workspace.open(root, root.parent / "out")
+    from luban.models.protocol import NativeProtocol
+    harness = Harness(NativeProtocol(), TestGate(PYTEST), read_before_write=True, regression_guard=True)
+    list(loop.run("fix it", model=model, tools=(read.TOOL, edit.TOOL, bash.TOOL), ws=ws,
+                  settings=Settings(permission_mode="full-auto", edit_samples=1), history=[SYSTEM], harness=harness))
+    assert (root / "shop.py").read_text() == SHOP.replace(" + 1", "")
+    results = [m.content for m in model.requests[1].messages if m.role == "tool"]
+    assert results[1].endswith(f"[Luban: `{PYTEST}` passes after this edit. If nothing else is left, finish.]")
+    assert results[2].startswith("Error: This edit was not applied: after it, "
+                                 f"`{PYTEST}` had 0 tests passing instead of 6, so Luban put back shop.py as before.")
