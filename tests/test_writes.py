@@ -44,14 +44,16 @@ def run(model, root, harness, task=TASK):
     return events
 
 
-def test_stubs_are_the_undecorated_top_level_functions_still_to_write_in_the_files_the_task_names(tmp_path):
+def test_stubs_are_the_undecorated_top_level_functions_still_to_write_that_the_task_names_in_files_it_names(tmp_path):
     (tmp_path / "solution.py").write_text(STUB + "\n\ndef done():\n    return 1\n\n\ndef todo():\n    pass\n\n\n"
                                           "def later():\n    raise NotImplementedError\n")
     (tmp_path / "api.py").write_text("class P:\n    def m(self): ...\n\n\n@overload\ndef f(x): ...\n")
     (tmp_path / "other.py").write_text("def elsewhere():\n    pass\n")
     ws = Workspace.open(tmp_path, tmp_path.parent / "out")
-    assert [(s.path, s.name) for s in stubs(ws, "Fill in solution.py and api.py")] == [
+    task = "Write below_zero, todo, later, m, f and elsewhere in solution.py and api.py"
+    assert [(s.path, s.name) for s in stubs(ws, task)] == [
         ("solution.py", "below_zero"), ("solution.py", "todo"), ("solution.py", "later")]
+    assert [s.name for s in stubs(ws, "Fill in solution.py: below_zero")] == ["below_zero"]  # only those it names
 
 
 def test_the_reply_replaces_the_stub_with_its_imports_and_helpers():

@@ -59,7 +59,8 @@ def named_files(ws: Workspace, task: str) -> list[str]:
 
 
 def stubs(ws: Workspace, task: str) -> list[Stub]:
-    """The functions still to be written in the Python files the task names."""
+    """The functions still to be written that the task names, in the Python files it names. (A library's
+    deliberate no-op, `def noop(): pass`, is left alone unless the task asks for it by name.)"""
     found: list[Stub] = []
     for rel in named_files(ws, task):
         try:
@@ -69,7 +70,8 @@ def stubs(ws: Workspace, task: str) -> list[Stub]:
             continue
         lines = text.splitlines()
         for node in tree.body:  # top-level and undecorated: not a Protocol's `...`, not an @overload
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list and _is_stub(node):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list and _is_stub(node) \
+                    and re.search(rf"\b{re.escape(node.name)}\b", task):
                 source = "\n".join(lines[node.lineno - 1:node.end_lineno])
                 found.append(Stub(rel, node.name, source, text))
     return found[:MAX_STUBS]
