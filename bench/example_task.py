@@ -16,14 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from luban.agent import loop
-from luban.safety import policy
 from luban.config import load
 from luban.ui.demo import EXAMPLE, TASK, TEST_COMMAND, prepare, run_tests
-from luban.harness import harness_for
+from luban.harness import harness_for, offered_tools
 from luban.context.engine import session_prefix
 from luban.ui.runtime import open_model, profile_for
 from luban.session import Transcript
-from luban.tools import default_tools
 from luban.types import CallStats, ModelReplied, Usage
 from luban.ui.headless import drive
 from luban.workspace import Workspace
@@ -63,7 +61,7 @@ def one_run(settings, model, profile, transcripts: Path | None) -> Run:
     settings = replace(settings, cwd=str(root))
     ws = Workspace.open(root)
     harness = harness_for(settings, profile)
-    tools = policy.offered(default_tools(), settings.permission_mode)
+    tools = offered_tools(settings, TASK)
     history = [session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])]
     replies: list[ModelReplied] = []
     transcript = Transcript.create(transcripts, root, model.info.name) if transcripts else None

@@ -68,3 +68,19 @@ def test_real_model_eval_run_on_a_task_folder_with_two_jobs(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == ["report.html", "report.json", "report.md", "results.jsonl",
                                                      "run.json", "transcripts"]
     assert done.stdout.startswith("| scaffold | resolved |")
+
+
+def test_real_model_focused_write_of_a_stub_passes_its_docstring_examples(tmp_path):
+    """Issue 16: the small model's profile has focused_writes; the stub is written from the direct prompt first."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "solution.py").write_text(
+        "from typing import List\n\n\ndef below_zero(operations: List[int]) -> bool:\n"
+        '    """Given deposits and withdrawals on an account that starts at zero, return True if the balance\n'
+        "    ever falls below zero, else False.\n    >>> below_zero([1, 2, 3])\n    False\n"
+        '    >>> below_zero([1, 2, -4, 5])\n    True\n    """\n')
+    done = luban(["-p", "Implement the function `below_zero` in `solution.py`.", "--embedded-model", MODEL,
+                  "--permission-mode", "auto-edit", "--max-steps", "4", "--cwd", str(repo)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    checked = subprocess.run([sys.executable, "-m", "doctest", "solution.py"], cwd=repo, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout

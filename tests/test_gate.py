@@ -12,18 +12,19 @@ def ws(tmp_path):
 
 
 def test_a_passing_command(ws):
-    assert TestGate("true").run(ws) == TestRun(True, "exit code: 0")
+    run = TestGate("true").run(ws)
+    assert (run.passed, run.output, run.shown, run.view, run.passing) == (True, "", "exit code: 0", "exit code: 0", 1)
 
 
 def test_a_failing_command(ws):
-    assert TestGate("false").run(ws) == TestRun(False, "exit code: 1")
+    run = TestGate("false").run(ws)
+    assert (run.passed, run.shown, run.passing) == (False, "exit code: 1", 0)
 
 
-def test_long_output_keeps_head_and_tail(ws):
-    full = "x" * 5000 + "\nexit code: 1"  # what the bash tool reports: 5013 characters
-    assert TestGate(LOUD_FAILURE).run(ws) == TestRun(
-        False, "x" * 1800 + "\n[... 2513 characters cut ...]\n" + "x" * 687 + "\nexit code: 1")
-    assert len(full) - EXCERPT_HEAD - EXCERPT_TAIL == 2513
+def test_long_output_of_a_generic_runner_shows_its_last_lines_only(ws):
+    run = TestGate(LOUD_FAILURE).run(ws)
+    assert run.shown == "Last lines of the output:\n" + "x" * 5000 + "\n\nexit code: 1"
+    assert run.output == "x" * 5000 + "\n"
 
 
 def test_excerpt_leaves_short_text_alone():
@@ -41,13 +42,37 @@ def test_briefing_when_the_tests_fail(ws):
 
 
 def test_refusal(ws):
-    assert TestGate("pytest -q").refusal(TestRun(False, "1 failed"), ws) == (
+    assert TestGate("pytest -q").refusal(TestRun(False, "", "1 failed"), ws) == (
         "You tried to finish, but `pytest -q` still fails:\n1 failed\n\nFix the code until it passes, then finish.")
+
+
+def test_a_pytest_run_is_shown_as_its_digest_without_dots_or_warnings(ws, tmp_path):
+    (tmp_path / "calc.py").write_text("import warnings\n\ndef add(a, b):\n    warnings.warn('old', DeprecationWarning)\n"
+                                      "    return a - b\n")
+    (tmp_path / "test_calc.py").write_text("from calc import add\n\n" + "".join(
+        f"def test_ok_{i}():\n    assert {i} == {i}\n\n" for i in range(30)) + "def test_add():\n    assert add(2, 3) == 5\n")
+    run = TestGate("python3 -m pytest -q -p no:cacheprovider").run(ws)
+    assert run.shown == ("1 failed, 30 passed (pytest).\n\n"
+                         "FAILED test_calc.py::test_add\n  assert -1 == 5\n   +  where -1 = add(2, 3)\n"
+                         "  at test_calc.py:94 in test_add: assert add(2, 3) == 5\n\nexit code: 1")
+    assert (run.passing, run.failing) == (30, frozenset({"test_calc.py::test_add"}))
+    assert "..." in run.output and "DeprecationWarning" in run.output
+
+
+def test_failures_failing_before_any_change_and_unrelated_to_the_task_go_last(ws, tmp_path):
+    (tmp_path / "test_two.py").write_text("def test_locale():\n    raise LookupError('no locale')\n\n"
+                                          "def test_total():\n    assert 1 == 2\n")
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider")
+    first = gate.run(ws)
+    later = gate.run(ws, first.failing, task="the total is wrong")
+    assert later.shown == ("2 failed (pytest).\n\nFAILED test_two.py::test_total\n  assert 1 == 2\n  at test_two.py:5 in test_total: assert 1 == 2"
+                           "\n\nPre-existing (failing before any change, and nothing in common with the task):\n"
+                           "- 1 failed: LookupError: no locale (test_two.py::test_locale)\n\nexit code: 1")
 
 
 def test_the_command_runs_in_the_workspace_root(ws, tmp_path):
     (tmp_path / "marker.txt").write_text("here\n")
-    assert TestGate("cat marker.txt").run(ws) == TestRun(True, "here\nexit code: 0")
+    assert TestGate("cat marker.txt").run(ws).shown == "Last lines of the output:\nhere\n\nexit code: 0"
 
 
 def test_paths_beneath_the_root_are_shown_relative(ws, tmp_path):

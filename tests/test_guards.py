@@ -24,7 +24,8 @@ READ = call("read_file", path="calc.py")
 
 def test_writing_an_existing_unread_file_is_refused(ws):
     assert Guards().refuse(EDIT, "write", ws) == (
-        "Read calc.py with read_file before changing it, so your edit matches its real text.")
+        "Read calc.py with read_file before changing it, so your edit matches its real text. Your next step: "
+        "read_file with path calc.py; then make your edit from what it shows.")
 
 
 def test_writing_is_allowed_after_a_successful_read(ws):
@@ -37,7 +38,8 @@ def test_a_failed_read_does_not_count(ws):
     guards = Guards()
     guards.observe(READ, "read", ToolResult("no such file", error=True), ws)
     assert guards.refuse(EDIT, "write", ws) == (
-        "Read calc.py with read_file before changing it, so your edit matches its real text.")
+        "Read calc.py with read_file before changing it, so your edit matches its real text. Your next step: "
+        "read_file with path calc.py; then make your edit from what it shows.")
 
 
 def test_a_read_under_another_spelling_of_the_path_counts(ws):

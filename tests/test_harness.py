@@ -9,8 +9,17 @@ from luban.models.formats import FORMATS
 from luban.models.profiles import load_profiles, match_profile
 
 
+# Issue 16's aids, on by default and each off by its own setting.
+AIDS = dict(regression_guard=True, test_digests=True, skip_reruns=True, localize_faults=True, age_outputs=True)
+
+
 def test_defaults_without_a_server_use_json_turns():
-    assert harness_for(Settings()) == Harness(JsonProtocol(), None, (), True)
+    assert harness_for(Settings()) == Harness(JsonProtocol(), None, (), True, **AIDS)
+
+
+def test_each_test_aid_has_its_own_switch():
+    for aid in AIDS:
+        assert harness_for(Settings(**{aid: False})) == Harness(JsonProtocol(), None, (), True, **{**AIDS, aid: False})
 
 
 def test_auto_protocol_is_native_with_a_server():
@@ -26,12 +35,12 @@ def test_an_explicit_protocol_wins_over_auto(name):
 
 def test_a_test_command_gates_and_protects_the_tests():
     assert harness_for(Settings(test_command="pytest -q")) == Harness(
-        JsonProtocol(), TestGate("pytest -q"), TEST_FILES, True)
+        JsonProtocol(), TestGate("pytest -q"), TEST_FILES, True, **AIDS)
 
 
 def test_allow_test_edits_leaves_tests_writable():
     harness = harness_for(Settings(test_command="pytest -q", allow_test_edits=True, read_before_write=False))
-    assert harness == Harness(JsonProtocol(), TestGate("pytest -q"), (), False)
+    assert harness == Harness(JsonProtocol(), TestGate("pytest -q"), (), False, **AIDS)
 
 
 def test_protected_paths_come_before_the_test_files():

@@ -285,3 +285,24 @@ def test_a_file_read_in_an_earlier_turn_of_the_session_may_be_edited_in_a_later_
         history = [*history, *model.requests[-1].messages[len(history):]]
     finished = [e.result for e in events if isinstance(e, ToolFinished)]
     assert (finished[0].error, (root / "a.py").read_text()) == (False, "x = 2\n")
+
+
+def test_an_edit_refused_for_a_file_never_read_says_so_and_the_next_reply_can_only_read_it(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 1\n")
+    model = script(turn("edit_file", path="a.py", old_string="x = 1", new_string="x = 2"),
+                   turn("read_file", path="a.py"),
+                   turn("edit_file", path="a.py", old_string="x = 1", new_string="x = 2"),
+                   turn("finish", answer="ok"))
+    run(model, tmp_path, Harness(JsonProtocol(), read_before_write=True))
+    assert model.requests[1].messages[-1].content.startswith(
+        "Result of edit_file:\nError: Read a.py with read_file before changing it, so your edit matches its real "
+        "text. Your next step: read_file with path a.py; then make your edit from what it shows.")
+    constrained = model.requests[1].response_format["json_schema"]["schema"]["anyOf"]
+    assert [(b["properties"]["tool"]["const"], b["properties"]["args"]["properties"]) for b in constrained] == [
+        ("read_file", {"path": {"enum": ["a.py"]}, "offset": {"type": "integer", "minimum": 1},
+                       "limit": {"type": "integer", "minimum": 1}})]
+    # Once read, the constraint is gone and the edit goes through.
+    later = model.requests[2].response_format["json_schema"]["schema"]["anyOf"]
+    assert [b["properties"]["tool"]["const"] for b in later] == ["read_file", "edit_file", "finish"]
+    assert (tmp_path / "a.py").read_text() == "x = 2\n"

@@ -82,6 +82,16 @@ class Settings:
     # Among those candidates, alternately the model's rewrite of the definition the failing tests call most,
     # asked for in a short separate request (harness/rewrites.py).
     focused_rewrites: bool = True
+    # Issue 16's aids, each its own switch so that each can be measured off (ablation): the tests judge every change
+    # of the files and undo one that leaves fewer passing (harness/judge.py); a shell command that runs the tests
+    # answers with their digest (harness/testcommand.py); a command run again with no file changed since is
+    # answered from its last run (harness/reruns.py); a failing gate names the likeliest places of the bug
+    # (harness/faults.py), and locate_fault is offered.
+    regression_guard: bool = True
+    test_digests: bool = True
+    skip_reruns: bool = True
+    localize_faults: bool = True
+    age_outputs: bool = True  # old tool outputs shrink to their first lines, in batches (context/aging.py)
     output_format: str = "text"
     cwd: str = "."
     data_dir: str = ""

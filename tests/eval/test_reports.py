@@ -97,3 +97,13 @@ def test_base_against_tuned_leaves_out_the_tasks_and_libraries_the_adapter_learn
         trained_on(tmp_path)
     assert str(caught.value) == (f"--held-out needs a dataset folder from luban tune data; {tmp_path} has no "
                                  "readable card.json.")
+
+
+def test_a_record_keeps_its_per_step_cache_shares_through_json():
+    import json
+    from dataclasses import asdict
+
+    from luban.eval.records import Record
+
+    record = Record("t", "s", "luban", "m", "easy", True, "d", "done", cache_shares=(0.0, 0.91, 0.97))
+    assert Record.from_json(json.loads(json.dumps(asdict(record)))) == record

@@ -24,6 +24,7 @@ def test_a_good_fix_resolves_and_the_record_holds_the_run(suite_dir, tmp_path):
     assert (record.resolved, record.status, record.detail) == (True, "done", "grading command passed")
     assert (record.steps, record.calls_valid, record.calls_rejected, record.edit_failures) == (3, 2, 0, 0)
     assert record.prompt_tokens > 0 and record.wall_s >= record.model_s
+    assert record.cache_shares == (0.0, 0.0, 0.0)  # one per model request; the scripted model reports no cache
     kinds = [json.loads(line)["type"] for line in transcript.read_text().splitlines()]
     assert kinds[0] == "session" and kinds[-2:] == ["TurnEnded", "verdict"]
     assert "ToolStarted" in kinds

@@ -34,8 +34,9 @@ REAL_IDS = [
     ("Qwen/Qwen3-30B-A3B-Thinking-2507", "qwen3"),
     ("Qwen/Qwen3-8B", "qwen3"),
     ("qwen3:8b", "qwen3"),
-    ("qwen2.5-coder-1.5b", "qwen2.5-coder"),
-    ("/root/.local/share/luban/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "qwen2.5-coder"),
+    ("qwen2.5-coder-1.5b", "qwen2.5-coder-small"),
+    ("/root/.local/share/luban/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-small"),
+    ("qwen2.5-coder-32b-instruct", "qwen2.5-coder"),
     ("Qwen/Qwen2.5-Coder-7B-Instruct", "qwen2.5-coder"),
     ("qwen2.5-coder:7b", "qwen2.5-coder"),
     ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5"),
@@ -62,7 +63,7 @@ def test_unknown_models_get_the_default_profile(model_id):
 
 def test_gguf_metadata_names_the_model_when_the_file_name_does_not():
     metadata = {"general.name": "Qwen2.5 Coder 1.5B Instruct", "general.architecture": "qwen2"}
-    assert match_profile(PROFILES, "model.gguf", metadata).name == "qwen2.5-coder"
+    assert match_profile(PROFILES, "model.gguf", metadata).name == "qwen2.5-coder-small"
 
 
 def test_metadata_values_that_are_not_strings_are_ignored():
@@ -76,8 +77,8 @@ def test_a_v3_gguf_whose_chat_format_is_named_deepseek_r1_is_still_v3():
 
 def test_the_embedded_model_profile():
     assert match_profile(PROFILES, "qwen2.5-coder-1.5b") == Profile(
-        name="qwen2.5-coder",
-        patterns=(r"qwen2\.?5[-_ ]?coder",),
+        name="qwen2.5-coder-small",
+        patterns=(r"qwen2\.?5[-_ ]?coder[-_ ]?(?:0\.5|1\.5|3)b",),
         tool_format="fenced_json",
         reasoning_format="none",
         send_reasoning_back=False,
@@ -87,6 +88,7 @@ def test_the_embedded_model_profile():
         top_k=20,
         repeat_penalty=1.05,
         stop=("<|im_end|>", "<|endoftext|>"),
+        focused_writes=True,
     )
 
 
@@ -119,6 +121,7 @@ def test_tool_and_reasoning_formats_per_family():
         "qwen3-coder": ("qwen3_coder", "none", False),
         "qwen3-instruct-2507": ("hermes", "none", False),
         "qwen3": ("hermes", "think_tags", False),
+        "qwen2.5-coder-small": ("fenced_json", "none", False),
         "qwen2.5-coder": ("fenced_json", "none", False),
         "qwen2.5": ("hermes", "none", False),
         "llama3": ("llama3_json", "none", False),
@@ -146,7 +149,7 @@ def test_the_default_profile_is_last_and_the_built_in_order_is_specific_first():
     names = [p.name for p in PROFILES]
     assert names[-1] == "default"
     assert names.index("qwen3-coder") < names.index("qwen3")
-    assert names.index("qwen2.5-coder") < names.index("qwen2.5")
+    assert names.index("qwen2.5-coder-small") < names.index("qwen2.5-coder") < names.index("qwen2.5")
     assert names.index("deepseek-v3.2-exp") < names.index("deepseek-v3.2") < names.index("deepseek-v3")
     assert names.index("deepseek-v3.1") < names.index("deepseek-v3")
 
@@ -212,7 +215,7 @@ BAD_OVERRIDES = [
     (
         {"glm-4.6": {"temp": 0.5}},
         "Profile 'glm-4.6' has an unknown key 'temp'; the keys are patterns, tool_format, reasoning_format, "
-        "send_reasoning_back, context_window, temperature, top_p, top_k, min_p, repeat_penalty, stop.",
+        "send_reasoning_back, context_window, temperature, top_p, top_k, min_p, repeat_penalty, stop, focused_writes.",
     ),
     (
         {"glm-4.6": {"temperature": "hot"}},

@@ -36,11 +36,11 @@ REPLIES = (
 )
 
 
-def record(sessions: Path, repo: Path, replies=REPLIES, gate: str | None = GATE) -> Path:
+def record(sessions: Path, repo: Path, replies=REPLIES, gate: str | None = GATE, tools=None) -> Path:
     """Run one task in `repo` with the JSON protocol and write its transcript under `sessions`."""
     (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     ws = Workspace.open(repo, repo.parent / f"{repo.name}-out")
-    protocol, tools = JsonProtocol(), default_tools()
+    protocol, tools = JsonProtocol(), tools or default_tools()
     transcript = Transcript.create(sessions, repo, "scripted", label(protocol), [t.spec.name for t in tools])
     system = system_prompt(ws, protocol.system_text([t.spec for t in tools]))
     transcript.append_message(system)

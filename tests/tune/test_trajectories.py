@@ -13,7 +13,7 @@ from luban.eval.records import library
 from luban.tune.trajectories import Found, Step, from_eval_run, from_sessions
 from luban.types import Message, ToolCall
 
-from .sessions import record, turn
+from .sessions import GATE, record, turn
 
 FIX = ScriptedSource((
     Message("assistant", tool_calls=(ToolCall("c1", "read_file", {"path": "calc.py"}),)),
@@ -53,6 +53,19 @@ def test_a_gated_session_keeps_good_turns_masks_repaired_and_refused_ones_and_dr
         "edit_file", {"path": "calc.py", "old_string": "a - b", "new_string": "a + b"}, "fix the operator")
     assert (final.answer, final.results) == ("Fixed add.", ())
     assert dict(trajectory.masked) == {"repaired call": 1, "refused finish": 1}
+
+
+def test_a_session_offered_locate_fault_beside_the_built_in_tools_is_read_too(tmp_path):
+    from luban.config import Settings
+    from luban.harness import offered_tools
+
+    (tmp_path / "repo").mkdir()
+    tools = offered_tools(Settings(permission_mode="full-auto", test_command=GATE), "fix add")
+    assert tools[-1].spec.name == "locate_fault"
+    record(tmp_path / "sessions", tmp_path / "repo", tools=tools)
+    found = Found()
+    from_sessions(tmp_path / "sessions", found)
+    assert len(found.trajectories) == 1
 
 
 def test_sessions_that_did_not_pass_a_test_gate_are_passed_over_with_the_reason(tmp_path):

@@ -11,10 +11,12 @@ from typing import Any, Generator, Mapping
 
 from ..errors import PathRefused
 from ..harness import hooks
+from ..harness.judge import Judge
+from ..harness.testcommand import runs_tests, tests_result
 from ..models.repair import repair_call
 from ..safety import policy
 from ..safety.redact import MARKER_PREFIX, carries_marker
-from ..tools import touched_by
+from ..tools import Tool, bash, touched_by
 from ..types import (ApprovalNeeded, Decision, Denial, Effect, Event, Notice, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, Touched)
 from ..workspace import Workspace
@@ -76,19 +78,67 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
                           "and writing it would destroy the secret. Change the text around it instead.", error=True)
     refusal = st.guards.refuse(call, tool.effect, st.ws, touched)
     if refusal:
+        # A weak model refused for a file it never read tends to retry the edit: its next reply, where the
+        # protocol can constrain it, is that read.
+        st.must_read = st.guards.unread(call, tool.effect, st.ws, touched)
         return ToolResult(refusal, error=True)
+    judged = (st.judge or st.checks) if st.harness.regression_guard and tool.effect != "read" else None
+    command = touched.command if tool.effect == "exec" and st.harness.skip_reruns else None
+    if command and (again := st.reruns.again(command, st.ws)):
+        return again
+    if judged:
+        judged.before(st.ws)
+    result = yield from _executed(call, tool, touched, st)
+    if tool.effect != "read":
+        st.ws.listing.changed()
+    if judged:
+        result = yield from _judged_result(judged, call, result, st)
+    if command:
+        st.reruns.ran(command, st.ws, st.steps, result)
+    return result
+
+
+def _executed(call: ToolCall, tool: Tool, touched: Touched, st: RunState
+              ) -> Generator[Event, Decision | None, ToolResult]:
+    """The tool's result, and the user's after-edit hooks'; a command that runs the tests answers with their
+    digest (harness/testcommand.py)."""
     try:
         # A tool that runs agent work (the task tool: agent/subagent.py) passes its events on as it goes.
         delegate = getattr(tool, "delegate", None)
-        result = (yield from delegate(call, st)) if delegate else tool(call.arguments, st.ws)
+        if delegate:
+            result = yield from delegate(call, st)
+        elif st.harness.test_digests and tool.effect == "exec" and touched.command and runs_tests(
+                touched.command, st.gate.command if st.gate else ""):
+            result = tests_result(touched.command, st.ws, _timeout(call.arguments),
+                                  baseline=st.judge.baseline if st.judge else frozenset(),
+                                  task=st.judge.task if st.judge else "")
+        else:
+            result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
         return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
-    if tool.effect != "read":
-        st.ws.listing.changed()
     st.guards.observe(call, tool.effect, result, st.ws, touched)
     for path in touched.paths if tool.effect == "write" and not result.error else ():
         result = hooks.after_edit(st.harness.hooks, st.ws, path, result)
     return result
+
+
+def _timeout(arguments: Mapping[str, Any]) -> int:
+    value = arguments.get("timeout")
+    return value if isinstance(value, int) and 0 < value <= bash.MAX_TIMEOUT_S else bash.DEFAULT_TIMEOUT_S
+
+
+def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunState
+                   ) -> Generator[Event, Decision | None, ToolResult]:
+    """The result with the regression guard's verdict: the files put back when fewer tests pass (whichever tool
+    changed them, bash included), else how the tests stand now."""
+    verdict = judge.after(st.ws)
+    if verdict is None:
+        return result
+    st.reruns.ran(judge.gate.command, st.ws, st.steps, ToolResult(verdict.run.view, not verdict.run.passed))
+    if verdict.refused:
+        yield st.record(Notice(f"{call.name} left fewer tests passing; its changes were undone."))
+        return ToolResult(f"{verdict.text}\n\nThe call's own result was:\n{result.content}", error=True)
+    return ToolResult(f"{result.content}\n\n{verdict.text}", result.error)
 
 
 def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState

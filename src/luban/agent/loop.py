@@ -59,18 +59,14 @@ def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settin
 def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
     """A run the harness stopped (stuck, or a step or token limit) says whether the tests pass now: a weak
     model often fixes the code and then loops instead of finishing, and the user should not have to find out."""
-    if not st.gate or outcome.status not in STOPPED or not st.gate.run(st.ws).passed:
+    if not st.judge or outcome.status not in STOPPED or not st.judge.run(st.ws).passed:
         return outcome
     return replace(outcome, message=f"{outcome.message} `{st.gate.command}` passes now.")
 
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
-    if st.gate:
-        tests = st.gate.run(st.ws)
-        st.add(Message("user", f"{task}\n\n{st.gate.briefing(st.ws, tests)}"))
-        st.guards.saw_quoted(tests, st.ws)
-    else:
-        st.add(Message("user", task))
+    st.add((yield from st.opening(task)))
+    if not st.judge:
         if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
             yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
     malformed = 0
@@ -95,7 +91,8 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
                 st.add(Message("user", CUT_OFF if finish_reason == "length" else turn.error))
         elif turn.calls:
             rejected_before = st.stats["rejected"]
-            stuck = yield from _ran(turn.calls, st, rejected, passing)
+            # With the regression guard the edit's own test run says how the tests stand after it.
+            stuck = yield from _ran(turn.calls, st, rejected, None if st.harness.regression_guard else passing)
             if stuck:
                 return stuck
             # A turn in which nothing the model asked for could run counts as malformed.
@@ -127,13 +124,13 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
     if finish_reason == "length":
         st.add(Message("user", CUT_OFF))
         return None
-    if st.gate and not (tests := st.gate.run(st.ws)).passed:
+    if st.judge and not (tests := st.judge.run(st.ws)).passed:
         if st.refusals >= st.gate.max_refusals:
             return st.outcome("stuck", f"The model kept finishing while `{st.gate.command}` fails.")
         st.refusals += 1
         st.must_edit = True
         yield st.record(Notice(f"The model tried to finish but `{st.gate.command}` fails; sent it back to work."))
-        st.add(Message("user", st.gate.refusal(tests, st.ws)))
+        st.add(Message("user", st.gate.refusal(tests, st.ws, st.judge.located(st.ws, tests))))
         st.guards.saw_quoted(tests, st.ws)
         return None
     return st.outcome("done", turn.answer or "")
@@ -143,7 +140,9 @@ def _request(st: RunState) -> Request:
     st.steps += 1
     hints = st.hints()
     # At temperature 0 a model that just repeated itself will do so again: sample more freely until it moves on.
-    temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if hints.avoid else st.settings.temperature
+    temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if hints.avoid and not st.must_read else \
+        st.settings.temperature
     request = st.protocol.request(st.messages, st.specs, temperature, st.settings.max_reply_tokens, hints)
     st.must_edit = False
+    st.must_read = None
     return replace(request, send_reasoning=st.harness.send_reasoning)

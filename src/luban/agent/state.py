@@ -15,18 +15,37 @@ from ..harness import Harness
 from ..harness.candidates import Trial
 from ..harness.gate import TestGate
 from ..harness.guards import Guards
+from ..harness.judge import Judge
+from ..harness.reruns import Reruns
+from ..harness.writes import checks_command, named_files, write_stubs
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
 from ..session import Transcript, finished_calls, read_records
-from ..tools import Tool
+from ..tools import EXISTING, Tool
 from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
-                     ReplyRestarted, Request, ToolSpec, Usage)
+                     ReplyRestarted, Request, ToolResult, ToolSpec, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
 
 MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
+
+
+def _checks(task: str, ws: Workspace) -> Judge | None:
+    """A judge over the docstring examples of the first file the task names that has any."""
+    for rel in named_files(ws, task):
+        command = checks_command(rel, (ws.root / rel).read_text(encoding="utf-8", errors="replace"))
+        if command:
+            judge = Judge(TestGate(command))
+            judge.first(ws)
+            return judge
+    return None
+
+
+def _reads_a_file(spec: ToolSpec) -> bool:
+    """A tool whose path parameter must name an existing file (read_file)."""
+    return any(p.get(EXISTING) == "file" for p in spec.parameters.get("properties", {}).values())
 
 
 @dataclass
@@ -49,6 +68,7 @@ class RunState:
     repeats: Counter = field(default_factory=Counter)
     refusals: int = 0
     must_edit: bool = False  # the test gate refused a finish: the next reply is constrained to an edit
+    must_read: str | None = None  # an edit was refused as this file was never read: the next reply reads it
     stats: Counter = field(default_factory=Counter)  # valid / repaired / rejected tool calls
     # The last few calls (call.RECENT), and whether each merely repeated an earlier call and result: a
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
@@ -61,6 +81,12 @@ class RunState:
     denials: list[Denial] = field(default_factory=list)  # every call refused by the rules, the mode or the user
     # Snapshots of the workspace taken before each turn that writes (workspace/checkpoints.py); None: not kept.
     checkpoints: TurnCheckpoints | None = None
+    # With a test gate: the failures before any change, the best count so far, and (harness.regression_guard) the
+    # files to put back when a change leaves fewer tests passing (harness/judge.py).
+    judge: Judge | None = None
+    # Without a test gate, after focused writes: the docstring examples of the written file, as the regression guard.
+    checks: Judge | None = None
+    reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -73,12 +99,14 @@ class RunState:
         messages[:] = list(history)
         ws.listing.changed()  # the user may have changed files since the last turn
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
+        window.whole = {} if harness.age_outputs else None
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
         guards.recall(done, {t.spec.name: t for t in tools}, ws)
+        gate = None if settings.permission_mode == "plan" else harness.gate
         return cls(model, {t.spec.name: t for t in tools}, ws, settings, transcript, messages, harness,
                    guards, window, checkpoints=for_turn(checkpoints, task, history),
-                   session_allow=[] if allowed is None else allowed)
+                   session_allow=[] if allowed is None else allowed, judge=Judge(gate, task, localize=harness.localize_faults) if gate else None)
 
     @property
     def protocol(self) -> ToolProtocol:
@@ -94,6 +122,24 @@ class RunState:
         # between turns of one session, so this is decided per run, not when the harness is built).
         return None if self.settings.permission_mode == "plan" else self.harness.gate
 
+    def opening(self, task: str) -> Generator[Event, Decision | None, Message]:
+        """The task as the model first reads it: with a test gate, its first run's digest and where the bug likely
+        is; with focused writes (a weak model's profile), the stubs the task names written first and judged."""
+        judge, notes = self.judge, []
+        if judge:
+            judge.first(self.ws)
+        if self.harness.focused_writes:
+            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript)
+            self.checks = None if judge else _checks(task, self.ws)
+        if not judge:
+            return Message("user", "\n\n".join([task, *notes]))
+        tests = judge.last
+        assert tests is not None
+        self.reruns.ran(judge.gate.command, self.ws, 0, ToolResult(tests.view, not tests.passed))
+        self.guards.saw_quoted(tests, self.ws)
+        briefing = judge.gate.briefing(self.ws, tests, judge.located(self.ws, tests))
+        return Message("user", "\n\n".join([task, briefing, *notes]))
+
     def add(self, message: Message) -> None:
         self.messages.append(message)
         if self.transcript:
@@ -104,10 +150,15 @@ class RunState:
         """How candidate edits are tried (harness/candidates.py): only where a test gate judges them."""
         s = self.settings
         return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
-                     s.max_reply_tokens, self.transcript) if self.gate else None
+                     s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else ()) if self.gate else None
 
     def hints(self) -> TurnHints:
-        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist."""
+        """What the next reply may be constrained to: not the tools the model just repeated, paths that exist; after
+        an edit refused for a file not read, a read of that file."""
+        if self.must_read and not self.guards.has_seen(self.ws.resolve(self.must_read)):
+            readers = {name for name, tool in self.tools.items() if tool.effect == "read" and _reads_a_file(tool.spec)}
+            if readers:
+                return TurnHints(frozenset({*self.tools, FINISH} - readers), (self.must_read,), (), ())
         files = self.ws.listing.files()
         if len(files) > MAX_PATH_CHOICES:
             files = ()

@@ -13,6 +13,7 @@ from ..models.protocol import ToolProtocol
 from ..session import Transcript
 from ..types import Compacted, Event, Message, Notice, ToolCall, ToolSpec, Usage
 from ..workspace import Workspace
+from .aging import SHORT_CHARS, age
 from .budget import Budget
 from .compact import Compaction, Summarise, compact, history_tokens, prune
 from .output import Limits, fit
@@ -42,6 +43,9 @@ class Window:
     anchor: tuple[int, int] | None = None
     failures: int = 0
     touched: dict[str, None] = field(default_factory=dict)  # paths the run's calls named, oldest first
+    # id(message) → its text, for the long tool outputs in the history not shortened yet (aging.py); None: they
+    # are never shortened.
+    whole: dict[int, str] | None = None
 
     @property
     def in_play(self) -> list[str]:
@@ -82,8 +86,11 @@ class Window:
         """The message that carries a tool's result to the model, fitted, and remembered so that compaction can
         prune it; `paths`: the files the call touched (the repo map follows them)."""
         protocol = self.protocol
-        message = protocol.result(call, self.fit(call, view))
+        text = self.fit(call, view)
+        message = protocol.result(call, text)
         self.results[id(message)] = (call, lambda text: protocol.result(call, text))
+        if self.whole is not None and len(text) > SHORT_CHARS:
+            self.whole[id(message)] = text
         for path in paths:
             self.touched.pop(path, None)
             self.touched[path] = None
@@ -101,6 +108,9 @@ def maintain(window: Window, messages: list[Message], summarise: Summarise, tran
     """Compact `messages` (in place) if the next request would pass the budget's threshold; the frozen prefix is
     rebuilt only here, for the files then in play. `summarise` asks the model (compact.py)."""
     before = window.prompt_tokens(messages)
+    if window.whole is not None:
+        yield from _aged(window, messages, before, transcript)
+        before = window.prompt_tokens(messages)
     if before <= window.budget.compact_at:
         return
     result, how = None, "compacted"
@@ -118,6 +128,17 @@ def maintain(window: Window, messages: list[Message], summarise: Summarise, tran
         result, how = Compaction(tuple([window.system(window.in_play)] + pruned[1:]), n, 0), "pruned"
     if result:
         yield _adopt(window, messages, result, before, how, transcript)
+
+
+def _aged(window: Window, messages: list[Message], before: int, transcript: Transcript | None) -> Iterator[Event]:
+    """Shorten the old tool outputs due in this batch (aging.py); the history as the model now sees it is recorded."""
+    ws = window.ws
+    n = age(messages, window.results, window.whole, lambda call, text: ws.relative(ws.save_output(call.name, text)))
+    if n:
+        window.anchor = None
+        if transcript:
+            transcript.append_compaction(messages)
+        yield Compacted(before, window.prompt_tokens(messages), n, 0, "aged")
 
 
 def refit(window: Window, messages: list[Message], refusal: str, summarise: Summarise,
@@ -147,6 +168,8 @@ def _adopt(window: Window, messages: list[Message], result: Compaction, before: 
     messages[:] = result.messages
     # Only results still in the history: a dropped message's id may be reused by a new object.
     window.results = {id(m): window.results[id(m)] for m in messages if id(m) in window.results}
+    if window.whole is not None:
+        window.whole = {k: v for k, v in window.whole.items() if k in window.results}
     window.anchor = None
     after = window.prompt_tokens(messages)
     if transcript:

@@ -40,6 +40,9 @@ class Record:
     edit_failures: int = 0
     complied: bool | None = None  # injection tasks: obeyed the planted instruction
     transcript: str = ""  # relative to the run folder
+    # Per model request, the share of its prompt the server took from its KV cache: one low step is a prefix
+    # rewritten (prompt caching on llama.cpp is by prefix), which the total alone hides.
+    cache_shares: tuple[float, ...] = ()
 
     @property
     def harness_s(self) -> float:
@@ -52,7 +55,10 @@ class Record:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Record:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "cache_shares" in values:
+            values["cache_shares"] = tuple(values["cache_shares"])
+        return cls(**values)
 
 
 class RunStore:

@@ -18,15 +18,14 @@ from ..agent import loop
 from ..config import Settings, environment
 from ..context.engine import session_prefix
 from ..errors import TimeUp
-from ..harness import harness_for
+from ..harness import harness_for, offered_tools
 from ..models import Model
 from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
-from ..safety import policy
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
-from ..tools import default_tools
-from ..types import (ApprovalNeeded, AssistantText, Decision, Event, Outcome, ToolFinished, ToolStarted, TurnEnded)
+from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Outcome, ToolFinished, ToolStarted,
+                     TurnEnded)
 from ..workspace import Workspace
 from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
@@ -96,6 +95,7 @@ class Collected:
     results: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     edit_failures: int = 0
+    cache_shares: list[float] = field(default_factory=list)  # per model request: prompt tokens from the KV cache
 
     def trace(self) -> Trace:
         return Trace(tuple(self.calls), tuple(self.results), tuple(self.replies))
@@ -149,7 +149,7 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
                              max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
                              command_timeout_s=options.command_timeout_s)
     harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
-    tools = policy.offered(default_tools(), settings.permission_mode)
+    tools = offered_tools(settings, task.prompt)
     session = Transcript.create(transcript.parent, ws.root, model.info.name, label(harness.protocol),
                                 [t.spec.name for t in tools])
     system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])
@@ -198,6 +198,8 @@ def _collect(event: Event, seen: Collected) -> None:
             seen.edit_failures += 1
     elif isinstance(event, AssistantText):
         seen.replies.append(event.text)
+    elif isinstance(event, ModelReplied):
+        seen.cache_shares.append(round(event.usage.cache_share, 3))
 
 
 def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, verdict: Verdict, grade_s: float,
@@ -206,7 +208,7 @@ def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, 
     return Record(task.id, task.suite, scaffold, model, task.tier, verdict.resolved, verdict.detail, o.status,
                   o.steps, o.usage.prompt_tokens, o.usage.completion_tokens, o.usage.cached_tokens, round(wall_s, 2),
                   round(o.model_s, 2), round(grade_s, 2), o.calls.valid, o.calls.repaired, o.calls.rejected,
-                  seen.edit_failures, verdict.complied, _rel(transcript))
+                  seen.edit_failures, verdict.complied, _rel(transcript), tuple(seen.cache_shares))
 
 
 def _python_first() -> str:

@@ -22,8 +22,10 @@ from ..tools import Tool, touched_by
 from ..types import Completion, Decision, Event, Notice, Request
 from ..workspace import Workspace
 from . import rewrites
+from .faults import Suspect
 from .gate import TestGate, TestRun
 from .guards import Guards
+from .judge import NOT_APPLIED
 
 SAMPLE_TEMPERATURE = 0.8
 MAX_COPY_FILES = 2000  # copying a bigger tree for every candidate costs more than the choice is worth
@@ -47,6 +49,7 @@ class Trial:
     focused: bool
     max_tokens: int | None  # of a rewrite's reply
     transcript: Transcript | None  # keeps what the model wrote for each rewrite
+    suspects: tuple[Suspect, ...] = ()  # fault localization's ranking, best first: where focused rewrites look first
 
 
 class Sampler(Protocol):
@@ -88,7 +91,7 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
     pass, when they did on the copy)."""
     now = trial.gate.run(trial.ws)
     before = tests_score(now)
-    goal = rewrites.target(now, trial.ws, trial.guards) if trial.focused else None
+    goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects) if trial.focused else None
     scored, focused = [(score(turn, trial), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < trial.samples:
@@ -151,8 +154,11 @@ def score(turn: Turn, trial: Trial) -> Score:
 
 def tests_score(run: TestRun) -> Score:
     """The score of a test run; for the workspace as it is, that of changing nothing."""
-    passed, failed = test_counts(run.output)
-    return (0 if run.passed else 1, -passed, failed)
+    if run.report is None or not run.report.counts:  # a run read as no report: the words in its output
+        passed, failed = test_counts(run.output)
+        return (0 if run.passed else 1, -max(passed, run.passing), failed)
+    counts = dict(run.report.counts)
+    return (0 if run.passed else 1, -run.passing, counts.get("failed", 0) + counts.get("error", 0))
 
 
 def test_counts(output: str) -> tuple[int, int]:
@@ -172,10 +178,6 @@ def best(scored: list[tuple[Score, Turn]]) -> tuple[Turn, Score]:
     """The candidate the tests like best; the earliest wins ties (the model's own reply comes first)."""
     top_score, _, top = min((s, i, turn) for i, (s, turn) in enumerate(scored))
     return top, top_score
-
-
-# Begins the result of an edit the harness refused to run (tune/ does not train on such a call).
-NOT_APPLIED = "This edit was not applied"
 
 
 def regression(before: Score, after: Score, command: str) -> str | None:

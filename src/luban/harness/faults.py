@@ -24,6 +24,9 @@ SPECTRUM, FRAMES, NAMES = 0.6, 0.3, 0.1
 # Each frame further out from where the exception was raised counts this much less.
 FRAME_DECAY = 0.7
 TOP = 5
+# In a failing gate's briefing or refusal: this many suspects, from a second run of the tests under coverage
+# when one run took at most COVERAGE_MAX_S, else from the run's own frames and names.
+BRIEFING_TOP, COVERAGE_MAX_S = 3, 60.0
 # The harness's protected test files and pytest's conftest: test code is never a suspect.
 TEST_CODE = (*TEST_FILES, "conftest.py", "*/conftest.py")
 # Names defined in more files than this (`get`, `run`, `__init__`) point nowhere in particular.
@@ -70,6 +73,16 @@ def locate(command: str, ws: Workspace, *, task: str = "", timeout: int = 600, t
     return Localization(tuple(suspects), f"coverage of {len(spectrum.failing)} failing and "
                                          f"{len(spectrum.passing)} passing tests, traceback frames and names "
                                          "in the failures")
+
+
+def for_briefing(command: str, ws: Workspace, report: TestReport, seconds: float, *, task: str = "",
+                 top: int = BRIEFING_TOP) -> Localization:
+    """The top suspects to show when the test gate fails; `report` and `seconds`: the gate's own run."""
+    if seconds <= COVERAGE_MAX_S:
+        return locate(command, ws, task=task, top=top)
+    suspects = rank(ws.root, {}, report.failures, _mentions(task, report))[:top]
+    return Localization(tuple(suspects), "traceback frames and names in the failures only (the tests take too long "
+                                         "to run again under coverage)")
 
 
 def _mentions(task: str, report: TestReport) -> str:

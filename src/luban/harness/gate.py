@@ -7,13 +7,17 @@ final answer is refused while the command still fails, so "the tests pass" is ne
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
-from ..tools import bash
 from ..workspace import Workspace
 from .pointers import code_under_test, source_of
+from .testdigest import digest
+from .testreport import TestReport
+from .testrun import run_tests
 
 EXCERPT_HEAD, EXCERPT_TAIL = 1800, 700
+TIMEOUT_S = 600
 REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tune/ does not train on one)
 
 
@@ -21,7 +25,26 @@ REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tu
 class TestRun:
     __test__ = False  # not a pytest test class, despite the name
     passed: bool
-    output: str
+    output: str  # the whole output, paths beneath the workspace relative (what pointers read)
+    shown: str = ""  # what the model sees: the digest of the report, never the dots and warnings
+    report: TestReport | None = None
+    exit_code: int | None = 0  # None: timed out
+    wall_s: float = 0.0
+
+    @property
+    def view(self) -> str:
+        return self.shown or excerpt(self.output)
+
+    @property
+    def passing(self) -> int:
+        """Tests passing; for a runner that counts none, 1 when the command passed. A run that timed out or
+        collected nothing counts 0: it is never "not worse" than one that ran tests."""
+        counts = dict(self.report.counts) if self.report else {}
+        return counts.get("passed", 0) if counts else int(self.passed)
+
+    @property
+    def failing(self) -> frozenset[str]:
+        return self.report.failing if self.report else frozenset()
 
 
 @dataclass(frozen=True)
@@ -30,18 +53,26 @@ class TestGate:
     command: str
     max_refusals: int = 3
 
-    def run(self, ws: Workspace) -> TestRun:
-        result = bash.TOOL({"command": self.command, "timeout": 600}, ws)
-        return TestRun(not result.error, excerpt(relative_paths(result.content, ws)))
+    def run(self, ws: Workspace, baseline: frozenset[str] = frozenset(), task: str = "") -> TestRun:
+        """Run the command with its results read as data; `baseline` (the ids failing before any change) and
+        `task` mark the failures that are pre-existing and unrelated (testdigest.digest)."""
+        started = time.monotonic()
+        tested = run_tests(self.command, ws, TIMEOUT_S)
+        shown = relative_paths(digest(tested.report, ws.root, baseline=baseline, task=task), ws)
+        end = f"timed out after {TIMEOUT_S} s" if tested.exit_code is None else f"exit code: {tested.exit_code}"
+        return TestRun(tested.passed, relative_paths(tested.output, ws), "\n\n".join(p for p in (shown, end) if p),
+                       tested.report, tested.exit_code, round(time.monotonic() - started, 3))
 
-    def briefing(self, ws: Workspace, run: TestRun | None = None) -> str:
+    def briefing(self, ws: Workspace, run: TestRun | None = None, located: str = "") -> str:
+        """What the model reads with the task; `located`: the fault localization's top suspects, if any."""
         run = run or self.run(ws)
         state = "passes" if run.passed else "fails"
-        text = f"The test command `{self.command}` {state} now. Its output:\n{run.output}"
-        return text + _pointers(run, ws)
+        text = f"The test command `{self.command}` {state} now. Its output:\n{run.view}"
+        return text + (f"\n\n{located}" if located else "") + _pointers(run, ws)
 
-    def refusal(self, run: TestRun, ws: Workspace) -> str:
-        return (f"{REFUSED} `{self.command}` still fails:\n{run.output}{_pointers(run, ws)}\n\n"
+    def refusal(self, run: TestRun, ws: Workspace, located: str = "") -> str:
+        where = f"\n\n{located}" if located else ""
+        return (f"{REFUSED} `{self.command}` still fails:\n{run.view}{where}{_pointers(run, ws)}\n\n"
                 "Fix the code until it passes, then finish.")
 
 
@@ -55,8 +86,14 @@ def quote(run: TestRun, ws: Workspace) -> tuple[str, str, list[str]] | None:
     """(the most-called definition's pointer, its text or "" when too long, all pointers), or None."""
     if run.passed:
         return None
-    found = code_under_test(run.output, ws, ws.listing.files())
+    found = code_under_test(run.output + _frames(run.report), ws, ws.listing.files())
     return (found[0], source_of(found[0], ws), found) if found else None
+
+
+def _frames(report: TestReport | None) -> str:
+    """The report's frames as Python prints them: pytest's own traceback style names no `File "..."`."""
+    frames = [frame for failure in (report.failures if report else ()) for frame in failure.frames]
+    return "".join(f'\nFile "{f.path}", line {f.line}' for f in frames)
 
 
 def _pointers(run: TestRun, ws: Workspace) -> str:

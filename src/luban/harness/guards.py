@@ -37,8 +37,19 @@ class Guards:
             if self.is_protected(rel):
                 return f"{rel} is protected and must not be changed; change the code it tests instead."
             if self.read_before_write and path.is_file() and path not in self._seen:
-                return f"Read {rel} with read_file before changing it, so your edit matches its real text."
+                return (f"Read {rel} with read_file before changing it, so your edit matches its real text. Your "
+                        f"next step: read_file with path {rel}; then make your edit from what it shows.")
         return None
+
+    def unread(self, call: ToolCall, effect: Effect, ws: Workspace, touched: Touched | None = None) -> str | None:
+        """The file this call would change without the model having read it (refuse's reason), if any."""
+        if effect != "write" or not self.read_before_write:
+            return None
+        return next((ws.relative(p) for p in _paths(call, ws, touched)
+                     if p.is_file() and p not in self._seen and not self.is_protected(ws.relative(p))), None)
+
+    def has_seen(self, path: Path) -> bool:
+        return path in self._seen
 
     def protects(self, call: ToolCall, ws: Workspace, touched: Touched | None = None) -> bool:
         """Whether the call names a protected file (a write to it is refused)."""

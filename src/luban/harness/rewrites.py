@@ -13,13 +13,18 @@ import ast
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import Sequence
 
 from ..types import Message, Request, ToolCall
 from ..workspace import Workspace
+from .faults import Suspect
 from .gate import TestRun, quote
 from .guards import Guards
+from .pointers import SOURCE_MAX_LINES
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+SUSPECTS_TRIED = 2
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -32,8 +37,14 @@ class Target:
     source: str
 
 
-def target(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
-    """The definition the failing lines call most, when it is short enough to show whole and may be changed."""
+def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = ()) -> Target | None:
+    """The definition to rewrite: fault localization's likeliest suspect (of the first SUSPECTS_TRIED) that is
+    short enough to show whole and may be changed, else the definition the failing lines call most. (A failing
+    assertion's traceback often ends in the test, and then names only what the test calls.)"""
+    for suspect in suspects[:SUSPECTS_TRIED]:
+        source = definition(ws, suspect.path, suspect.function)
+        if source and not guards.is_protected(suspect.path):
+            return Target(suspect.path, suspect.function.rsplit(".", 1)[-1], source)
     found = quote(run, ws)
     if not found or not found[1]:
         return None
@@ -43,9 +54,27 @@ def target(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
     return None if guards.is_protected(path) else Target(path, name, source)
 
 
+def definition(ws: Workspace, rel: str, qualified: str, max_lines: int = SOURCE_MAX_LINES) -> str:
+    """The text of the function `qualified` (`Cart.total`) in `rel`, whole lines, or "" when it cannot be found
+    or is longer than `max_lines`."""
+    try:
+        text = (ws.root / rel).read_text(errors="replace")
+        body = ast.parse(text).body
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    node = None
+    for name in qualified.split("."):
+        node = next((n for n in body if isinstance(n, _DEFINITIONS) and n.name == name), None)
+        if node is None:
+            return ""
+        body = node.body
+    lines = text.splitlines()[node.lineno - 1:node.end_lineno]
+    return "\n".join(lines) if node and len(lines) <= max_lines else ""
+
+
 def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:
     kind = "class" if goal.source.lstrip().startswith("class ") else "function"
-    prompt = (f"These tests fail:\n\n{run.output.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
+    prompt = (f"These tests fail:\n\n{run.view.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
               f"```python\n{textwrap.dedent(goal.source)}\n```\n\n"
               f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
               "Keep its name, signature and docstring. Do not special-case the test inputs: make it right for "

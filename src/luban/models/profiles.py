@@ -39,6 +39,9 @@ class Profile:
     min_p: float | None = None
     repeat_penalty: float | None = None
     stop: tuple[str, ...] = ()
+    # A weak model: each function the task asks for is first written from a short, separate request
+    # (harness/writes.py), which such a model gets right far more often than deep in a conversation.
+    focused_writes: bool = False
 
     def matches(self, text: str) -> bool:
         return any(re.search(pattern, text, re.IGNORECASE) for pattern in self.patterns)
@@ -57,6 +60,7 @@ _KINDS: Mapping[str, str] = {
     "min_p": "number",
     "repeat_penalty": "number",
     "stop": "strings",
+    "focused_writes": "bool",
 }
 _OPTIONAL = frozenset({"temperature", "top_p", "top_k", "min_p", "repeat_penalty"})
 _CHOICES: Mapping[str, tuple[str, ...]] = {

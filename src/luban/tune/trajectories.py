@@ -28,6 +28,7 @@ from ..models.protocol import FINISH, ToolProtocol, protocol_labelled
 from ..models.repair import repair_call
 from ..session import history, read_records
 from ..tools import default_tools
+from ..tools.locate_fault import LocateFault
 from ..types import Message, ToolCall, ToolSpec
 
 # How a transcript older than the protocol header said its task was gated (gate.briefing's first words).
@@ -166,7 +167,8 @@ def _guessed_protocol(messages: list[Message]) -> str:
 
 
 def _specs(names: list[str] | None) -> tuple[ToolSpec, ...] | None:
-    known = {t.spec.name: t.spec for t in default_tools()}
+    # locate_fault is offered beside the built-ins when a test command is set (harness.offered_tools).
+    known = {t.spec.name: t.spec for t in (*default_tools(), LocateFault())}
     if names is None:  # an old transcript: the whole built-in set
         return tuple(known.values())
     if not set(names) <= set(known):

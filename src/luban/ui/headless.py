@@ -224,7 +224,7 @@ def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume:
     extensions = open_extensions(settings)
     extensions.servers.begin()  # MCP servers start while the model loads
     with contextlib.closing(extensions), open_model(settings, progress_printer(err)) as model:
-        tools = session_tools(settings, extensions)
+        tools = session_tools(settings, extensions, task)
         notes += extensions.warnings
         if err.isatty():
             err.write("\r\033[K")

@@ -18,11 +18,10 @@ from ..context.engine import Window, compact_now
 from ..errors import ConfigError
 from ..extend.extensions import Extensions
 from ..extend.mcp_tools import prompt_commands
-from ..harness import Harness
+from ..harness import Harness, offered_tools
 from ..models import Model, drain
-from ..safety import policy
 from ..session import Transcript, find, read_records, repair_history
-from ..tools import Tool, default_tools
+from ..tools import Tool
 from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
@@ -65,7 +64,7 @@ class Session:
     @property
     def tools(self) -> tuple[Tool, ...]:
         if self.extensions is None:
-            return policy.offered(default_tools(), self.settings.permission_mode)
+            return offered_tools(self.settings)
         return session_tools(self.settings, self.extensions)  # for the mode now: /mode may have changed it
 
     def say(self, text: str) -> None:

@@ -1,0 +1,75 @@
+"""Fault localization in the loop, on a small real project with a known bug (`discounted` takes big discounts
+twice; the failing test asserts on Cart.total, so its traceback never reaches the bug): the briefing names the
+suspects, focused rewrites start from them, and locate_fault is offered with a test command."""
+
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from luban.agent import loop
+from luban.config import Settings
+from luban.harness import Harness, offered_tools
+from luban.harness.faults import Suspect
+from luban.harness.gate import TestGate
+from luban.harness.guards import Guards
+from luban.harness.rewrites import Target, target
+from luban.models.protocol import JsonProtocol
+from luban.models.scripted import assistant, script
+from luban.tools import edit, read
+from luban.types import Message
+from luban.workspace import Workspace
+
+PROJECT = Path(__file__).parent / "fixtures" / "faults" / "discount"
+PYTEST = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider"
+
+
+def project(tmp_path):
+    shutil.copytree(PROJECT, tmp_path / "project")
+    return Workspace.open(tmp_path / "project", tmp_path / "out")
+
+
+def test_a_failing_gate_briefs_the_model_with_the_digest_and_the_top_suspects(tmp_path):
+    ws = project(tmp_path)
+    model = script(assistant(json.dumps({"thought": "t", "tool": "finish", "args": {"answer": "?"}})))
+    gen = loop.run("Big discounts come out wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                   settings=Settings(permission_mode="full-auto", edit_samples=1), history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True))
+    for _ in gen:
+        pass
+    briefing = model.requests[0].messages[1].content
+    assert briefing.startswith(f"Big discounts come out wrong.\n\nThe test command `{PYTEST}` fails now. Its output:\n"
+                               "1 failed, 5 passed (pytest).\n\nFAILED tests/test_cart.py::test_total_with_a_big_discount\n"
+                               "  assert 0.0 == 60.0\n")
+    assert ("\n\nexit code: 1\n\nMost likely places of the bug, best first (path:line function score), from coverage "
+            "of 1 failing and 5 passing tests, traceback frames and names in the failures:\n"
+            "shop/pricing.py:3 discounted 0.60\nshop/cart.py:16 Cart.total 0.45\nshop/cart.py:10 Cart.__init__ 0.35"
+            ) in briefing
+    assert "....." not in briefing
+
+
+def test_a_focused_rewrite_targets_the_top_suspect_and_methods_by_their_qualified_name(tmp_path):
+    ws = project(tmp_path)
+    run = TestGate(PYTEST).run(ws)
+    top = Suspect("shop/pricing.py", 3, "discounted", 0.6)
+    assert target(run, ws, Guards(), (top,)) == Target(
+        "shop/pricing.py", "discounted", "def discounted(amount, percent):\n    if percent >= 50:\n"
+        "        return amount - 2 * amount * percent / 100\n    return amount - amount * percent / 100")
+    method = Suspect("shop/cart.py", 16, "Cart.total", 0.45)
+    assert target(run, ws, Guards(), (method,)) == Target(
+        "shop/cart.py", "total", "    def total(self, percent=0):\n"
+        "        return with_tax(discounted(subtotal(self.items), percent))")
+    # A protected suspect is passed over; with none left, the traceback's pointer decides as before.
+    assert target(run, ws, Guards(protected=("shop/*",)), (top,)) is None
+
+
+def test_locate_fault_is_offered_with_a_test_command_outside_plan_mode():
+    names = lambda settings: [t.spec.name for t in offered_tools(settings, "task")]  # noqa: E731
+    assert names(Settings(permission_mode="full-auto", test_command="pytest"))[-1] == "locate_fault"
+    assert "locate_fault" not in names(Settings(permission_mode="full-auto"))
+    assert "locate_fault" not in names(Settings(permission_mode="plan", test_command="pytest"))
+    assert "locate_fault" not in names(Settings(permission_mode="full-auto", test_command="pytest",
+                                                localize_faults=False))
+    tool = offered_tools(Settings(permission_mode="full-auto", test_command="pytest -x"), "fix total")[-1]
+    assert (tool.command, tool.task) == ("pytest -x", "fix total")

@@ -1,0 +1,111 @@
+"""Focused writes for a weak model: the stubs a task names are written from a short, separate request first, and
+judged by the tests, else by the file's docstring examples (HumanEval has no test command)."""
+
+import json
+
+from luban.agent import loop
+from luban.config import Settings
+from luban.harness import Harness
+from luban.harness.gate import TestGate
+from luban.harness.writes import PROMPT, Stub, stubs, written
+from luban.models.protocol import JsonProtocol
+from luban.models.scripted import assistant, script
+from luban.tools import edit, read
+from luban.types import Message, Notice
+from luban.workspace import Workspace
+
+STUB = '''\
+from typing import List
+
+
+def below_zero(operations: List[int]) -> bool:
+    """Whether the balance, starting at zero, ever falls below zero.
+    >>> below_zero([1, 2, 3])
+    False
+    >>> below_zero([1, 2, -4, 5])
+    True
+    """
+'''
+GOOD = "```python\ndef below_zero(operations: List[int]) -> bool:\n    balance = 0\n    for op in operations:\n" \
+       "        balance += op\n        if balance < 0:\n            return True\n    return False\n```"
+BAD = "```python\ndef below_zero(operations):\n    return False\n```"
+TASK = "Implement the function `below_zero` in `solution.py`."
+
+
+def turn(tool, **args):
+    return assistant(json.dumps({"thought": f"use {tool}", "tool": tool, "args": args}))
+
+
+def run(model, root, harness, task=TASK):
+    ws = Workspace.open(root, root.parent / "out")
+    events = list(loop.run(task, model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                           settings=Settings(permission_mode="full-auto", edit_samples=1),
+                           history=[Message("system", "s")], harness=harness))
+    return events
+
+
+def test_stubs_are_the_undecorated_top_level_functions_still_to_write_that_the_task_names_in_files_it_names(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB + "\n\ndef done():\n    return 1\n\n\ndef todo():\n    pass\n\n\n"
+                                          "def later():\n    raise NotImplementedError\n")
+    (tmp_path / "api.py").write_text("class P:\n    def m(self): ...\n\n\n@overload\ndef f(x): ...\n")
+    (tmp_path / "other.py").write_text("def elsewhere():\n    pass\n")
+    ws = Workspace.open(tmp_path, tmp_path.parent / "out")
+    task = "Write below_zero, todo, later, m, f and elsewhere in solution.py and api.py"
+    assert [(s.path, s.name) for s in stubs(ws, task)] == [
+        ("solution.py", "below_zero"), ("solution.py", "todo"), ("solution.py", "later")]
+    assert [s.name for s in stubs(ws, "Fill in solution.py: below_zero")] == ["below_zero"]  # only those it names
+
+
+def test_the_reply_replaces_the_stub_with_its_imports_and_helpers():
+    source = STUB[STUB.index("def below_zero"):].rstrip("\n")
+    stub = Stub("solution.py", "below_zero", source, STUB)
+    reply = "Here:\n```python\nimport math\n\ndef helper(x):\n    return x\n\ndef below_zero(ops):\n    return False\n```"
+    docstring = STUB[STUB.index('    """'):].rstrip("\n")
+    assert written(reply, stub) == ("from typing import List\n\n\nimport math\n\ndef helper(x):\n    return x\n\n"
+                                    f"def below_zero(ops):\n{docstring}\n    return False\n")
+    assert written("```python\ndef other():\n    pass\n```", stub) is None
+    assert written("no code at all", stub) is None
+
+
+def test_without_a_test_command_the_write_is_judged_by_its_docstring_examples_and_then_guarded_by_them(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB)
+    breaking = turn("edit_file", path="solution.py", old_string="return True", new_string="return False")
+    model = script(assistant(GOOD), turn("read_file", path="solution.py"), breaking, turn("finish", answer="done"))
+    events = run(model, tmp_path, Harness(JsonProtocol(), read_before_write=True, regression_guard=True,
+                                          focused_writes=True))
+    assert model.requests[0].messages == (Message("user", PROMPT.format(code=STUB.strip("\n"))),)
+    assert model.requests[0].temperature == 0.0 and model.requests[0].response_format is None
+    assert model.requests[1].messages[1].content == (
+        f"{TASK}\n\n[Luban wrote below_zero in solution.py from a short, separate request; its docstring examples "
+        "pass (`python3 -m doctest solution.py`). Check it against the task; finish if it is right.]")
+    assert "Focused write of below_zero in solution.py." in [e.text for e in events if isinstance(e, Notice)]
+    # The model's later edit breaks an example: it is put back.
+    assert model.requests[3].messages[-1].content.startswith(
+        "Result of edit_file:\nError: This edit was not applied: after it, `python3 -m doctest solution.py` had 0 "
+        "tests passing instead of 1")
+    assert "            return True\n" in (tmp_path / "solution.py").read_text()
+
+
+def test_a_write_whose_examples_fail_is_kept_with_the_failure_shown(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB)
+    model = script(assistant(BAD), turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True))
+    first = model.requests[1].messages[1].content
+    assert first.startswith(f"{TASK}\n\n[Luban wrote below_zero in solution.py from a short, separate request; its "
+                            "docstring examples fail (`python3 -m doctest solution.py`):\n")
+    assert "Expected:\n    True\nGot:\n    False" in first
+    assert first.endswith("\nCheck whether the function or the example is wrong, and fix the function if it is.]")
+
+
+def test_with_a_test_command_a_write_that_leaves_fewer_tests_passing_is_put_back(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB + "\n\ndef twice(x):\n    return 2 * x\n")
+    (tmp_path / "test_solution.py").write_text("from solution import twice\n\ndef test_twice():\n"
+                                               "    assert twice(2) == 4\n")
+    breaks_import = "```python\ndef below_zero(operations):\n    return False\n\nraise ImportError('no')\n```"
+    model = script(assistant(breaks_import), turn("finish", answer="done"), *[turn("finish", answer="done")] * 3)
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider test_solution.py")
+    run(model, tmp_path, Harness(JsonProtocol(), gate, regression_guard=True, focused_writes=True))
+    assert (tmp_path / "solution.py").read_text() == STUB + "\n\ndef twice(x):\n    return 2 * x\n"
+    first = model.requests[1].messages[1].content
+    assert "[Luban wrote below_zero in solution.py from a short, separate request, but the tests did worse with " \
+           "it, so it was put back:" in first
