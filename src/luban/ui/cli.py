@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
                                 "init, undo, rewind N, trust, tune data|train.")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
-    p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
+    p.add_argument("-p", "--print", dest="task", metavar="TASK", nargs="?", const="-",
+                   help="run TASK headless and print the result; without TASK (or with -) the task is read from "
+                   "standard input, and input piped beside a TASK is appended to it as context")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
                    help="continue the latest session in this directory")
     p.add_argument("--resume", metavar="ID", help="resume the session with this id")
@@ -202,8 +204,9 @@ def _command(command: str, args: argparse.Namespace) -> int:
 
 def _run(args: Any) -> int:
     from .headless import EXIT_CODES, run_task
+    from .task_input import task_from
 
-    outcome = run_task(_settings(args), args.task, sys.stdout, sys.stderr, resume=args.resume,
+    outcome = run_task(_settings(args), task_from(args.task, sys.stdin), sys.stdout, sys.stderr, resume=args.resume,
                        continue_last=args.continue_last)
     return EXIT_CODES[outcome.status]
 
