@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
+from . import sdk_flags
 
 COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune")
 
@@ -29,7 +30,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cwd", help="the workspace (default: the current directory)")
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
-    g.add_argument("--permission-mode", choices=PERMISSION_MODES)
+    # Claude Code's names too (default, acceptEdits, plan, bypassPermissions), as the Agent SDK passes them.
+    g.add_argument("--permission-mode", choices=(*PERMISSION_MODES, *sdk_flags.CLAUDE_MODES))
     g.add_argument("--sandbox", choices=SANDBOXES, help="how the agent's commands are confined (default: auto, "
                    "bubblewrap where it works, else Landlock)")
     g.add_argument("--no-sandbox", action="store_true", default=None,
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="continue the latest session in this directory")
     p.add_argument("--resume", metavar="ID", help="resume the session with this id")
     _common(p)
+    sdk_flags.add_arguments(p)
     return p
 
 
@@ -136,7 +139,8 @@ _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "transformer
 
 
 def _settings(args: argparse.Namespace, project: bool = True):
-    return load({k: getattr(args, k, None) for k in _SETTING_FLAGS}, project=project)
+    flags = {k: getattr(args, k, None) for k in _SETTING_FLAGS}
+    return load({**flags, **sdk_flags.overrides(args)}, project=project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,6 +165,12 @@ def _dispatch(argv: list[str]) -> int:
         args = _sub_parser(argv[0]).parse_args(argv[1:])
         return _command(argv[0], args)
     args = _parser().parse_args(argv)
+    sdk_flags.warn_ignored(args, sys.stderr)
+    if args.input_format == "stream-json":  # the Claude Agent SDK drives this session (docs/stream-json.md)
+        from .sdk_session import serve_sdk
+
+        return serve_sdk(_settings(args), sdk_flags.instructions(args), args.permission_prompt_tool == "stdio",
+                         sys.stdin, sys.stdout, sys.stderr, resume=args.resume, continue_last=args.continue_last)
     if args.task is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise ConfigError("The interactive session needs a terminal; to run without one, give a task: luban -p TASK.")
@@ -206,7 +216,8 @@ def _run(args: Any) -> int:
     from .headless import EXIT_CODES, run_task
     from .task_input import task_from
 
-    outcome = run_task(_settings(args), task_from(args.task, sys.stdin), sys.stdout, sys.stderr, resume=args.resume,
+    task = sdk_flags.with_instructions(task_from(args.task, sys.stdin), sdk_flags.instructions(args))
+    outcome = run_task(_settings(args), task, sys.stdout, sys.stderr, resume=args.resume,
                        continue_last=args.continue_last)
     return EXIT_CODES[outcome.status]
 

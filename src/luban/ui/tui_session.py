@@ -19,18 +19,18 @@ from ..errors import ConfigError
 from ..harness import Harness
 from ..models import Model, drain
 from ..safety import policy
-from ..session import Transcript, find, read_records, repair_history
+from ..session import Transcript, find, read_records
 from ..tools import Tool, default_tools
 from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
                      ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
 from .runtime import open_model, open_session, sessions_dir
+from .interruption import record_interruption
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
 from .user_commands import UserCommand, user_commands
 
-INTERRUPTED_NOTE = "[Interrupted by the user before this turn finished.]"
 _REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}
 
 
@@ -76,21 +76,12 @@ class Session:
             outcome = drive(run, self.screen, activity, self.ask)
         except KeyboardInterrupt:
             run.close()
-            outcome = Outcome("interrupted", "Interrupted by the user (Ctrl-C).")
-            self.transcript.append_outcome(outcome)
+            outcome = record_interruption(self.history, self.transcript, "Interrupted by the user (Ctrl-C).")
             self.screen.outcome(outcome)
-            self._interrupted()
         self.status = replace(activity.status, mode=self.settings.permission_mode)
         self.usage += activity.usage
         self.model_s += activity.model_s
         return outcome
-
-    def _interrupted(self) -> None:
-        """Tool calls cut off by the interruption get a result, and the model is told the turn was cut short."""
-        repaired, added = repair_history(self.history)
-        for message in [*added, Message("assistant", INTERRUPTED_NOTE)]:
-            self.transcript.append_message(message)
-        self.history[:] = [*repaired, Message("assistant", INTERRUPTED_NOTE)]
 
     # ---- sessions ----
 

@@ -1,0 +1,126 @@
+"""The real Claude Agent SDK drives luban as its cli_path, against a scripted model server."""
+
+import anyio
+import pytest
+from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultDeny,
+                              ResultMessage, SystemMessage, TextBlock, ToolResultBlock, ToolUseBlock, UserMessage,
+                              query)
+
+from sdk_harness import BUGGY, FIXED, cli, env, repo
+from tui_harness import STALL, ScriptedServer, call, text
+
+READ = call("read_file", path="calc.py")
+EDIT = call("edit_file", path="calc.py", old_string="return a - b", new_string="return a + b")
+
+
+@pytest.fixture
+def server():
+    servers = []
+
+    def start(replies):
+        servers.append(ScriptedServer(replies))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def options(tmp_path, url, root, **more):
+    return ClaudeAgentOptions(cli_path=str(cli(tmp_path, url)), cwd=str(root), env=env(tmp_path), **more)
+
+
+def shape(messages):
+    """Each message as its SDK type and what it carries that matters here."""
+    shown = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            shown.append(("system", m.subtype))
+        elif isinstance(m, AssistantMessage):
+            shown += [("assistant", m.model, type(b).__name__, getattr(b, "text", getattr(b, "name", "")))
+                      for b in m.content]
+        elif isinstance(m, UserMessage):
+            shown += [("user", type(b).__name__, b.is_error) for b in m.content if isinstance(b, ToolResultBlock)]
+        elif isinstance(m, ResultMessage):
+            shown.append(("result", m.subtype, m.is_error, m.result, m.total_cost_usd, m.permission_denials))
+    return shown
+
+
+def test_query_with_accept_edits_fixes_a_small_repo_and_every_message_parses(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([READ, EDIT, text("Fixed: add now adds.")])
+
+    async def run():
+        return [m async for m in query(prompt="Fix add in calc.py.",
+                                       options=options(tmp_path, model.url, root, permission_mode="acceptEdits"))]
+
+    messages = anyio.run(run)
+    assert shape(messages) == [
+        ("system", "init"), ("system", "model_usage"),
+        ("assistant", "scripted-coder", "ToolUseBlock", "read_file"),
+        ("user", "ToolResultBlock", False),
+        ("system", "model_usage"),
+        ("assistant", "scripted-coder", "ToolUseBlock", "edit_file"),
+        ("user", "ToolResultBlock", False),
+        ("system", "model_usage"),
+        ("assistant", "scripted-coder", "TextBlock", "Fixed: add now adds."),
+        ("result", "success", False, "Fixed: add now adds.", 0.0, []),
+    ]
+    assert (root / "calc.py").read_text() == FIXED
+    init = messages[0].data
+    assert (init["permissionMode"], init["claude_code_version"], init["cwd"]) == ("auto-edit", "2.0.0", str(root))
+    assert model.bodies[0]["messages"][-1]["content"].startswith("Fix add in calc.py.")
+
+
+def test_can_use_tool_denies_a_command_and_luban_respects_it(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([call("bash", command="touch made_by_bash"), text("I was not allowed to.")])
+    asked = []
+
+    async def deny(tool, arguments, context):
+        asked.append((tool, arguments, context.tool_use_id))
+        return PermissionResultDeny(message="No commands in this repository.")
+
+    async def prompt():
+        yield {"type": "user", "message": {"role": "user", "content": "Create a file with bash."}}
+
+    async def run():
+        return [m async for m in query(prompt=prompt(), options=options(tmp_path, model.url, root, can_use_tool=deny))]
+
+    messages = anyio.run(run)
+    assert asked == [("bash", {"command": "touch made_by_bash"}, "call_bash")]
+    assert not (root / "made_by_bash").exists()
+    result = messages[-1]
+    assert (result.subtype, result.permission_denials) == ("success", [
+        {"tool_name": "bash", "tool_use_id": "call_bash", "tool_input": {"command": "touch made_by_bash"}}])
+    told = [m for m in model.bodies[1]["messages"] if m["role"] == "tool"]
+    assert "No commands in this repository." in told[0]["content"]
+
+
+def test_a_client_session_runs_two_turns_and_an_interrupt(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([text("First answer."), text("Second answer, remembering the first."), STALL])
+
+    async def run():
+        results = []
+        async with ClaudeSDKClient(options(tmp_path, model.url, root)) as client:
+            for prompt in ("first question", "second question"):
+                await client.query(prompt)
+                results.append([m async for m in client.receive_response()][-1])
+            await client.query("a third that stalls")
+            async with anyio.create_task_group() as group:
+                async def interrupt_once_asked():
+                    while len(model.bodies) < 3:
+                        await anyio.sleep(0.05)
+                    await client.interrupt()
+                group.start_soon(interrupt_once_asked)
+                results.append([m async for m in client.receive_response()][-1])
+        return results
+
+    first, second, third = anyio.run(run)
+    assert (first.result, first.session_id == second.session_id, second.result) == (
+        "First answer.", True, "Second answer, remembering the first.")
+    assert (third.subtype, third.is_error, third.result) == (
+        "error_during_execution", True, "Interrupted by the SDK (interrupt).")
+    assert [m["content"] for m in model.bodies[1]["messages"] if m["role"] != "system"] == [
+        "first question", "First answer.", "second question"]
