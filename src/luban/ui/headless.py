@@ -258,20 +258,28 @@ def opened(settings: Settings, err: TextIO, *, resume: str | None = None, contin
            ) -> Iterator[Run]:
     """Open model, workspace and session (warnings on `err`); the transcript is closed afterwards."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
-    tools = policy.offered(default_tools(), settings.permission_mode)
     with open_model(settings, progress_printer(err)) as model:
         if err.isatty():
             err.write("\r\033[K")
-        settings = resolve_protocol(settings, model)
-        harness = harness_for(settings, profile_for(model, settings), environment())
-        transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
-                                                     resume=resume, continue_last=continue_last)
+        run = open_run(settings, ws, notes, model, err, resume=resume, continue_last=continue_last)
         try:
-            for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
-                err.write(f"! {warning}\n")
-            yield Run(settings, ws, tools, model, harness, transcript, list(history))
+            yield run
         finally:
-            transcript.close()
+            run.transcript.close()
+
+
+def open_run(settings: Settings, ws: Any, notes: list[str], model: Any, err: TextIO, *, resume: str | None = None,
+             continue_last: bool = False) -> Run:
+    """A new or resumed session on an open workspace and model; its warnings (and the workspace's `notes`) on
+    `err`."""
+    tools = policy.offered(default_tools(), settings.permission_mode)
+    settings = resolve_protocol(settings, model)
+    harness = harness_for(settings, profile_for(model, settings), environment())
+    transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
+                                                 resume=resume, continue_last=continue_last)
+    for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
+        err.write(f"! {warning}\n")
+    return Run(settings, ws, tools, model, harness, transcript, list(history))
 
 
 def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume: str | None = None,

@@ -21,17 +21,16 @@ from ..models import Model, drain
 from ..safety import policy
 from ..session import Transcript, find, read_records
 from ..tools import Tool, default_tools
-from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
-                     ToolStarted, TurnEnded, Usage)
+from ..types import Message, Outcome, TurnEnded, Usage
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
-from .runtime import open_model, open_session, sessions_dir
 from .interruption import record_interruption
+from .replay import replayed_event
+from .runtime import open_model, open_session, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
 from .user_commands import UserCommand, user_commands
 
-_REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}
 
 
 @dataclass
@@ -119,7 +118,7 @@ class Session:
                 self.screen.user(record["message"]["content"])
                 expect_task = False
             elif kind == "event":
-                event = _event(record)
+                event = replayed_event(record)
                 if event is not None:
                     self.screen.event(event)
             elif kind == "outcome":
@@ -190,17 +189,6 @@ class Session:
         self.history = list(rewound.history)
         self.screen.results.clear()
         self.say(rewound.summary())
-
-
-def _event(record: dict[str, Any]) -> Any:
-    kind = record.get("kind")
-    if kind in _REPLAYED:
-        return _REPLAYED[kind](**{k: v for k, v in record.items() if k not in ("type", "kind")})
-    if kind == "ToolStarted":
-        return ToolStarted(ToolCall(**record["call"]))
-    if kind == "ToolFinished":
-        return ToolFinished(ToolCall(**record["call"]), ToolResult(**record["result"]), record.get("wall_s", 0.0))
-    return None  # approvals and model usage are not worth a line in a replay
 
 
 def _usage(data: Any) -> Usage:
