@@ -14,7 +14,7 @@ from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS
 from ..errors import ConfigError, LubanError
 from . import sdk_flags
 
-COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune", "acp")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
     # Claude Code's names too (default, acceptEdits, plan, bypassPermissions), as the Agent SDK passes them.
-    g.add_argument("--permission-mode", choices=(*PERMISSION_MODES, *sdk_flags.CLAUDE_MODES))
+    g.add_argument("--permission-mode", choices=tuple(dict.fromkeys((*PERMISSION_MODES, *sdk_flags.CLAUDE_MODES))))
     g.add_argument("--sandbox", choices=SANDBOXES, help="how the agent's commands are confined (default: auto, "
                    "bubblewrap where it works, else Landlock)")
     g.add_argument("--no-sandbox", action="store_true", default=None,
@@ -48,7 +48,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
                                 "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
-                                "init, undo, rewind N, trust, tune data|train.")
+                                "init, undo, rewind N, trust, tune data|train, acp (for editors).")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
     p.add_argument("-p", "--print", dest="task", metavar="TASK", nargs="?", const="-",
                    help="run TASK headless and print the result; without TASK (or with -) the task is read from "
@@ -95,6 +95,9 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--keep", metavar="DIR", help="work in DIR (kept afterwards) instead of a temp folder")
     elif command == "eval":
         _eval_arguments(p)
+    elif command == "acp":
+        p.description = ("Serve the Agent Client Protocol on stdin/stdout, for editors: Zed, JetBrains IDEs, Neovim "
+                         "(docs/editors.md). Each session works in the folder the editor opens it in.")
     _common(p)
     return p
 
@@ -183,6 +186,10 @@ def _dispatch(argv: list[str]) -> int:
 def _command(command: str, args: argparse.Namespace) -> int:
     if command == "run":
         return _run(args)
+    if command == "acp":
+        from .acp import serve_acp
+
+        return serve_acp(lambda cwd: _settings(argparse.Namespace(**{**vars(args), "cwd": cwd})), sys.stderr)
     if command == "eval":
         from .eval_cmd import eval_command
 
