@@ -242,7 +242,8 @@ def test_a_malformed_request_gets_a_json_rpc_error_and_the_agent_keeps_serving(t
                                           cwd=str(root)) as (conn, process):
             errors = []
             for method, params in (("session/prompt", {"prompt": "not a list"}), ("no/such/method", {}),
-                                   ("session/prompt", {"sessionId": "nope", "prompt": []})):
+                                   ("session/prompt", {"sessionId": "nope", "prompt": []}),
+                                   ("session/new", {"cwd": str(tmp_path / "gone"), "mcpServers": []})):
                 with pytest.raises(RequestError) as caught:
                     await conn.send_request(method, params)
                 errors.append((caught.value.code, caught.value.data))
@@ -251,7 +252,8 @@ def test_a_malformed_request_gets_a_json_rpc_error_and_the_agent_keeps_serving(t
         return errors, init, process.returncode
 
     errors, init, code = run(go())
-    assert [code for code, _ in errors] == [-32602, -32601, -32602]
-    assert errors[2][1] == {"message": "No session 'nope' here; start one with session/new or load it with "
-                                       "session/load."}
+    assert [code for code, _ in errors] == [-32602, -32601, -32602, -32602]
+    assert errors[2:][0][1] == {"message": "No session 'nope' here; start one with session/new or load it with "
+                                           "session/load."}
+    assert errors[3][1] == {"message": f"The workspace {tmp_path / 'gone'} does not exist or is not a directory."}
     assert init["agentInfo"]["name"] == "luban"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import threading
 from dataclasses import replace
@@ -22,7 +23,7 @@ from acp.schema import (AgentCapabilities, ClientCapabilities, Implementation, I
 
 from .. import __version__
 from ..config import Settings
-from ..errors import LubanError, SessionError
+from ..errors import ConfigError, LubanError, SessionError, WorkspaceError
 from ..models import Model
 from .acp_files import EditorFiles
 from .acp_session import OPTIONS, STOP_REASONS, AcpSession, file_text, modes
@@ -45,15 +46,38 @@ class MainThread:
     def serve(self) -> None:
         while (item := self.jobs.get()) is not None:
             job, done = item
+            if not done.set_running_or_notify_cancel():  # the request went away (the editor disconnected)
+                continue
             try:
-                done.set_result(job())
+                result = job()
             except KeyboardInterrupt:  # a cancel that came as the turn ended: nothing left to stop
-                done.set_exception(LubanError("Interrupted."))
+                _settle(done, exception=LubanError("Interrupted."))
             except Exception as exc:  # handed to the request that asked; the agent keeps serving
-                done.set_exception(exc)
+                _settle(done, exception=exc)
+            else:
+                _settle(done, result=result)
 
     def stop(self) -> None:
         self.jobs.put(None)
+
+
+def _settle(done: concurrent.futures.Future, result: Any = None, exception: BaseException | None = None) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile: nobody is waiting
+        if exception is not None:
+            done.set_exception(exception)
+        else:
+            done.set_result(result)
+
+
+class OneLine(logging.Formatter):
+    """The ACP package logs what it skips (a line that is not JSON) with a traceback; one line says enough."""
+
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_info, record.exc_text = None, None
+        return super().format(record)
 
 
 class LubanAgent:
@@ -118,7 +142,7 @@ class LubanAgent:
     async def _on_main(self, job: Callable[[], Any]) -> Any:
         try:
             return await asyncio.wrap_future(self.main.call(job))
-        except SessionError as exc:
+        except (SessionError, WorkspaceError, ConfigError) as exc:  # what the editor asked for cannot be
             raise RequestError.invalid_params({"message": str(exc)}) from None
         except LubanError as exc:
             raise RequestError.internal_error({"message": str(exc)}) from None
@@ -179,11 +203,16 @@ def serve_acp(settings_for: Callable[[str], Settings], err: TextIO) -> int:
     """Serve ACP on stdin/stdout until the editor closes the connection."""
     main = MainThread()
     agent = LubanAgent(settings_for, main, err)
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(OneLine("luban acp: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
     def connection() -> None:
         try:
             asyncio.run(run_agent(agent))
-        finally:
+        finally:  # the editor is gone: stop what runs for it, then the main thread
+            for session in list(agent.sessions.values()):
+                session.cancel()
             main.stop()
 
     threading.Thread(target=connection, name="luban-acp", daemon=True).start()
