@@ -257,3 +257,46 @@ def test_a_malformed_request_gets_a_json_rpc_error_and_the_agent_keeps_serving(t
                                            "session/load."}
     assert errors[3][1] == {"message": f"The workspace {tmp_path / 'gone'} does not exist or is not a directory."}
     assert init["agentInfo"]["name"] == "luban"
+
+
+def test_always_answers_hold_for_the_rest_of_the_session(tmp_path, server):
+    root = repo(tmp_path)
+    write = call("write_file", path="notes.txt", content="one\n")
+    touch = call("bash", command="touch made_by_bash")
+    model = server([write, touch, text("First turn done."), write, touch, text("Second turn done.")])
+    editor = Editor(answers=["allow_always", "reject_always"])
+
+    async def go():
+        spawned, conn, _ = await session(editor, tmp_path, model.url, root)
+        new = await conn.new_session(cwd=str(root))
+        for task in ("Write notes and touch a file.", "Again."):
+            await conn.prompt(session_id=new.session_id, prompt=[text_block(task)])
+        await spawned.__aexit__(None, None, None)
+
+    run(go())
+    assert [tool for tool, _, _ in editor.asked] == ["call_write_file", "call_bash"]  # asked once each
+    assert not (root / "made_by_bash").exists()
+    told = [m["content"] for m in model.bodies[5]["messages"] if m["role"] == "tool"][-1]
+    assert "The user rejected calls like this one for the rest of the session." in told
+
+
+def test_plan_mode_sends_the_plan(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([text("The plan:\n1. Read calc.py.\n2. Change - to + in add.\n3. Run the tests.")])
+    editor = Editor()
+
+    async def go():
+        spawned, conn, _ = await session(editor, tmp_path, model.url, root)
+        new = await conn.new_session(cwd=str(root))
+        await conn.set_session_mode(session_id=new.session_id, mode_id="plan")
+        with pytest.raises(RequestError) as refused:
+            await conn.set_session_mode(session_id=new.session_id, mode_id="yolo")
+        await conn.prompt(session_id=new.session_id, prompt=[text_block("Plan the fix.")])
+        await spawned.__aexit__(None, None, None)
+        return refused.value
+
+    refused = run(go())
+    assert refused.data == {"message": "Unknown mode 'yolo'; Luban's modes are plan, ask, auto-edit, full-auto."}
+    plans = [u for u in editor.updates if u.session_update == "plan"]
+    assert [(e.content, e.status) for e in plans[0].entries] == [
+        ("Read calc.py.", "pending"), ("Change - to + in add.", "pending"), ("Run the tests.", "pending")]

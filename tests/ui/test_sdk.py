@@ -10,7 +10,8 @@ from sdk_harness import BUGGY, FIXED, cli, env, repo
 from tui_harness import STALL, ScriptedServer, call, text
 
 READ = call("read_file", path="calc.py")
-EDIT = call("edit_file", path="calc.py", old_string="return a - b", new_string="return a + b")
+EDIT_INPUT = {"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}
+EDIT = call("edit_file", **EDIT_INPUT)
 
 
 @pytest.fixture
@@ -124,3 +125,44 @@ def test_a_client_session_runs_two_turns_and_an_interrupt(tmp_path, server):
         "error_during_execution", True, "Interrupted by the SDK (interrupt).")
     assert [m["content"] for m in model.bodies[1]["messages"] if m["role"] != "system"] == [
         "first question", "First answer.", "second question"]
+
+
+def test_set_permission_mode_takes_effect_from_the_next_turn(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([EDIT, text("Not allowed in default mode."), READ, EDIT, text("Fixed now.")])
+
+    async def run():
+        async with ClaudeSDKClient(options(tmp_path, model.url, root, permission_mode="default")) as client:
+            await client.query("Fix add.")
+            first = [m async for m in client.receive_response()]
+            await client.set_permission_mode("acceptEdits")
+            await client.query("Fix add; you may edit now.")
+            second = [m async for m in client.receive_response()]
+        return first, second
+
+    first, second = anyio.run(run)
+    assert [(m.data["permissionMode"]) for m in first + second if isinstance(m, SystemMessage)
+            and m.subtype == "init"] == ["ask", "auto-edit"]
+    assert first[-1].permission_denials == [{"tool_name": "edit_file", "tool_use_id": "call_edit_file",
+                                             "tool_input": EDIT_INPUT}]
+    assert (second[-1].result, second[-1].permission_denials) == ("Fixed now.", [])
+    assert (root / "calc.py").read_text() == FIXED
+
+
+def test_flags_luban_does_not_act_on_get_one_line_each_not_a_usage_error(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([text("Hello.")])
+    lines = []
+
+    async def run():
+        more = dict(mcp_servers={"x": {"command": "true"}}, max_budget_usd=1.0, stderr=lines.append,
+                    system_prompt="Answer in one word.")
+        return [m async for m in query(prompt="hi", options=options(tmp_path, model.url, root, **more))]
+
+    messages = anyio.run(run)
+    assert messages[-1].result == "Hello."
+    assert [line for line in lines if line.startswith("luban:")] == [
+        "luban: ignoring --max-budget-usd: a local model has no bill.",
+        "luban: ignoring --mcp-config: Luban has no MCP client yet."]
+    assert model.bodies[0]["messages"][-1]["content"] == (
+        "<instructions>\nAnswer in one word.\n</instructions>\n\nhi")
