@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from acp import PROTOCOL_VERSION, RequestError, text_block
-from acp.schema import (AllowedOutcome, ClientCapabilities, DeniedOutcome, FileSystemCapabilities,
-                        ReadTextFileResponse, RequestPermissionResponse, WriteTextFileResponse)
+from acp.schema import (AllowedOutcome, ClientCapabilities, CreateTerminalResponse, DeniedOutcome,
+                        FileSystemCapabilities, ReadTextFileResponse, RequestPermissionResponse, TerminalOutputResponse,
+                        WaitForTerminalExitResponse, WriteTextFileResponse)
 from acp.stdio import spawn_agent_process, spawn_stdio_connection
 
 from sdk_harness import BUGGY, FIXED, env, repo
@@ -26,6 +27,7 @@ class Editor:
     def __init__(self, answers=(), buffers=None):
         self.answers, self.buffers = list(answers), buffers
         self.updates, self.asked, self.reads, self.writes = [], [], [], []
+        self.terminals, self.released = [], []
 
     async def session_update(self, session_id, update, **_):
         self.updates.append(update)
@@ -45,6 +47,30 @@ class Editor:
         self.writes.append((path, content))
         self.buffers[path] = content
         return WriteTextFileResponse()
+
+    async def create_terminal(self, session_id, command, args=None, env=None, cwd=None, output_byte_limit=None, **_):
+        process = await asyncio.create_subprocess_exec(command, *(args or []), cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        self.terminals.append([command, args, cwd, process, b""])
+        return CreateTerminalResponse(terminal_id=f"term-{len(self.terminals)}")
+
+    def _terminal(self, terminal_id):
+        return self.terminals[int(terminal_id.removeprefix("term-")) - 1]
+
+    async def wait_for_terminal_exit(self, session_id, terminal_id, **_):
+        terminal = self._terminal(terminal_id)
+        terminal[4] = await terminal[3].stdout.read()
+        return WaitForTerminalExitResponse(exit_code=await terminal[3].wait())
+
+    async def terminal_output(self, session_id, terminal_id, **_):
+        terminal = self._terminal(terminal_id)
+        return TerminalOutputResponse(output=terminal[4].decode(), truncated=False)
+
+    async def kill_terminal(self, session_id, terminal_id, **_):
+        self._terminal(terminal_id)[3].kill()
+
+    async def release_terminal(self, session_id, terminal_id, **_):
+        self.released.append(terminal_id)
 
     def on_connect(self, conn):
         pass
@@ -83,12 +109,14 @@ def luban_acp(tmp_path, url):
     return (sys.executable, "-m", "luban.ui.cli", "acp", "--base-url", url, "--tool-protocol", "native")
 
 
-async def session(editor, tmp_path, url, root, fs=False):
-    """A connection to a fresh `luban acp`, initialized, with a new session in `root`."""
+async def session(editor, tmp_path, url, root, fs=False, terminal=False):
+    """A connection to a fresh `luban acp`, initialized."""
     command = luban_acp(tmp_path, url)
-    spawned = spawn_agent_process(editor, *command, env={**os.environ, **env(tmp_path)}, cwd=str(root))
+    spawned = spawn_agent_process(editor, *command, env={**os.environ, **env(tmp_path), "GITHUB_TOKEN": "sekrit"},
+                                  cwd=str(root))
     conn, process = await spawned.__aenter__()
-    capabilities = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs))
+    capabilities = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs),
+                                      terminal=terminal)
     init = await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=capabilities)
     return spawned, conn, init
 
@@ -300,3 +328,28 @@ def test_plan_mode_sends_the_plan(tmp_path, server):
     plans = [u for u in editor.updates if u.session_update == "plan"]
     assert [(e.content, e.status) for e in plans[0].entries] == [
         ("Read calc.py.", "pending"), ("Change - to + in add.", "pending"), ("Run the tests.", "pending")]
+
+
+def test_commands_run_in_the_editors_terminal_when_it_offers_one(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([call("bash", command="echo from the terminal; touch made_by_bash"), text("Ran it.")])
+    editor = Editor(answers=["allow_once"])
+
+    async def go():
+        spawned, conn, _ = await session(editor, tmp_path, model.url, root, terminal=True)
+        new = await conn.new_session(cwd=str(root))
+        done = await conn.prompt(session_id=new.session_id, prompt=[text_block("Run it.")])
+        await spawned.__aexit__(None, None, None)
+        return done
+
+    assert run(go()).stop_reason == "end_turn"
+    assert (root / "made_by_bash").exists()
+    (command, args, cwd, _, output), = editor.terminals
+    assert (command, args[0], args[-3:], cwd, output) == (
+        "env", "-i", ["bash", "-c", "echo from the terminal; touch made_by_bash"], str(root), b"from the terminal\n")
+    assert [a for a in args if "sekrit" in a] == []  # Luban's environment for commands: credentials removed
+    assert editor.released == ["term-1"]
+    shown = [[c.type for c in u.content or []] for u in editor.updates if u.session_update == "tool_call_update"]
+    assert shown == [[], ["terminal"], ["terminal", "content"]]  # approved, then the terminal, then the result
+    told = [m["content"] for m in model.bodies[1]["messages"] if m["role"] == "tool"]
+    assert told == ["from the terminal\nexit code: 0"]

@@ -26,6 +26,7 @@ from ..config import Settings
 from ..errors import ConfigError, LubanError, SessionError, WorkspaceError
 from ..models import Model
 from .acp_files import EditorFiles
+from .acp_terminal import EditorTerminal
 from .acp_session import OPTIONS, STOP_REASONS, AcpSession, file_text, modes
 from .acp_updates import Updates
 from .headless import open_run, progress_printer
@@ -163,7 +164,9 @@ class LubanAgent:
         session = AcpSession(run, Updates(lambda update: self._send(session.id, update), run.ws.root, file_text),
                              lambda tool_call: self._client(self.conn.request_permission(
                                  session_id=session.id, tool_call=tool_call, options=OPTIONS)))
-        run.ws = replace(run.ws, route=lambda disk: EditorFiles(disk, *self._editor_io(session.id)))
+        terminal = EditorTerminal(session.id, self.conn, self._client, session.updates.terminal)
+        run.ws = replace(run.ws, route=lambda disk: EditorFiles(disk, *self._editor_io(session.id)),
+                         terminal=terminal if self.client.terminal else None)
         self.sessions[session.id] = session
         return session
 

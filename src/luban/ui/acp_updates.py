@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from acp import (plan_entry, start_tool_call, text_block, tool_content, tool_diff_content, update_agent_message_text,
-                 update_agent_thought_text, update_plan, update_tool_call, update_user_message_text)
+from acp import (plan_entry, start_tool_call, text_block, tool_content, tool_diff_content, tool_terminal_ref,
+                 update_agent_message_text, update_agent_thought_text, update_plan, update_tool_call,
+                 update_user_message_text)
 from acp.schema import ToolCallLocation
 
 from ..safety import policy
@@ -32,6 +33,8 @@ class Updates:
     read: Callable[[Path], str | None]
     plan_mode: bool = False
     before: dict[str, tuple[Path, str | None]] = field(default_factory=dict)  # edits in flight: file, old text
+    current: str | None = None  # the call running now
+    terminals: dict[str, str] = field(default_factory=dict)  # call id → the editor terminal its command ran in
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, AssistantText):
@@ -60,18 +63,27 @@ class Updates:
         self.send(update_user_message_text(text))
 
     def started(self, call: ToolCall) -> None:
-        paths = self._paths(call)
+        paths, self.current = self._paths(call), call.id
         if KINDS.get(call.name) == "edit" and paths:
             self.before[call.id] = (paths[0], self.read(paths[0]))
         self.send(start_tool_call(call.id, title(call), kind=KINDS.get(call.name, "other"), status="pending",
                                   locations=[ToolCallLocation(path=str(p)) for p in paths],
                                   raw_input=dict(call.arguments)))
 
+    def terminal(self, terminal_id: str) -> None:
+        """The running call's command runs in the editor's terminal `terminal_id`: show it in the call."""
+        if self.current is not None:
+            self.terminals[self.current] = terminal_id
+            self.send(update_tool_call(self.current, content=[tool_terminal_ref(terminal_id)]))
+
     def running(self, call: ToolCall) -> None:
         self.send(update_tool_call(call.id, status="in_progress"))
 
     def finished(self, event: ToolFinished) -> None:
+        self.current = None
         content = [tool_content(text_block(event.result.content))]
+        if event.call.id in self.terminals:
+            content.insert(0, tool_terminal_ref(self.terminals.pop(event.call.id)))
         path, old = self.before.pop(event.call.id, (None, None))
         new = self.read(path) if path and not event.result.error else None
         if path and new is not None and new != old:

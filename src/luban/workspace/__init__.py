@@ -36,6 +36,11 @@ class Workspace:
     # Where a front-end routes the file tools' reads and writes (ACP: through the editor, which sees unsaved
     # buffers), given the boundary on disk it must keep to; None: the disk itself.
     route: Callable[[FileBoundary], Any] | None = field(default=None, repr=False, compare=False)
+    # Where a front-end runs the bash tool's commands (ACP: the editor's terminal, where the user watches them):
+    # given the sandboxed argv, which sets its own environment, the folder and the timeout in seconds; returns the
+    # output and the exit code (None: timed out and killed). None: a child process of Luban's.
+    terminal: Callable[[list[str], Path, int], tuple[bytes, int | None]] | None = field(default=None, repr=False,
+                                                                                        compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "listing", Listing(self.root, self.environ))
