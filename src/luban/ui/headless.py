@@ -17,11 +17,14 @@ from .. import __version__
 from ..agent import loop
 from ..config import Settings, environment
 from ..harness import hooks
-from ..harness import harness_for
+from ..harness import Harness, harness_for
+from ..models import Model
 from ..safety import policy
-from ..tools import default_tools
-from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, ModelReplied, Notice, Outcome, ToolFinished,
-                     ToolStarted, TurnEnded, Usage)
+from ..session import Transcript
+from ..tools import Tool, default_tools
+from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, Message, ModelReplied, Notice, Outcome,
+                     ToolFinished, ToolStarted, TurnEnded, Usage)
+from ..workspace import Workspace
 from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
@@ -238,12 +241,12 @@ class Run:
     """What a headless session's turns run on: opened once, for one turn (-p) or many (the SDK's stream-json)."""
 
     settings: Settings
-    ws: Any
-    tools: tuple[Any, ...]
-    model: Any
-    harness: Any
-    transcript: Any
-    history: list[Any]
+    ws: Workspace
+    tools: tuple[Tool, ...]
+    model: Model
+    harness: Harness
+    transcript: Transcript
+    history: list[Message]
 
     def turn(self, task: str, allowed: list[str] | None = None) -> Generator[Event, Decision | None, Outcome]:
         """One turn on the session's history, which it extends in place."""
@@ -268,8 +271,8 @@ def opened(settings: Settings, err: TextIO, *, resume: str | None = None, contin
             run.transcript.close()
 
 
-def open_run(settings: Settings, ws: Any, notes: list[str], model: Any, err: TextIO, *, resume: str | None = None,
-             continue_last: bool = False) -> Run:
+def open_run(settings: Settings, ws: Workspace, notes: list[str], model: Model, err: TextIO, *,
+             resume: str | None = None, continue_last: bool = False) -> Run:
     """A new or resumed session on an open workspace and model; its warnings (and the workspace's `notes`) on
     `err`."""
     tools = policy.offered(default_tools(), settings.permission_mode)
