@@ -110,16 +110,18 @@ class LubanAgent:
         return None  # a local model: nothing to log in to
 
     async def new_session(self, cwd: str, mcp_servers: list[Any] | None = None, **_: Any) -> NewSessionResponse:
+        self._no_mcp(mcp_servers)
         session = await self._on_main(lambda: self._open(cwd))
         return NewSessionResponse(session_id=session.id, modes=modes(session.run.settings.permission_mode))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: list[Any] | None = None,
                            **_: Any) -> LoadSessionResponse:
         def load() -> AcpSession:
-            session = self._open(cwd, resume=session_id)
+            session = self.sessions.get(session_id) or self._open(cwd, resume=session_id)
             session.replay()
             return session
 
+        self._no_mcp(mcp_servers)
         session = await self._on_main(load)
         return LoadSessionResponse(modes=modes(session.run.settings.permission_mode))
 
@@ -139,6 +141,11 @@ class LubanAgent:
             self.sessions[session_id].cancel()
 
     # ---- helpers ----
+
+    def _no_mcp(self, servers: list[Any] | None) -> None:
+        if servers:
+            self.err.write(f"luban acp: ignoring the editor's {len(servers)} MCP server(s): Luban has no MCP client "
+                           "yet.\n")
 
     async def _on_main(self, job: Callable[[], Any]) -> Any:
         try:
