@@ -35,6 +35,9 @@ class Editor:
     async def request_permission(self, session_id, tool_call, options, **_):
         self.asked.append((tool_call.tool_call_id, tool_call.kind, [o.option_id for o in options]))
         answer = self.answers.pop(0)
+        if isinstance(answer, asyncio.Event):  # an editor still asking when the user cancels the turn
+            await answer.wait()
+            answer = "cancelled"
         outcome = DeniedOutcome(outcome="cancelled") if answer == "cancelled" else AllowedOutcome(
             outcome="selected", option_id=answer)
         return RequestPermissionResponse(outcome=outcome)
@@ -353,3 +356,27 @@ def test_commands_run_in_the_editors_terminal_when_it_offers_one(tmp_path, serve
     assert shown == [[], ["terminal"], ["terminal", "content"]]  # approved, then the terminal, then the result
     told = [m["content"] for m in model.bodies[1]["messages"] if m["role"] == "tool"]
     assert told == ["from the terminal\nexit code: 0"]
+
+
+def test_cancel_while_the_editor_is_asking_for_permission(tmp_path, server):
+    root = repo(tmp_path)
+    model = server([EDIT, text("Still here.")])
+    cancelled = asyncio.Event()
+    editor = Editor(answers=[cancelled])
+
+    async def go():
+        spawned, conn, _ = await session(editor, tmp_path, model.url, root)
+        new = await conn.new_session(cwd=str(root))
+        turn = asyncio.create_task(conn.prompt(session_id=new.session_id, prompt=[text_block("Fix add.")]))
+        while not editor.asked:
+            await asyncio.sleep(0.05)
+        await conn.cancel(session_id=new.session_id)
+        cancelled.set()
+        stopped = await turn
+        again = await conn.prompt(session_id=new.session_id, prompt=[text_block("Hello?")])
+        await spawned.__aexit__(None, None, None)
+        return stopped, again
+
+    stopped, again = run(go())
+    assert (stopped.stop_reason, again.stop_reason) == ("cancelled", "end_turn")
+    assert (root / "calc.py").read_text() == BUGGY
