@@ -55,3 +55,19 @@ def test_dash_p_with_empty_stdin_says_how_to_give_a_task(env, tmp_path):
     assert (run.returncode, run.stderr, tasks) == (
         2, "luban: -p without a task reads it from standard input, which was empty; give the task (luban -p TASK) or "
            "pipe it in (cat issue.md | luban -p).\n", [])
+
+
+def test_a_pipe_beside_a_task_that_stays_silent_is_named_while_luban_waits(env, tmp_path):
+    server = ScriptedServer([text("Done.")])
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "luban.ui.cli", "-p", "summarise the log", "--base-url",
+                                server.url, "--tool-protocol", "native", "--cwd", str(tmp_path)], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waited = run.stderr.readline()  # written before the pipe says anything
+        out, _ = run.communicate("late line\n", timeout=60)
+    finally:
+        server.close()
+    assert waited == ("luban: reading standard input as context for the task until it closes (run with </dev/null "
+                      "to give none)\n")
+    assert (run.returncode, out) == (0, "Done.\n")
+    assert server.bodies[0]["messages"][-1]["content"] == "summarise the log\n\n<stdin>\nlate line\n</stdin>"

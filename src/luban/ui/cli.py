@@ -223,7 +223,7 @@ def _run(args: Any) -> int:
     from .headless import EXIT_CODES, run_task
     from .task_input import task_from
 
-    task = sdk_flags.with_instructions(task_from(args.task, sys.stdin), sdk_flags.instructions(args))
+    task = sdk_flags.with_instructions(task_from(args.task, sys.stdin, sys.stderr), sdk_flags.instructions(args))
     outcome = run_task(_settings(args), task, sys.stdout, sys.stderr, resume=args.resume,
                        continue_last=args.continue_last)
     return EXIT_CODES[outcome.status]
