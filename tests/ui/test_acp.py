@@ -130,7 +130,7 @@ def run(coro):
 
 def test_an_edit_the_editor_allows(tmp_path, server):
     root = repo(tmp_path)
-    model = server([READ, EDIT, text("Fixed: add now adds.")])
+    model = server([READ, EDIT, {**text("Fixed: add now adds."), "reasoning_content": "The edit is in."}])
     editor = Editor(answers=["allow_once"])
 
     async def go():
@@ -154,6 +154,7 @@ def test_an_edit_the_editor_allows(tmp_path, server):
         ("tool_call", "call_edit_file", "edit", "pending", [calc]),
         ("tool_call_update", "call_edit_file", "in_progress", []),
         ("tool_call_update", "call_edit_file", "completed", [(BUGGY, FIXED)]),
+        ("agent_thought_chunk", "The edit is in."),
         ("agent_message_chunk", "Fixed: add now adds."),
     ]
 

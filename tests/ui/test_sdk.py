@@ -3,8 +3,7 @@
 import anyio
 import pytest
 from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultDeny,
-                              ResultMessage, SystemMessage, TextBlock, ToolResultBlock, ToolUseBlock, UserMessage,
-                              query)
+                              ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock, UserMessage, query)
 
 from sdk_harness import BUGGY, FIXED, cli, env, repo
 from tui_harness import STALL, ScriptedServer, call, text
@@ -49,7 +48,7 @@ def shape(messages):
 
 def test_query_with_accept_edits_fixes_a_small_repo_and_every_message_parses(tmp_path, server):
     root = repo(tmp_path)
-    model = server([READ, EDIT, text("Fixed: add now adds.")])
+    model = server([READ, EDIT, {**text("Fixed: add now adds."), "reasoning_content": "The edit is in."}])
 
     async def run():
         return [m async for m in query(prompt="Fix add in calc.py.",
@@ -64,10 +63,13 @@ def test_query_with_accept_edits_fixes_a_small_repo_and_every_message_parses(tmp
         ("assistant", "scripted-coder", "ToolUseBlock", "edit_file"),
         ("user", "ToolResultBlock", False),
         ("system", "model_usage"),
-        ("assistant", "scripted-coder", "TextBlock", "Fixed: add now adds."),
+        ("assistant", "scripted-coder", "ThinkingBlock", ""), ("assistant", "scripted-coder", "TextBlock",
+                                                               "Fixed: add now adds."),
         ("result", "success", False, "Fixed: add now adds.", 0.0, []),
     ]
     assert (root / "calc.py").read_text() == FIXED
+    thinking = [b for m in messages if isinstance(m, AssistantMessage) for b in m.content if isinstance(b, ThinkingBlock)]
+    assert thinking == [ThinkingBlock("The edit is in.", signature="")]
     init = messages[0].data
     assert (init["permissionMode"], init["claude_code_version"], init["cwd"]) == ("auto-edit", "2.0.0", str(root))
     assert model.bodies[0]["messages"][-1]["content"].startswith("Fix add in calc.py.")
