@@ -87,6 +87,8 @@ class Settings:
     data_dir: str = ""
     # Model profiles to add or override, as [profiles.NAME] tables (see models/profiles.toml).
     profiles: Mapping[str, Any] = field(default_factory=dict)
+    # One more MCP config file in Claude Code's .mcp.json shape, over the user's own (docs/extending.md).
+    mcp_config: str = ""
 
 
 def user_data_dir(env: Mapping[str, str]) -> Path:

@@ -16,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import SessionError, SessionUnwritable
 from .types import Event, Message, Outcome, ToolCall, ToolResult
@@ -44,14 +44,17 @@ class Transcript:
 
     @classmethod
     def create(cls, sessions_dir: Path, cwd: Path, model: str, protocol: str = "", tools: Iterable[str] = (),
-               write: Callable[[int, bytes], int] = os.write) -> Transcript:
+               write: Callable[[int, bytes], int] = os.write, parent: Mapping[str, str] | None = None) -> Transcript:
         """A new session; `protocol` (protocol.label) and `tools` (the names offered) say how to read its
-        messages again, e.g. to train on them (tune/)."""
+        messages again, e.g. to train on them (tune/). `parent`: for a subagent's session, which session and
+        call started it (child_dir says where it goes)."""
         session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         transcript = cls(sessions_dir / f"{session_id}.jsonl", session_id, write=write)
         header = {"type": "session", "id": session_id, "cwd": str(cwd), "model": model, "time": time.time()}
         if protocol:
             header.update(protocol=protocol, tools=list(tools))
+        if parent:
+            header["parent"] = dict(parent)
         try:
             sessions_dir.mkdir(parents=True, exist_ok=True)
             transcript._open()
@@ -170,6 +173,11 @@ class Transcript:
         """A focused rewrite the harness asked for (harness/candidates.py): not part of the conversation, but what
         the model wrote is kept for the record."""
         self._append({"type": "rewrite", "target": target, "reply": reply, "usable": usable})
+
+    def child_dir(self) -> Path:
+        """Where the sessions of this session's subagents go: a folder named after it, beside it (so --continue
+        and session listings, which look at one folder, never pick a subagent's)."""
+        return self.path.parent / self.id
 
     def close(self) -> None:
         if self._file:

@@ -257,4 +257,17 @@ class TurnEnded:
     outcome: Outcome
 
 
-Event = AssistantText | ToolStarted | ToolFinished | ApprovalNeeded | ModelReplied | Notice | Compacted | TurnEnded
+@dataclass(frozen=True)
+class SubagentEvent:
+    """An event of a subagent's run (the `task` tool's call `call_id`), for the front-ends to show nested under
+    that call; its own transcript records it (`session`, a child of the parent session). Its ApprovalNeeded
+    events are not wrapped: they reach the driver as they are, to be answered."""
+
+    call_id: str
+    agent: str
+    event: Any  # an Event
+    session: str = ""
+
+
+Event = (AssistantText | ToolStarted | ToolFinished | ApprovalNeeded | ModelReplied | Notice | Compacted | TurnEnded
+         | SubagentEvent)

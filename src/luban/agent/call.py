@@ -78,7 +78,9 @@ def _checked_call(call: ToolCall, st: RunState) -> Generator[Event, Decision | N
     if refusal:
         return ToolResult(refusal, error=True)
     try:
-        result = tool(call.arguments, st.ws)
+        # A tool that runs agent work (the task tool: agent/subagent.py) passes its events on as it goes.
+        delegate = getattr(tool, "delegate", None)
+        result = (yield from delegate(call, st)) if delegate else tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session
         return ToolResult(f"{call.name} failed unexpectedly: {type(exc).__name__}: {exc}", error=True)
     if tool.effect != "read":

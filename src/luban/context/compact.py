@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+from ..tools import todo
 from ..types import Message, Request, ToolCall
 from .budget import Budget
 
@@ -23,6 +24,7 @@ text under these headings, each brief: Task (what the user asked, with every det
 (steps taken and decisions, with reasons), Files touched (path: what changed), Open todos (what remains to do), \
 Last test result (the command and its outcome, with the key error lines). Keep file paths, function names, \
 commands and error messages exact. At most 300 words."""
+PLAN_HEAD = "Your task list as you last wrote it:"
 SUMMARY_HEAD = "[Earlier turns of this session were condensed to fit the context window. Summary:]"
 
 Count = Callable[[str], int]
@@ -52,12 +54,32 @@ def prune(messages: Sequence[Message], results: Mapping[int, tuple[ToolCall, Cal
     `results` maps id(message) of each tool-result message to its call and a function that renders a result
     message in the run's protocol (so a stub is shaped exactly like the output it replaces)."""
     positions = [i for i, m in enumerate(messages) if id(m) in results]
-    old = set(positions[:-KEEP_RESULTS] if len(positions) > KEEP_RESULTS else [])
+    old = set(positions[:-KEEP_RESULTS] if len(positions) > KEEP_RESULTS else []) - {latest_plan(messages, results)}
     pruned = list(messages)
     for i in old:
         call, render = results[id(messages[i])]
         pruned[i] = render(PRUNED.format(call=describe(call)))
     return pruned, len(old)
+
+
+def latest_plan(messages: Sequence[Message], results: Mapping[int, tuple[ToolCall, Callable[[str], Message]]]
+                ) -> int | None:
+    """Where the result of the latest successful `todo` call is: it is never pruned, and a summary carries it."""
+    return next((i for i in range(len(messages) - 1, -1, -1) if id(messages[i]) in results
+                 and results[id(messages[i])][0].name == todo.NAME
+                 and not todo.problem(results[id(messages[i])][0].arguments.get("todos"))), None)
+
+
+def _plan_summarised(messages: Sequence[Message], results: Mapping[int, tuple[ToolCall, Callable[[str], Message]]],
+                     start: int) -> str | None:
+    """The task list that the summary of messages[:start] must carry: the latest one, from a `todo` result or an
+    earlier summary note; None when the latest list stays in the kept turns, or there is none."""
+    plan = latest_plan(messages, results)
+    if plan is not None:
+        return todo.render(results[id(messages[plan])][0].arguments["todos"]) if plan < start else None
+    marker = f"\n\n{PLAN_HEAD}\n"
+    notes = [m.content for m in messages[:start] if m.content.startswith(SUMMARY_HEAD) and marker in m.content]
+    return notes[-1].split(marker, 1)[1] if notes else None
 
 
 def describe(call: ToolCall) -> str:
@@ -85,6 +107,9 @@ def compact(messages: Sequence[Message], system: Message, budget: Budget, count:
     if not older:
         return Compaction(tuple(head + pruned[len(head):]), n_pruned, 0)
     summary = _summary(older, budget, count, summarise)
+    plan = _plan_summarised(pruned, results, start)
+    if plan:  # the model's own task list outlives the turns it was in
+        summary += f"\n\n{PLAN_HEAD}\n{plan}"
     note = Message("user", f"{SUMMARY_HEAD}\n{summary}")
     return Compaction(tuple(head + [note] + pruned[start:]), n_pruned, len(older))
 

@@ -78,7 +78,7 @@ class Pattern:
         return cls(text, tool, words, prefix, exact)
 
     def covers(self, name: str) -> bool:
-        return self.tool in ("*", name)
+        return self.tool in ("*", name) or server_of(name) == self.tool
 
     def matches_call(self, call: ToolCall, touched: Touched) -> bool:
         """A whole call, by the paths it touches; a command specifier never matches here (see matches_command)."""
@@ -111,6 +111,15 @@ class Pattern:
         tokens, n = _TOKEN.findall(line), len(self.words)
         return any(_same_program(self.words[0], tokens[i], False) and tuple(tokens[i + 1:i + n]) == self.words[1:]
                    for i in range(len(tokens) - n + 1))
+
+
+def server_of(name: str) -> str | None:
+    """`mcp__time` for the MCP tool `mcp__time__get_current_time`: as in Claude Code, a rule naming the server
+    covers every tool it offers."""
+    if not name.startswith("mcp__"):
+        return None
+    server, sep, _ = name[5:].partition("__")
+    return f"mcp__{server}" if sep and server else None
 
 
 def _command_parts(spec: str, written: bool) -> tuple[tuple[str, ...] | None, bool, str | None]:

@@ -24,6 +24,7 @@ from acp.schema import (AgentCapabilities, ClientCapabilities, Implementation, I
 from .. import __version__
 from ..config import Settings
 from ..errors import ConfigError, LubanError, SessionError, WorkspaceError
+from ..extend.extensions import open_extensions
 from ..models import Model
 from .acp_files import EditorFiles
 from .acp_terminal import EditorTerminal
@@ -144,8 +145,8 @@ class LubanAgent:
 
     def _no_mcp(self, servers: list[Any] | None) -> None:
         if servers:
-            self.err.write(f"luban acp: ignoring the editor's {len(servers)} MCP server(s): Luban has no MCP client "
-                           "yet.\n")
+            self.err.write(f"luban acp: ignoring the {len(servers)} MCP server(s) the editor passed: Luban starts "
+                           "those of its own config (docs/extending.md).\n")
 
     async def _on_main(self, job: Callable[[], Any]) -> Any:
         try:
@@ -165,9 +166,11 @@ class LubanAgent:
         """On the main thread: a new or resumed Luban session in `cwd`, its files routed through the editor."""
         settings = self.settings_for(cwd)
         ws, notes = open_workspace(settings)
+        extensions = self.models.enter_context(contextlib.closing(open_extensions(settings)))  # the cwd's own
+        extensions.servers.begin()  # MCP servers start while the model loads
         if self.model is None:
             self.model = self.models.enter_context(open_model(settings, progress_printer(self.err)))
-        run = open_run(settings, ws, notes, self.model, self.err, resume=resume)
+        run = open_run(settings, ws, notes, self.model, extensions, self.err, resume=resume)
         session = AcpSession(run, Updates(lambda update: self._send(session.id, update), run.ws.root, file_text),
                              lambda tool_call: self._client(self.conn.request_permission(
                                  session_id=session.id, tool_call=tool_call, options=OPTIONS)))

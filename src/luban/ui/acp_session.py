@@ -14,7 +14,6 @@ from acp.schema import PermissionOption, SessionMode, SessionModeState, ToolCall
 from ..safety import policy
 from ..sandbox import Unconfined
 from ..session import read_records
-from ..tools import default_tools
 from ..types import ApprovalNeeded, Decision, Outcome
 from .acp_updates import KINDS, Updates, title
 from .headless import Run, drive
@@ -124,8 +123,7 @@ class AcpSession:
     def _apply_mode(self) -> None:
         mode, self.mode = self.mode, None
         if mode is not None and mode != self.run.settings.permission_mode:
-            self.run.settings = replace(self.run.settings, permission_mode=mode)
-            self.run.tools = policy.offered(default_tools(), mode)
+            self.run.settings = replace(self.run.settings, permission_mode=mode)  # run.tools follows it
 
 
 def file_text(path: Path) -> str | None:

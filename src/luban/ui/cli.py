@@ -14,7 +14,7 @@ from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS
 from ..errors import ConfigError, LubanError
 from . import sdk_flags
 
-COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune", "acp")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune", "mcp", "acp")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tool-protocol", choices=TOOL_PROTOCOLS, help="native function calling, the model's own text "
                    "format, or schema-constrained JSON turns (default: json for the embedded and in-process models, "
                    "native for a server)")
+    g.add_argument("--mcp-config", metavar="FILE", help="MCP servers in .mcp.json shape, over those of your config "
+                   "folder (docs/extending.md)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +85,12 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--yes", action="store_true", help="trust without asking")
         p.add_argument("--revoke", action="store_true", help="stop trusting it")
         p.add_argument("--cwd", help="the workspace (default: the current directory)")
+        return p
+    if command == "mcp":
+        p.description = "List the configured MCP servers: each one's state and tools (it starts them to ask)."
+        p.add_argument("action", nargs="?", choices=("list",), default="list")
+        p.add_argument("--cwd", help="the workspace (default: the current directory)")
+        p.add_argument("--mcp-config", metavar="FILE", help="MCP servers in .mcp.json shape")
         return p
     if command == "run":
         p.add_argument("task")
@@ -138,7 +146,7 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
 
 _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "transformers", "adapter", "cwd", "max_steps",
                   "max_wall_s", "permission_mode", "output_format", "temperature", "tool_protocol",
-                  "test_command", "sandbox", "no_sandbox")
+                  "test_command", "sandbox", "no_sandbox", "mcp_config")
 
 
 def _settings(args: argparse.Namespace, project: bool = True):
@@ -210,6 +218,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
         from .trust_cmd import trust_command
 
         return trust_command(_settings(args, project=False), args.yes, args.revoke, sys.stdout, input)
+    if command == "mcp":
+        from .mcp_cmd import mcp_command
+
+        return mcp_command(_settings(args), sys.stdout)
     if command == "models":
         from .models_cmd import models_command
 

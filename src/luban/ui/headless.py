@@ -16,16 +16,18 @@ from typing import Any, Callable, Generator, Iterator, TextIO
 from .. import __version__
 from ..agent import loop
 from ..config import Settings, environment
+from ..extend.extensions import Extensions, open_extensions
 from ..harness import hooks
 from ..harness import Harness, harness_for
 from ..models import Model
 from ..safety import policy
 from ..session import Transcript
-from ..tools import Tool, default_tools
+from ..tools import Tool
 from ..types import (ApprovalNeeded, AssistantText, Compacted, Decision, Event, Message, ModelReplied, Notice, Outcome,
-                     ToolFinished, ToolStarted, TurnEnded, Usage)
+                     SubagentEvent, ToolFinished, ToolStarted, TurnEnded, Usage)
 from ..workspace import Workspace
-from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from .runtime import (open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol,
+                      session_tools)
 
 EXIT_CODES = {"done": 0, "error": 1, "max_steps": 3, "max_time": 3, "max_tokens": 3, "stuck": 3, "interrupted": 1}
 HEADLESS = "Headless runs deny what would need approval"
@@ -112,6 +114,7 @@ class StreamJson:
     new_uuid: Callable[[], str] = lambda: str(uuid_module.uuid4())
     replies: int = 0  # model requests so far: the number in message.id
     usage: Usage = field(default_factory=Usage)  # of the latest request
+    parent: str | None = None  # the task call whose subagent's event is being written
 
     def init(self, cwd: str, model: str, tools: list[str], mode: str) -> None:
         self.model = model
@@ -143,6 +146,23 @@ class StreamJson:
                 "pruned_outputs": event.pruned, "summarised_messages": event.summarised, "how": event.how}})
         elif isinstance(event, TurnEnded):
             self._emit(result_json(event.outcome, self.session_id, self.new_uuid()))
+        elif isinstance(event, SubagentEvent):
+            self._nested(event)
+
+    def _nested(self, wrapped: SubagentEvent) -> None:
+        """A subagent's event as Claude Code shows one: marked with the task call it runs under."""
+        inner = wrapped.event
+        if isinstance(inner, TurnEnded):
+            o = inner.outcome
+            self._emit({"type": "system", "subtype": "subagent_result", "parent_tool_use_id": wrapped.call_id,
+                        "agent": wrapped.agent, "subagent_session_id": wrapped.session, "status": o.status,
+                        "num_turns": o.steps, "usage": usage_json(o.usage)})
+            return
+        self.parent = wrapped.call_id
+        try:
+            self(inner)
+        finally:
+            self.parent = None
 
     def _assistant(self, content: list[dict[str, Any]]) -> None:
         self._emit({"type": "assistant", "message": {
@@ -151,6 +171,8 @@ class StreamJson:
             "parent_tool_use_id": None})
 
     def _emit(self, record: dict[str, Any]) -> None:
+        if self.parent:
+            record["parent_tool_use_id"] = self.parent
         record["session_id"] = self.session_id
         record.setdefault("uuid", self.new_uuid())
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -194,6 +216,9 @@ class PlainText:
                            f"({event.pruned} old outputs pruned, {event.summarised} messages summarised)\n")
         elif isinstance(event, TurnEnded):
             self._summary(event.outcome)
+        elif isinstance(event, SubagentEvent) and isinstance(event.event, ToolStarted):
+            args = ", ".join(f"{k}={_short(v, 40)}" for k, v in event.event.call.arguments.items())
+            self.err.write(f"  ↳ {event.agent}: {event.event.call.name}({args})\n")
         self.err.flush()
 
     def _summary(self, o: Outcome) -> None:
@@ -238,15 +263,20 @@ def progress_printer(err: TextIO) -> Callable[[str, float], None]:
 
 @dataclass
 class Run:
-    """What a headless session's turns run on: opened once, for one turn (-p) or many (the SDK's stream-json)."""
+    """What a headless session's turns run on: opened once, for one turn (-p) or many (the SDK's stream-json, ACP)."""
 
     settings: Settings
     ws: Workspace
-    tools: tuple[Tool, ...]
     model: Model
     harness: Harness
     transcript: Transcript
     history: list[Message]
+    extensions: Extensions
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        """What the model is offered in the mode now in force (a driver may change it between turns)."""
+        return session_tools(self.settings, self.extensions)
 
     def turn(self, task: str, allowed: list[str] | None = None) -> Generator[Event, Decision | None, Outcome]:
         """One turn on the session's history, which it extends in place."""
@@ -259,30 +289,32 @@ class Run:
 @contextlib.contextmanager
 def opened(settings: Settings, err: TextIO, *, resume: str | None = None, continue_last: bool = False
            ) -> Iterator[Run]:
-    """Open model, workspace and session (warnings on `err`); the transcript is closed afterwards."""
+    """Open workspace, extensions, model and session (warnings on `err`); all closed afterwards."""
     ws, notes = open_workspace(settings)  # before the model loads: a missing sandbox fails fast
-    with open_model(settings, progress_printer(err)) as model:
+    extensions = open_extensions(settings)
+    extensions.servers.begin()  # MCP servers start while the model loads
+    with contextlib.closing(extensions), open_model(settings, progress_printer(err)) as model:
         if err.isatty():
             err.write("\r\033[K")
-        run = open_run(settings, ws, notes, model, err, resume=resume, continue_last=continue_last)
+        run = open_run(settings, ws, notes, model, extensions, err, resume=resume, continue_last=continue_last)
         try:
             yield run
         finally:
             run.transcript.close()
 
 
-def open_run(settings: Settings, ws: Workspace, notes: list[str], model: Model, err: TextIO, *,
-             resume: str | None = None, continue_last: bool = False) -> Run:
-    """A new or resumed session on an open workspace and model; its warnings (and the workspace's `notes`) on
-    `err`."""
-    tools = policy.offered(default_tools(), settings.permission_mode)
+def open_run(settings: Settings, ws: Workspace, notes: list[str], model: Model, extensions: Extensions,
+             err: TextIO, *, resume: str | None = None, continue_last: bool = False) -> Run:
+    """A new or resumed session on an open workspace, model and extensions; its warnings (the workspace's `notes`
+    and the extensions' among them) on `err`."""
+    tools = session_tools(settings, extensions)
     settings = resolve_protocol(settings, model)
     harness = harness_for(settings, profile_for(model, settings), environment())
     transcript, history, warnings = open_session(settings, ws, model, [t.spec for t in tools], harness,
                                                  resume=resume, continue_last=continue_last)
-    for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
+    for warning in [*notes, *extensions.warnings, *warnings, *hooks.session_start(harness.hooks, ws)]:
         err.write(f"! {warning}\n")
-    return Run(settings, ws, tools, model, harness, transcript, list(history))
+    return Run(settings, ws, model, harness, transcript, list(history), extensions)
 
 
 def run_task(settings: Settings, task: str, out: TextIO, err: TextIO, *, resume: str | None = None,

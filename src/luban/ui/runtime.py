@@ -10,7 +10,9 @@ from typing import Callable, Iterator, Sequence
 
 from ..config import Settings, environment, untrusted_project
 from ..context.engine import session_prefix
+from ..agent.subagent import task_tool
 from ..errors import ConfigError, SessionError
+from ..extend.extensions import Extensions
 from ..harness import Harness
 from ..models import Model
 from ..models.openai_compat import OpenAICompatModel, ServerConfig
@@ -20,6 +22,7 @@ from ..models.protocol import label
 from ..safety import policy
 from ..sandbox import Unconfined, for_agent
 from ..session import Transcript, find, latest_for
+from ..tools import Tool, default_tools, todo
 from ..types import Message, ToolSpec
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
@@ -54,6 +57,14 @@ def open_workspace(settings: Settings) -> tuple[Workspace, list[str]]:
 
 def _size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
+
+
+def session_tools(settings: Settings, extensions: Extensions) -> tuple[Tool, ...]:
+    """What the model is offered: the built-in tools, the task list, the extensions' tools, and the task tool
+    that hands work to subagents over those, less what the permission mode always denies. Starts the MCP servers
+    the first time."""
+    base = policy.offered((*default_tools(), todo.TOOL, *extensions.tools()), settings.permission_mode)
+    return policy.offered((*base, task_tool(extensions.agents, base)), settings.permission_mode)
 
 
 def open_checkpoints(ws: Workspace, settings: Settings) -> Checkpoints:

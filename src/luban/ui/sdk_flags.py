@@ -25,8 +25,7 @@ IGNORED = {
     "--settings": (True, "Luban reads its own config files"),
     "--setting-sources": (True, "Luban reads its own config files"),
     "--add-dir": (True, "the workspace is one folder"),
-    "--mcp-config": (True, "Luban has no MCP client yet"),
-    "--strict-mcp-config": (False, "Luban has no MCP client yet"),
+    "--strict-mcp-config": (False, "Luban also starts the MCP servers of its own config"),
     "--include-partial-messages": (False, "Luban sends whole messages"),
     "--include-hook-events": (False, "Luban sends no hook events"),
     "--fork-session": (False, "a resumed session continues in place"),
@@ -66,7 +65,27 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     mapped: dict[str, Any] = {"permission_mode": CLAUDE_MODES.get(mode, mode)}
     if getattr(args, "max_turns", None) is not None and getattr(args, "max_steps", None) is None:
         mapped["max_steps"] = args.max_turns
+    if _json_mcp(args):
+        mapped["mcp_config"] = _split_servers(args.mcp_config)[0]
     return mapped
+
+
+def _json_mcp(args: argparse.Namespace) -> bool:
+    return (getattr(args, "mcp_config", None) or "").lstrip().startswith("{")
+
+
+def _split_servers(text: str) -> tuple[str, list[str]]:
+    """--mcp-config as the SDK passes it (JSON text): the text less its in-process servers (`"type": "sdk"`, which
+    live in the SDK's own process, out of Luban's reach), and their names."""
+    import json
+
+    try:
+        data = json.loads(text)
+        servers = data["mcpServers"]
+        in_sdk = [name for name, entry in servers.items() if isinstance(entry, dict) and entry.get("type") == "sdk"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return text, []  # malformed: reading the MCP config says what is wrong, in one sentence
+    return json.dumps({**data, "mcpServers": {n: e for n, e in servers.items() if n not in in_sdk}}), in_sdk
 
 
 def warn_ignored(args: argparse.Namespace, err: TextIO) -> None:
@@ -76,6 +95,9 @@ def warn_ignored(args: argparse.Namespace, err: TextIO) -> None:
             continue  # the SDK always passes it, and it changes nothing a caller could miss
         if getattr(args, "ignored_" + flag.lstrip("-").replace("-", "_"), None):
             err.write(f"luban: ignoring {flag}: {why}.\n")
+    for name in _split_servers(args.mcp_config)[1] if _json_mcp(args) else []:
+        err.write(f"luban: ignoring the SDK MCP server {name!r}: it runs in the SDK's process, which Luban cannot "
+                  "reach; give Luban a stdio or HTTP server instead.\n")
     tool = getattr(args, "permission_prompt_tool", None)
     if tool not in (None, "stdio"):
         err.write(f"luban: ignoring --permission-prompt-tool {tool}: only stdio (the SDK's can_use_tool) is "

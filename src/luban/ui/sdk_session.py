@@ -18,7 +18,6 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..safety import policy
 from ..sandbox import Unconfined
-from ..tools import default_tools
 from ..types import ApprovalNeeded, Decision, Outcome, TurnEnded
 from .headless import EXIT_CODES, Run, StreamJson, drive, opened
 from .interruption import record_interruption
@@ -115,8 +114,7 @@ class SdkSession:
             self.channel.err.write("luban: not switching to bypassPermissions: this session runs commands "
                                    "unconfined (--no-sandbox).\n")
             return
-        run.settings = replace(run.settings, permission_mode=mode)
-        run.tools = policy.offered(default_tools(), mode)
+        run.settings = replace(run.settings, permission_mode=mode)  # run.tools follows it
 
 
 def serve_sdk(settings: Settings, instructions: str, ask_sdk: bool, stdin: TextIO, out: TextIO, err: TextIO, *,

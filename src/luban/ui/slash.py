@@ -95,6 +95,10 @@ def dispatch(s: Session, line: str) -> str | None:
         return None
     custom = s.user_commands().get(name)
     if custom:
-        return custom.task(arg)
+        try:
+            return custom.task(arg)
+        except LubanError as exc:  # an MCP server's prompt that failed
+            s.say(str(exc))
+            return None
     s.say(f"Unknown command /{name}; /help lists them.")
     return None

@@ -15,13 +15,13 @@ from rich.text import Text
 
 from .. import __version__
 from ..config import Settings, environment, user_config_file
+from ..extend.extensions import open_extensions
 from ..harness import hooks
 from ..harness import harness_for
-from ..safety import policy
 from ..safety.policy import narrowest
-from ..tools import default_tools
 from ..types import ApprovalNeeded, Decision
-from .runtime import open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol
+from .runtime import (open_checkpoints, open_model, open_session, open_workspace, profile_for, resolve_protocol,
+                      session_tools)
 from .slash import BUILTINS, dispatch
 from .tui_input import HINT, InputCompleter, ask_approval, attach, prompt_session
 from .tui_session import Session
@@ -50,21 +50,26 @@ def run_tui(settings: Settings, *, resume: str | None = None, continue_last: boo
     console = Console(highlight=False)
     ws, notes = open_workspace(settings)
     with contextlib.ExitStack() as stack:
+        extensions = open_extensions(settings)
+        stack.callback(extensions.close)
+        extensions.servers.begin()  # MCP servers start while the model loads
         loading = Loading()
         with Live(loading, console=console, transient=True, refresh_per_second=4):
             model = stack.enter_context(open_model(settings, loading.update))
             settings = resolve_protocol(settings, model)
         harness = harness_for(settings, profile_for(model, settings), environment())
-        specs = [t.spec for t in policy.offered(default_tools(), settings.permission_mode)]
+        tools = session_tools(settings, extensions)
+        specs = [t.spec for t in tools]
         transcript, history, warnings = open_session(settings, ws, model, specs, harness, resume=resume,
                                                      continue_last=continue_last)
         checkpoints = open_checkpoints(ws, settings)
         session = Session(settings, console, ws, model, harness, transcript, history, lambda e: _ask(console, e),
-                          user_config_file(environment()).parent / "commands", checkpoints)
+                          user_config_file(environment()).parent / "commands", checkpoints,
+                          extensions=extensions)
         stack.callback(lambda: session.transcript.close())
         stack.enter_context(session.models)
         _banner(session, resumed=bool(resume or continue_last))
-        for warning in [*notes, *warnings, *hooks.session_start(harness.hooks, ws)]:
+        for warning in [*notes, *extensions.warnings, *warnings, *hooks.session_start(harness.hooks, ws)]:
             session.say(f"! {warning}")
         completer = InputCompleter(ws.root, lambda: [*BUILTINS, *session.user_commands()])
         prompt = prompt_session(Path(settings.data_dir) / "prompt-history", completer, lambda: session.status.text())

@@ -15,8 +15,8 @@ from rich.console import Console, Group, RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 
-from ..types import (ApprovalNeeded, AssistantText, Compacted, Event, ModelReplied, Notice, Outcome, ToolCall,
-                     ToolFinished, ToolStarted, TurnEnded, Usage)
+from ..types import (ApprovalNeeded, AssistantText, Compacted, Event, ModelReplied, Notice, Outcome, SubagentEvent,
+                     ToolCall, ToolFinished, ToolStarted, TurnEnded, Usage)
 
 # CSI and OSC sequences, other escapes, and C0/C1 control characters other than newline and tab: tool output
 # and model text may carry them, and a terminal would act on them (move the cursor, set the title, ...).
@@ -112,6 +112,9 @@ class Screen:
                                     style="yellow"))
         elif isinstance(event, TurnEnded):
             self.outcome(event.outcome)
+        elif isinstance(event, SubagentEvent) and isinstance(event.event, ToolStarted):
+            line = call_line(event.event.call, self.console.width - 4 - len(event.agent))
+            self.console.print(Text.assemble(Text(f"  ↳ {event.agent} ", style="dim"), line))
 
     def user(self, text: str) -> None:
         self.console.print(Text("> " + clean(text), style="bold"))
@@ -136,6 +139,8 @@ class Screen:
             return one_line(head, width)
         if event.call.name == "edit_file" and not event.result.error:
             return Group(one_line(head, width), diff_lines(rest, more=f" ({show[2:]})"))
+        if event.call.name == "todo" and not event.result.error:  # the task list: short, and the point is all of it
+            return Group(one_line(head, width), *(one_line(Text("    " + line), width) for line in rest))
         if event.call.name == "bash":
             tail = [one_line(Text("    " + line, style="dim"), width) for line in rest[-TAIL_LINES:]]
             hidden = len(rest) - TAIL_LINES
@@ -146,6 +151,8 @@ class Screen:
 
     def approval(self, event: ApprovalNeeded) -> None:
         self.console.print(Text(f"? {event.call.name} needs your approval: {clean(event.reason)}", style="bold yellow"))
+        if event.call.name == "todo" and not event.result.error:  # the task list: short, and the point is all of it
+            return Group(one_line(head, width), *(one_line(Text("    " + line), width) for line in rest))
         if event.call.name == "bash":
             command = str(event.call.arguments.get("command", ""))
             self.console.print(Text("\n".join("    $ " + line for line in clean(command).splitlines())))

@@ -16,6 +16,8 @@ from ..agent import loop
 from ..config import Settings
 from ..context.engine import Window, compact_now
 from ..errors import ConfigError
+from ..extend.extensions import Extensions
+from ..extend.mcp_tools import prompt_commands
 from ..harness import Harness
 from ..models import Model, drain
 from ..safety import policy
@@ -26,10 +28,10 @@ from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
 from .interruption import record_interruption
 from .replay import replayed_event
-from .runtime import open_model, open_session, sessions_dir
+from .runtime import open_model, open_session, session_tools, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
-from .user_commands import UserCommand, user_commands
+from .user_commands import user_commands
 
 
 
@@ -52,6 +54,8 @@ class Session:
     running: bool = True
     allowed: list[str] = field(default_factory=list)  # "always" answers: kept across turns, not across sessions
     models: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    # MCP servers, skills, subagents (extend/): their tools join the built-in ones, their prompts are commands.
+    extensions: Extensions | None = None
 
     def __post_init__(self) -> None:
         self.screen = Screen(self.console, self.ws.root)
@@ -59,7 +63,9 @@ class Session:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        return policy.offered(default_tools(), self.settings.permission_mode)
+        if self.extensions is None:
+            return policy.offered(default_tools(), self.settings.permission_mode)
+        return session_tools(self.settings, self.extensions)  # for the mode now: /mode may have changed it
 
     def say(self, text: str) -> None:
         self.console.print(Text(text))
@@ -141,8 +147,10 @@ class Session:
 
     # ---- commands ----
 
-    def user_commands(self) -> dict[str, UserCommand]:
-        return user_commands([self.ws.root / ".luban" / "commands", self.commands_dir])
+    def user_commands(self) -> dict[str, Any]:
+        """The user's command files, over the MCP servers' prompts (/mcp__server__prompt)."""
+        prompts = prompt_commands(self.extensions.servers) if self.extensions else {}
+        return {**prompts, **user_commands([self.ws.root / ".luban" / "commands", self.commands_dir])}
 
     def set_mode(self, mode: str) -> None:
         self.settings = replace(self.settings, permission_mode=mode)

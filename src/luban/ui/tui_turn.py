@@ -16,7 +16,8 @@ from rich.text import Text
 
 from ..models import Model, ModelInfo
 from ..types import (ApprovalNeeded, Completion, Decision, Event, ModelReplied, Outcome, PromptProgress, ReasoningDelta,
-                     ReplyRestarted, Request, StreamItem, TextDelta, ToolFinished, ToolStarted, Usage)
+                     ReplyRestarted, Request, StreamItem, SubagentEvent, TextDelta, ToolFinished, ToolStarted,
+                     Usage)
 from .tui_render import Screen, Status, clean, one_line
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -136,6 +137,8 @@ def drive(run: Generator[Event, Decision | None, Outcome], screen: Screen, activ
 
 
 def _follow(activity: Activity, event: Event) -> None:
+    if isinstance(event, SubagentEvent):  # a subagent's work is this turn's too: its time, tokens, tools
+        event = event.event
     if isinstance(event, ModelReplied):
         activity.status = activity.status.after(event)
         activity.usage += event.usage
