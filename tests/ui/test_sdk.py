@@ -1,13 +1,18 @@
 """The real Claude Agent SDK drives luban as its cli_path, against a scripted model server."""
 
+import sys
+from pathlib import Path
+
 import anyio
 import pytest
 from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultDeny,
-                              ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock, UserMessage, query)
+                              ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock, UserMessage,
+                              create_sdk_mcp_server, query, tool)
 
 from sdk_harness import BUGGY, FIXED, cli, env, repo
 from tui_harness import STALL, ScriptedServer, call, text
 
+TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 READ = call("read_file", path="calc.py")
 EDIT_INPUT = {"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}
 EDIT = call("edit_file", **EDIT_INPUT)
@@ -156,15 +161,22 @@ def test_flags_luban_does_not_act_on_get_one_line_each_not_a_usage_error(tmp_pat
     model = server([text("Hello.")])
     lines = []
 
+    @tool("greet", "Greet someone", {"name": str})
+    async def greet(args):
+        return {"content": [{"type": "text", "text": f"Hello, {args['name']}"}]}
+
+    servers = {"time": {"command": TIME_SERVER}, "inproc": create_sdk_mcp_server("inproc", tools=[greet])}
+
     async def run():
-        more = dict(mcp_servers={"x": {"command": "true"}}, max_budget_usd=1.0, stderr=lines.append,
-                    system_prompt="Answer in one word.")
+        more = dict(mcp_servers=servers, max_budget_usd=1.0, stderr=lines.append, system_prompt="Answer in one word.")
         return [m async for m in query(prompt="hi", options=options(tmp_path, model.url, root, **more))]
 
     messages = anyio.run(run)
     assert messages[-1].result == "Hello."
     assert [line for line in lines if line.startswith("luban:")] == [
         "luban: ignoring --max-budget-usd: a local model has no bill.",
-        "luban: ignoring --mcp-config: Luban has no MCP client yet."]
+        "luban: ignoring the SDK MCP server 'inproc': it runs in the SDK's process, which Luban cannot reach; give "
+        "Luban a stdio or HTTP server instead."]
+    assert "mcp__time__get_current_time" in messages[0].data["tools"]  # the SDK's stdio server, started by Luban
     assert model.bodies[0]["messages"][-1]["content"] == (
         "<instructions>\nAnswer in one word.\n</instructions>\n\nhi")
