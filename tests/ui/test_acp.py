@@ -381,3 +381,22 @@ def test_cancel_while_the_editor_is_asking_for_permission(tmp_path, server):
     stopped, again = run(go())
     assert (stopped.stop_reason, again.stop_reason) == ("cancelled", "end_turn")
     assert (root / "calc.py").read_text() == BUGGY
+
+
+def test_the_task_list_is_the_editors_plan(tmp_path, server):
+    root = repo(tmp_path)
+    steps = [{"content": "Read calc.py", "status": "completed"}, {"content": "Fix add", "status": "in_progress"},
+             {"content": "Run the tests", "status": "pending"}]
+    model = server([call("todo", todos=steps), text("Planned.")])
+    editor = Editor()
+
+    async def go():
+        spawned, conn, _ = await session(editor, tmp_path, model.url, root)
+        new = await conn.new_session(cwd=str(root))
+        await conn.prompt(session_id=new.session_id, prompt=[text_block("Plan it.")])
+        await spawned.__aexit__(None, None, None)
+
+    run(go())
+    assert [u.session_update for u in editor.updates] == ["plan", "agent_message_chunk"]
+    assert [(e.content, e.status) for e in editor.updates[0].entries] == [
+        ("Read calc.py", "completed"), ("Fix add", "in_progress"), ("Run the tests", "pending")]

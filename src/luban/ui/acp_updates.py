@@ -1,5 +1,6 @@
 """Luban's events as ACP session updates: the model's words and reasoning as message and thought chunks, each tool
-call as tool_call / tool_call_update with its kind, the files it touches and, for an edit, the diff of the file."""
+call as tool_call / tool_call_update with its kind, the files it touches and, for an edit, the diff of the file;
+the task list (the todo tool) as the editor's plan."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from acp import (plan_entry, start_tool_call, text_block, tool_content, tool_dif
 from acp.schema import ToolCallLocation
 
 from ..safety import policy
-from ..tools import declared
+from ..tools import declared, todo
 from ..types import AssistantText, Compacted, Event, Notice, ToolCall, ToolFinished, ToolStarted, TurnEnded
 
 # ACP's tool kinds: how an editor shows a call (an icon, where a diff or a terminal goes).
 KINDS = {"read_file": "read", "list_dir": "read", "edit_file": "edit", "write_file": "edit", "bash": "execute",
-         "grep": "search", "glob": "search", "locate_fault": "think"}
+         "grep": "search", "glob": "search", "locate_fault": "think", "task": "think"}
 _STEP = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.+)$")  # a numbered or bulleted line of a plan
 
 
@@ -63,6 +64,8 @@ class Updates:
         self.send(update_user_message_text(text))
 
     def started(self, call: ToolCall) -> None:
+        if call.name == todo.NAME:  # shown as the plan once it is read (finished)
+            return
         paths, self.current = self._paths(call), call.id
         if KINDS.get(call.name) == "edit" and paths:
             self.before[call.id] = (paths[0], self.read(paths[0]))
@@ -80,6 +83,11 @@ class Updates:
         self.send(update_tool_call(call.id, status="in_progress"))
 
     def finished(self, event: ToolFinished) -> None:
+        if event.call.name == todo.NAME:
+            if not event.result.error:  # ACP's plan statuses are the todo tool's: pending, in_progress, completed
+                self.send(update_plan([plan_entry(i["content"], priority="medium", status=i["status"])
+                                       for i in event.call.arguments["todos"]]))
+            return
         self.current = None
         content = [tool_content(text_block(event.result.content))]
         if event.call.id in self.terminals:
