@@ -5,7 +5,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultDeny,
+from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultAllow,
+                              PermissionResultDeny,
                               ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock, UserMessage,
                               create_sdk_mcp_server, query, tool)
 
@@ -82,27 +83,33 @@ def test_query_with_accept_edits_fixes_a_small_repo_and_every_message_parses(tmp
 
 def test_can_use_tool_denies_a_command_and_luban_respects_it(tmp_path, server):
     root = repo(tmp_path)
-    model = server([call("bash", command="touch made_by_bash"), text("I was not allowed to.")])
+    model = server([call("bash", command="touch made_by_bash"), call("write_file", path="notes.txt", content="ok\n"),
+                    text("The command was refused; the note is written.")])
     asked = []
 
-    async def deny(tool, arguments, context):
+    async def only_files(tool, arguments, context):
         asked.append((tool, arguments, context.tool_use_id))
-        return PermissionResultDeny(message="No commands in this repository.")
+        if tool == "bash":
+            return PermissionResultDeny(message="No commands in this repository.")
+        return PermissionResultAllow()
 
     async def prompt():
-        yield {"type": "user", "message": {"role": "user", "content": "Create a file with bash."}}
+        yield {"type": "user", "message": {"role": "user", "content": "Create a file with bash, then write a note."}}
 
     async def run():
-        return [m async for m in query(prompt=prompt(), options=options(tmp_path, model.url, root, can_use_tool=deny))]
+        return [m async for m in query(prompt=prompt(), options=options(tmp_path, model.url, root,
+                                                                         can_use_tool=only_files))]
 
     messages = anyio.run(run)
-    assert asked == [("bash", {"command": "touch made_by_bash"}, "call_bash")]
+    assert asked == [("bash", {"command": "touch made_by_bash"}, "call_bash"),
+                     ("write_file", {"path": "notes.txt", "content": "ok\n"}, "call_write_file")]
     assert not (root / "made_by_bash").exists()
+    assert (root / "notes.txt").read_text() == "ok\n"
     result = messages[-1]
     assert (result.subtype, result.permission_denials) == ("success", [
         {"tool_name": "bash", "tool_use_id": "call_bash", "tool_input": {"command": "touch made_by_bash"}}])
-    told = [m for m in model.bodies[1]["messages"] if m["role"] == "tool"]
-    assert "No commands in this repository." in told[0]["content"]
+    told = [m["content"] for m in model.bodies[1]["messages"] if m["role"] == "tool"]
+    assert told == ["Error: The user declined this bash call. No commands in this repository."]
 
 
 def test_a_client_session_runs_two_turns_and_an_interrupt(tmp_path, server):
