@@ -6,9 +6,8 @@ from pathlib import Path
 import anyio
 import pytest
 from claude_agent_sdk import (AssistantMessage, ClaudeAgentOptions, ClaudeSDKClient, PermissionResultAllow,
-                              PermissionResultDeny,
-                              ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock, UserMessage,
-                              create_sdk_mcp_server, query, tool)
+                              PermissionResultDeny, ResultMessage, SystemMessage, ThinkingBlock, ToolResultBlock,
+                              UserMessage, create_sdk_mcp_server, query, tool)
 
 from sdk_harness import BUGGY, FIXED, cli, env, repo
 from tui_harness import STALL, ScriptedServer, call, text
