@@ -95,11 +95,10 @@ class LubanAgent:
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def on_connect(self, conn: Any) -> None:
-        self.conn = conn
+        self.conn, self.loop = conn, asyncio.get_running_loop()  # the loop the connection runs on
 
     async def initialize(self, protocol_version: int, client_capabilities: ClientCapabilities | None = None,
                          client_info: Any = None, **_: Any) -> InitializeResponse:
-        self.loop = asyncio.get_running_loop()
         self.client = client_capabilities or ClientCapabilities()
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
