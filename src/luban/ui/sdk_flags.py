@@ -7,7 +7,11 @@ each, instead of failing the run with a usage error. Kept light: `luban --help` 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any, TextIO
+
+from ..errors import ConfigError
 
 # Claude Code's permission modes, as the SDK names them, onto Luban's.
 CLAUDE_MODES = {"default": "ask", "acceptEdits": "auto-edit", "plan": "plan", "bypassPermissions": "full-auto",
@@ -77,8 +81,6 @@ def _json_mcp(args: argparse.Namespace) -> bool:
 def _split_servers(text: str) -> tuple[str, list[str]]:
     """--mcp-config as the SDK passes it (JSON text): the text less its in-process servers (`"type": "sdk"`, which
     live in the SDK's own process, out of Luban's reach), and their names."""
-    import json
-
     try:
         data = json.loads(text)
         servers = data["mcpServers"]
@@ -110,10 +112,6 @@ def instructions(args: argparse.Namespace) -> str:
     parts = [getattr(args, "system_prompt", None) or "", getattr(args, "append_system_prompt", None) or ""]
     path = getattr(args, "system_prompt_file", None)
     if path:
-        from pathlib import Path
-
-        from ..errors import ConfigError
-
         try:
             parts.insert(0, Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
