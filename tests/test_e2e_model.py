@@ -22,8 +22,9 @@ def luban(args, tmp_path, timeout=600):
     # Share the assembled GGUF (1 GB) with the user's data dir; keep this test's sessions apart.
     (data / "models").symlink_to(user_data_dir(os.environ) / "models", target_is_directory=True)
     env = {**os.environ, "LUBAN_DATA_DIR": str(data)}
+    # No stdin: `luban -p TASK` appends whatever is piped in to the task.
     return subprocess.run([sys.executable, "-m", "luban.ui.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 
 
 def test_real_model_reads_a_file_and_answers_from_it(tmp_path):

@@ -129,17 +129,21 @@ def test_a_subagents_approval_reaches_the_driver_and_its_answer_counts(tmp_path)
 def test_stream_json_and_the_terminal_show_the_subagents_work():
     call = ToolCall("s1", "grep", {"pattern": "ANSWER"})
     out = io.StringIO()
-    render = StreamJson(out, "p1")
+    uuids = iter(["u1", "u2"])
+    render = StreamJson(out, "p1", "qwen", new_uuid=lambda: next(uuids))
     render(SubagentEvent("t1", "explore", ToolStarted(call), "c1"))
     render(SubagentEvent("t1", "explore", TurnEnded(Outcome("done", "found", 2, Usage(10, 2, 0, 0, 0, 2))), "c1"))
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [
-        {"type": "assistant", "message": {"role": "assistant", "content": [
-            {"type": "tool_use", "id": "s1", "name": "grep", "input": {"pattern": "ANSWER"}}]},
-         "parent_tool_use_id": "t1", "session_id": "p1"},
+        {"type": "assistant", "message": {
+            "id": "msg_p1_0", "type": "message", "role": "assistant", "model": "qwen", "content": [
+                {"type": "tool_use", "id": "s1", "name": "grep", "input": {"pattern": "ANSWER"}}],
+            "stop_reason": None, "stop_sequence": None, "usage": {
+                "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}},
+         "parent_tool_use_id": "t1", "session_id": "p1", "uuid": "u1"},
         {"type": "system", "subtype": "subagent_result", "parent_tool_use_id": "t1", "agent": "explore",
          "subagent_session_id": "c1", "status": "done", "num_turns": 2, "usage": {
              "input_tokens": 10, "output_tokens": 2, "cache_read_input_tokens": 0, "cache_share": 0.0,
-             "requests": 2}, "session_id": "p1"}]
+             "requests": 2}, "session_id": "p1", "uuid": "u2"}]
     console = Console(width=60, record=True, color_system=None, force_terminal=False, highlight=False)
     Screen(console).event(SubagentEvent("t1", "explore", ToolStarted(call), "c1"))
     assert console.export_text() == "  ↳ explore ● grep(ANSWER)\n"

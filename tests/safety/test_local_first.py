@@ -69,7 +69,7 @@ def test_a_headless_run_connects_only_to_its_model_server(tmp_path):
             "-p", "read notes.txt", "--tool-protocol", "native", "--output-format", "json", "--test-cmd", "ls",
             "--cwd", str(repo)]
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     finally:
         mine.close()
         theirs.close()

@@ -37,7 +37,7 @@ def test_help(home, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
     assert exit_.value.code == 0
-    assert capsys.readouterr().out.startswith("usage: luban [-h] [--version] [-p TASK]")
+    assert capsys.readouterr().out.startswith("usage: luban [-h] [--version] [-p [TASK]]")
 
 
 def test_no_task_without_a_terminal_is_one_sentence_and_exit_2(home, capsys):

@@ -1,8 +1,10 @@
 import io
+import itertools
 import json
 import os
 from typing import get_args
 
+from luban import __version__
 from luban.agent import loop
 from luban.config import Settings
 from luban.models.scripted import assistant, script
@@ -33,7 +35,7 @@ EVENTS = [
 RESULT_DONE = ('{"type": "result", "subtype": "success", "is_error": false, "status": "done", "result": "Fixed it.\\n", '
                '"duration_ms": 12346, "duration_api_ms": 9870, "num_turns": 2, "session_id": "s1", '
                '"usage": {"input_tokens": 200, "output_tokens": 40, "cache_read_input_tokens": 150, "cache_share": 0.75, "requests": 2}, '
-               '"tool_calls": {"valid": 1, "repaired": 1, "rejected": 0}, "permission_denials": []}')
+               '"tool_calls": {"valid": 1, "repaired": 1, "rejected": 0}, "permission_denials": [], "total_cost_usd": 0.0}')
 
 
 def feed(render, events=EVENTS):
@@ -41,42 +43,63 @@ def feed(render, events=EVENTS):
         render(event)
 
 
+def counter(prefix: str = "u"):
+    n = itertools.count(1)
+    return lambda: f"{prefix}{next(n)}"
+
+
+USAGE_0 = '"usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}'
+USAGE_1 = ('"usage": {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 80, '
+           '"cache_creation_input_tokens": 0}')
+
+
+def assistant_line(reply: int, content: str, usage: str, uuid: str) -> str:
+    return ('{"type": "assistant", "message": {"id": "msg_s1_%d", "type": "message", "role": "assistant", "model": "qwen", '
+            '"content": %s, "stop_reason": null, "stop_sequence": null, %s}, "parent_tool_use_id": null, '
+            '"session_id": "s1", "uuid": "%s"}' % (reply, content, usage, uuid))
+
+
 def test_stream_json_lines():
     out = io.StringIO()
-    render = StreamJson(out, "s1")
+    render = StreamJson(out, "s1", new_uuid=counter())
     render.init("/w", "qwen", ["read_file", "bash"], "ask")
     feed(render)
     assert out.getvalue().splitlines() == [
         '{"type": "system", "subtype": "init", "cwd": "/w", "model": "qwen", "tools": ["read_file", "bash"], '
-        '"permissionMode": "ask", "session_id": "s1"}',
-        '{"type": "assistant", "message": {"role": "assistant", "content": [{"type": "thinking", "thinking": "think"}, '
-        '{"type": "text", "text": "Let me look."}]}, "session_id": "s1"}',
-        '{"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "c1_0", '
-        '"name": "read_file", "input": {"path": "calc.py", "limit": 5}}]}, "session_id": "s1"}',
+        '"permissionMode": "ask", "claude_code_version": "2.0.0", "luban_version": "%s", "apiKeySource": "none", '
+        '"mcp_servers": [], "slash_commands": [], "output_style": "default", "session_id": "s1", "uuid": "u1"}'
+        % __version__,
+        assistant_line(0, '[{"type": "thinking", "thinking": "think", "signature": ""}, '
+                          '{"type": "text", "text": "Let me look."}]', USAGE_0, "u2"),
+        assistant_line(0, '[{"type": "tool_use", "id": "c1_0", "name": "read_file", "input": {"path": "calc.py", '
+                          '"limit": 5}}]', USAGE_0, "u3"),
         '{"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1_0", '
-        '"content": "     1\\tx = 1\\n     2\\ty = 2", "is_error": false}]}, "session_id": "s1"}',
+        '"content": "     1\\tx = 1\\n     2\\ty = 2", "is_error": false}]}, "parent_tool_use_id": null, '
+        '"session_id": "s1", "uuid": "u4"}',
         '{"type": "system", "subtype": "model_usage", "duration_ms": 1234, "usage": {"input_tokens": 100, '
-        '"output_tokens": 20, "cache_read_input_tokens": 80, "cache_share": 0.8, "requests": 1}, "session_id": "s1"}',
-        '{"type": "system", "subtype": "notice", "text": "Your edit repeated an earlier one.", "session_id": "s1"}',
-        '{"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "c2_0", '
-        '"name": "bash", "input": {"command": "echo hi\\n' + "a" * 70 + '"}}]}, "session_id": "s1"}',
+        '"output_tokens": 20, "cache_read_input_tokens": 80, "cache_share": 0.8, "requests": 1}, "session_id": "s1", '
+        '"uuid": "u5"}',
+        '{"type": "system", "subtype": "notice", "text": "Your edit repeated an earlier one.", "session_id": "s1", '
+        '"uuid": "u6"}',
+        assistant_line(1, '[{"type": "tool_use", "id": "c2_0", "name": "bash", "input": {"command": "echo hi\\n'
+                          + "a" * 70 + '"}}]', USAGE_1, "u7"),
         '{"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c2_0", '
-        '"content": "boom\\nexit code: 1", "is_error": true}]}, "session_id": "s1"}',
-        '{"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", '
-        '"text": "Done — see calc.py."}]}, "session_id": "s1"}',
-        RESULT_DONE,
+        '"content": "boom\\nexit code: 1", "is_error": true}]}, "parent_tool_use_id": null, "session_id": "s1", '
+        '"uuid": "u8"}',
+        assistant_line(1, '[{"type": "text", "text": "Done — see calc.py."}]', USAGE_1, "u9"),
+        RESULT_DONE[:-1] + ', "uuid": "u10"}',
     ]
 
 
 def test_stream_json_result_for_a_run_that_hit_its_limit():
     out = io.StringIO()
-    StreamJson(out, "s2")(TurnEnded(Outcome("max_steps", "Stopped after 40 steps.", steps=40)))
+    StreamJson(out, "s2", new_uuid=counter())(TurnEnded(Outcome("max_steps", "Stopped after 40 steps.", steps=40)))
     assert out.getvalue() == (
         '{"type": "result", "subtype": "error_max_turns", "is_error": true, "status": "max_steps", '
         '"result": "Stopped after 40 steps.", "duration_ms": 0, "duration_api_ms": 0, "num_turns": 40, '
         '"session_id": "s2", "usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, '
         '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 0, "repaired": 0, "rejected": 0}, '
-        '"permission_denials": []}\n')
+        '"permission_denials": [], "total_cost_usd": 0.0, "uuid": "u1"}\n')
 
 
 def test_final_json_writes_only_the_result():
@@ -88,7 +111,9 @@ def test_final_json_writes_only_the_result():
 def test_final_json_subtype_of_other_failures():
     out = io.StringIO()
     FinalJson(out, "s3")(TurnEnded(Outcome("stuck", "The model repeated itself.")))
-    assert out.getvalue().startswith('{"type": "result", "subtype": "error_stuck", "is_error": true, ')
+    # Claude Code's name for every failure but the turn limit; `status` keeps Luban's own.
+    assert out.getvalue().startswith('{"type": "result", "subtype": "error_during_execution", "is_error": true, '
+                                     '"status": "stuck", ')
 
 
 def test_plain_text_activity_on_stderr_answer_on_stdout():
@@ -131,14 +156,15 @@ DENIALS = ('"permission_denials": [{"tool_name": "bash", "tool_use_id": "c1", "t
 def test_a_done_run_with_denials_is_still_success_and_lists_them_as_claude_code_does():
     json_out, stream_out = io.StringIO(), io.StringIO()
     FinalJson(json_out, "s4")(TurnEnded(DENIED))
-    StreamJson(stream_out, "s4")(TurnEnded(DENIED))
+    StreamJson(stream_out, "s4", new_uuid=counter())(TurnEnded(DENIED))
     assert json_out.getvalue() == (
         '{"type": "result", "subtype": "success", "is_error": false, "status": "done", '
         '"result": "I could not change anything.", "duration_ms": 0, "duration_api_ms": 0, "num_turns": 3, '
         '"session_id": "s4", "usage": {"input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, '
         '"cache_share": 0.0, "requests": 0}, "tool_calls": {"valid": 2, "repaired": 0, "rejected": 0}, '
-        f'{DENIALS}}}\n')
-    assert stream_out.getvalue() == json_out.getvalue()  # stream-json's result line is the same object
+        f'{DENIALS}, "total_cost_usd": 0.0}}\n')
+    # stream-json's result line is the same object, with its uuid
+    assert stream_out.getvalue() == json_out.getvalue()[:-2] + ', "uuid": "u1"}\n'
 
 
 def test_plain_text_says_each_denial_on_its_own_line():

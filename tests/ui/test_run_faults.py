@@ -154,7 +154,7 @@ def test_a_file_read_before_a_kill_can_be_edited_after_continue(repo, capsys):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     run = subprocess.Popen([sys.executable, "-m", "luban.ui.cli", "-p", "fix add", "--base-url", server.url,
                             "--tool-protocol", "native", "--cwd", str(repo)], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while not (sessions(repo) and b'"kind": "ToolFinished"' in sessions(repo)[0].read_bytes()):

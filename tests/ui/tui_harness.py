@@ -97,6 +97,8 @@ def _chunks(reply: dict[str, Any]) -> list[dict[str, Any]]:
         deltas = [{"content": "".join(words[i:i + 3])} for i in range(0, len(words), 3)]
     if "tool_calls" in reply:
         deltas.append({"tool_calls": reply["tool_calls"]})
+    if "reasoning_content" in reply:  # the reasoning channel, before the answer
+        deltas.insert(0, {"reasoning_content": reply["reasoning_content"]})
     chunks = [{"choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
     finish = "tool_calls" if "tool_calls" in reply else "stop"
     chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}],

@@ -90,7 +90,9 @@ def configured(user_dir: Path, extra: str = "", project: Path | None = None,
     servers: dict[str, ServerConfig] = {}
     for name in USER_MCP:
         servers.update(read_mcp_json(user_dir / name))
-    if extra:
+    if extra.lstrip().startswith("{"):  # JSON text rather than a file, as Claude Code (and its Agent SDK) pass it
+        servers.update(parse_mcp_json(extra, "--mcp-config"))
+    elif extra:
         path = Path(extra).expanduser()
         if not path.is_file():
             raise ConfigError(f"No MCP config file {path} (--mcp-config).")

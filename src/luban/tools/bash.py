@@ -75,7 +75,7 @@ class Bash:
                 raise ToolError("command is empty; give the shell command to run.")
         except ToolError as error:
             return error.result()
-        run = _run(checked["command"], ws, checked["timeout"])
+        run = (_in_terminal if ws.terminal else _run)(checked["command"], ws, checked["timeout"])
         return _report(ws, run, checked["timeout"])
 
 
@@ -153,6 +153,18 @@ def _run(command: str, ws: Workspace, timeout: int) -> _Run:
         _stop_group(proc, capture)
     ws.listing.changed()  # a command may have created or removed files
     return _Run(capture.output(), code, capture.dropped, stopped_background)
+
+
+def _in_terminal(command: str, ws: Workspace, timeout: int) -> _Run:
+    """Run `command` where the front-end runs commands (Workspace.terminal), in the same sandbox and with the same
+    environment as a child process of Luban's: `env -i` sets exactly that, whatever the terminal's own is."""
+    assert ws.terminal is not None
+    environment = {**without_secrets(ws.environ), **ENV}
+    argv = ["env", "-i", *(f"{k}={v}" for k, v in environment.items()),
+            *ws.sandbox.wrap(["bash", "-c", command], ws.root)]
+    output, code = ws.terminal(argv, ws.root, timeout)
+    ws.listing.changed()
+    return _Run(output[:MAX_CAPTURE_BYTES], code, max(0, len(output) - MAX_CAPTURE_BYTES), False)
 
 
 def _stop_group(proc: subprocess.Popen[bytes], capture: _Capture) -> None:

@@ -12,8 +12,9 @@ from typing import Any, Sequence
 from .. import __version__
 from ..config import OUTPUT_FORMATS, PERMISSION_MODES, SANDBOXES, TOOL_PROTOCOLS, load
 from ..errors import ConfigError, LubanError
+from . import sdk_flags
 
-COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune", "mcp")
+COMMANDS = ("run", "models", "demo", "eval", "init", "undo", "rewind", "trust", "tune", "mcp", "acp")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cwd", help="the workspace (default: the current directory)")
     g.add_argument("--max-steps", type=int, help="stop after this many model requests")
     g.add_argument("--max-wall-s", type=float, help="stop after this many seconds")
-    g.add_argument("--permission-mode", choices=PERMISSION_MODES)
+    # Claude Code's names too (default, acceptEdits, plan, bypassPermissions), as the Agent SDK passes them.
+    g.add_argument("--permission-mode", choices=tuple(dict.fromkeys((*PERMISSION_MODES, *sdk_flags.CLAUDE_MODES))))
     g.add_argument("--sandbox", choices=SANDBOXES, help="how the agent's commands are confined (default: auto, "
                    "bubblewrap where it works, else Landlock)")
     g.add_argument("--no-sandbox", action="store_true", default=None,
@@ -48,13 +50,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luban", description="An autonomous coding agent for open-weight models "
                                 "on your own hardware. Commands: run TASK, demo, models [pull NAME], eval SUITE, "
-                                "init, undo, rewind N, trust, tune data|train.")
+                                "init, undo, rewind N, trust, tune data|train, acp (for editors).")
     p.add_argument("--version", action="version", version=f"luban {__version__}")
-    p.add_argument("-p", "--print", dest="task", metavar="TASK", help="run TASK headless and print the result")
+    p.add_argument("-p", "--print", dest="task", metavar="TASK", nargs="?", const="-",
+                   help="run TASK headless and print the result; without TASK (or with -) the task is read from "
+                   "standard input, and input piped beside a TASK is appended to it as context")
     p.add_argument("-c", "--continue", dest="continue_last", action="store_true",
                    help="continue the latest session in this directory")
     p.add_argument("--resume", metavar="ID", help="resume the session with this id")
     _common(p)
+    sdk_flags.add_arguments(p)
     return p
 
 
@@ -98,6 +103,9 @@ def _sub_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--keep", metavar="DIR", help="work in DIR (kept afterwards) instead of a temp folder")
     elif command == "eval":
         _eval_arguments(p)
+    elif command == "acp":
+        p.description = ("Serve the Agent Client Protocol on stdin/stdout, for editors: Zed, JetBrains IDEs, Neovim "
+                         "(docs/editors.md). Each session works in the folder the editor opens it in.")
     _common(p)
     return p
 
@@ -142,7 +150,8 @@ _SETTING_FLAGS = ("base_url", "model", "api_key", "embedded_model", "transformer
 
 
 def _settings(args: argparse.Namespace, project: bool = True):
-    return load({k: getattr(args, k, None) for k in _SETTING_FLAGS}, project=project)
+    flags = {k: getattr(args, k, None) for k in _SETTING_FLAGS}
+    return load({**flags, **sdk_flags.overrides(args)}, project=project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +176,12 @@ def _dispatch(argv: list[str]) -> int:
         args = _sub_parser(argv[0]).parse_args(argv[1:])
         return _command(argv[0], args)
     args = _parser().parse_args(argv)
+    sdk_flags.warn_ignored(args, sys.stderr)
+    if args.input_format == "stream-json":  # the Claude Agent SDK drives this session (docs/stream-json.md)
+        from .sdk_session import serve_sdk
+
+        return serve_sdk(_settings(args), sdk_flags.instructions(args), args.permission_prompt_tool == "stdio",
+                         sys.stdin, sys.stdout, sys.stderr, resume=args.resume, continue_last=args.continue_last)
     if args.task is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise ConfigError("The interactive session needs a terminal; to run without one, give a task: luban -p TASK.")
@@ -179,6 +194,10 @@ def _dispatch(argv: list[str]) -> int:
 def _command(command: str, args: argparse.Namespace) -> int:
     if command == "run":
         return _run(args)
+    if command == "acp":
+        from .acp import serve_acp
+
+        return serve_acp(lambda cwd: _settings(argparse.Namespace(**{**vars(args), "cwd": cwd})), sys.stderr)
     if command == "eval":
         from .eval_cmd import eval_command
 
@@ -214,8 +233,10 @@ def _command(command: str, args: argparse.Namespace) -> int:
 
 def _run(args: Any) -> int:
     from .headless import EXIT_CODES, run_task
+    from .task_input import task_from
 
-    outcome = run_task(_settings(args), args.task, sys.stdout, sys.stderr, resume=args.resume,
+    task = sdk_flags.with_instructions(task_from(args.task, sys.stdin, sys.stderr), sdk_flags.instructions(args))
+    outcome = run_task(_settings(args), task, sys.stdout, sys.stderr, resume=args.resume,
                        continue_last=args.continue_last)
     return EXIT_CODES[outcome.status]
 

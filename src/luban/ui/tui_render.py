@@ -151,8 +151,6 @@ class Screen:
 
     def approval(self, event: ApprovalNeeded) -> None:
         self.console.print(Text(f"? {event.call.name} needs your approval: {clean(event.reason)}", style="bold yellow"))
-        if event.call.name == "todo" and not event.result.error:  # the task list: short, and the point is all of it
-            return Group(one_line(head, width), *(one_line(Text("    " + line), width) for line in rest))
         if event.call.name == "bash":
             command = str(event.call.arguments.get("command", ""))
             self.console.print(Text("\n".join("    $ " + line for line in clean(command).splitlines())))

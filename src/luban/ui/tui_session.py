@@ -20,19 +20,18 @@ from ..extend.extensions import Extensions
 from ..extend.mcp_tools import prompt_commands
 from ..harness import Harness, offered_tools
 from ..models import Model, drain
-from ..session import Transcript, find, read_records, repair_history
+from ..session import Transcript, find, read_records
 from ..tools import Tool
-from ..types import (AssistantText, Message, Notice, Outcome, ToolCall, ToolFinished, ToolResult,
-                     ToolStarted, TurnEnded, Usage)
+from ..types import Message, Outcome, TurnEnded, Usage
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, rewind
+from .interruption import record_interruption
+from .replay import replayed_event
 from .runtime import open_model, open_session, session_tools, sessions_dir
 from .tui_render import Screen, Status, clean
 from .tui_turn import Activity, Ask, Tap, drive
 from .user_commands import user_commands
 
-INTERRUPTED_NOTE = "[Interrupted by the user before this turn finished.]"
-_REPLAYED = {"AssistantText": AssistantText, "Notice": Notice}
 
 
 @dataclass
@@ -81,21 +80,12 @@ class Session:
             outcome = drive(run, self.screen, activity, self.ask)
         except KeyboardInterrupt:
             run.close()
-            outcome = Outcome("interrupted", "Interrupted by the user (Ctrl-C).")
-            self.transcript.append_outcome(outcome)
+            outcome = record_interruption(self.history, self.transcript, "Interrupted by the user (Ctrl-C).")
             self.screen.outcome(outcome)
-            self._interrupted()
         self.status = replace(activity.status, mode=self.settings.permission_mode)
         self.usage += activity.usage
         self.model_s += activity.model_s
         return outcome
-
-    def _interrupted(self) -> None:
-        """Tool calls cut off by the interruption get a result, and the model is told the turn was cut short."""
-        repaired, added = repair_history(self.history)
-        for message in [*added, Message("assistant", INTERRUPTED_NOTE)]:
-            self.transcript.append_message(message)
-        self.history[:] = [*repaired, Message("assistant", INTERRUPTED_NOTE)]
 
     # ---- sessions ----
 
@@ -133,7 +123,7 @@ class Session:
                 self.screen.user(record["message"]["content"])
                 expect_task = False
             elif kind == "event":
-                event = _event(record)
+                event = replayed_event(record)
                 if event is not None:
                     self.screen.event(event)
             elif kind == "outcome":
@@ -206,17 +196,6 @@ class Session:
         self.history = list(rewound.history)
         self.screen.results.clear()
         self.say(rewound.summary())
-
-
-def _event(record: dict[str, Any]) -> Any:
-    kind = record.get("kind")
-    if kind in _REPLAYED:
-        return _REPLAYED[kind](**{k: v for k, v in record.items() if k not in ("type", "kind")})
-    if kind == "ToolStarted":
-        return ToolStarted(ToolCall(**record["call"]))
-    if kind == "ToolFinished":
-        return ToolFinished(ToolCall(**record["call"]), ToolResult(**record["result"]), record.get("wall_s", 0.0))
-    return None  # approvals and model usage are not worth a line in a replay
 
 
 def _usage(data: Any) -> Usage:

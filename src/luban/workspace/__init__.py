@@ -9,7 +9,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from ..config import environment
 from ..errors import PathRefused, WorkspaceError
@@ -33,6 +33,14 @@ class Workspace:
     environ: Mapping[str, str] = field(default_factory=environment, repr=False, compare=False)
     # Its files, listed once until something may have changed them (listing.py).
     listing: Listing = field(init=False, repr=False, compare=False)
+    # Where a front-end routes the file tools' reads and writes (ACP: through the editor, which sees unsaved
+    # buffers), given the boundary on disk it must keep to; None: the disk itself.
+    route: Callable[[FileBoundary], Any] | None = field(default=None, repr=False, compare=False)
+    # Where a front-end runs the bash tool's commands (ACP: the editor's terminal, where the user watches them):
+    # given the sandboxed argv, which sets its own environment, the folder and the timeout in seconds; returns the
+    # output and the exit code (None: timed out and killed). None: a child process of Luban's.
+    terminal: Callable[[list[str], Path, int], tuple[bytes, int | None]] | None = field(default=None, repr=False,
+                                                                                        compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "listing", Listing(self.root, self.environ))
@@ -51,7 +59,8 @@ class Workspace:
     @property
     def files(self) -> FileBoundary:
         """All file-tool I/O goes through here: opened beneath the root, never by a path checked beforehand."""
-        return FileBoundary(self.root, self.scratch, self.resolver)
+        boundary = FileBoundary(self.root, self.scratch, self.resolver)
+        return self.route(boundary) if self.route else boundary
 
     def resolve(self, path: str) -> Path:
         """`path` placed as the file tools place it (files.place, which refuses what is plainly outside), then with
