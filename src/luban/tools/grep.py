@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
+from ..workspace.boundary import Place
 from ..workspace.listing import rg_binary, rg_skips
 from . import path_argument
 from ._input import ToolError, answer
