@@ -29,13 +29,6 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _not_on_ci(monkeypatch):
-    """pytest prints whole assertion diffs when CI or BUILD_NUMBER is set; the goldens hold the local form."""
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("BUILD_NUMBER", raising=False)
-
-
 def project(case: str, tmp_path: Path, sandbox=None) -> Workspace:
     shutil.copytree(FIXTURES / case / "project", tmp_path / "project")
     return Workspace.open(tmp_path / "project", tmp_path / "out", sandbox)
