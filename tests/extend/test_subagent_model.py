@@ -28,11 +28,11 @@ def repo_with_a_needle(root):
 
 def luban(args, tmp_path, timeout=900):
     data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     (data / "models").symlink_to(user_data_dir(os.environ) / "models", target_is_directory=True)
     env = {**os.environ, "LUBAN_DATA_DIR": str(data), "LUBAN_HOME": str(tmp_path / "home")}
     done = subprocess.run([sys.executable, "-m", "luban.ui.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     assert done.returncode in (0, 3), done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 

@@ -105,6 +105,15 @@ def test_an_escaped_pattern_that_matches_nothing_falls_back_to_its_longest_name(
         "src/app.py:5:    return total(xs) / len(xs)")
 
 
+def test_a_narrowed_search_that_finds_nothing_says_what_the_whole_workspace_holds(repo):
+    assert TOOL({"pattern": "def mean", "path": "src/util.js"}, repo) == ToolResult(
+        "No matches in src/util.js; the same search over the whole workspace finds:\nsrc/app.py:4:def mean(xs):")
+    assert TOOL({"pattern": "def mean", "glob": "*.js"}, repo) == ToolResult(
+        "No matches in files matching *.js; the same search over the whole workspace finds:\n"
+        "src/app.py:4:def mean(xs):")
+    assert TOOL({"pattern": "nowhere_to_be_found", "path": "src"}, repo) == ToolResult("No matches.")
+
+
 def test_a_literal_backslash_pattern_is_tried_as_written(ws):
     (ws.root / "paths.txt").write_text("C:\\temp\\new\n")
     assert TOOL({"pattern": "C:\\temp\\new"}, ws) == ToolResult(

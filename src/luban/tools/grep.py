@@ -80,11 +80,25 @@ def _grep(ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
     if code == 2 and not found:
         raise ToolError(f"grep failed: {problem}{_hint(problem)}")
     if not found:
-        return ToolResult("No matches.")
+        return _elsewhere(ws, rel, checked) or ToolResult("No matches.")
     lines = _listed(found)
     if code == 2:
         lines += f"\n[some files could not be searched: {_first(problem)}]"
     return ToolResult(lines)
+
+
+def _elsewhere(ws: Workspace, rel: str, checked: Mapping[str, Any]) -> ToolResult | None:
+    """Weak models search one file after another for a name defined elsewhere; when a narrowed search (a path
+    or a glob) finds nothing, the same search over the whole workspace is one step instead of ten."""
+    if rel == "." and not checked["glob"]:
+        return None
+    found, _, _ = _search(ws, ws.files.place("."), True, _Query(checked["pattern"], False, checked["ignore_case"]),
+                          None)
+    if not found:
+        return None
+    glob = f"files matching {checked['glob']}" if checked["glob"] else ""
+    where = glob if rel == "." else f"{rel} ({glob})" if glob else rel
+    return ToolResult(f"No matches in {where}; the same search over the whole workspace finds:\n" + _listed(found))
 
 
 @dataclass(frozen=True)
