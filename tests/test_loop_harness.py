@@ -306,3 +306,26 @@ def test_an_edit_refused_for_a_file_never_read_says_so_and_the_next_reply_can_on
     later = model.requests[2].response_format["json_schema"]["schema"]["anyOf"]
     assert [b["properties"]["tool"]["const"] for b in later] == ["read_file", "edit_file", "finish"]
     assert (tmp_path / "a.py").read_text() == "x = 2\n"
+
+
+def test_without_a_test_gate_the_last_step_can_only_answer(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    model = script(turn("read_file", path="a.py"), turn("finish", answer="x is 1"))
+    _, outcome = run(model, tmp_path, Harness(JsonProtocol()), settings=Settings(permission_mode="full-auto",
+                                                                                 max_steps=2))
+    tools = [[b["properties"]["tool"]["const"] for b in r.response_format["json_schema"]["schema"]["anyOf"]]
+             for r in model.requests]
+    assert tools == [["read_file", "edit_file", "finish"], ["finish"]]
+    assert (outcome.status, outcome.message) == ("done", "x is 1")
+    assert model.requests[1].temperature == 0  # an answer, not an escape from a repeat
+
+
+def test_with_a_test_gate_the_last_step_may_still_edit(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    model = script(turn("read_file", path="a.py"), turn("edit_file", path="a.py", old_string="1", new_string="2"))
+    _, outcome = run(model, tmp_path, Harness(JsonProtocol(), TestGate("grep -q 2 a.py")),
+                     settings=Settings(permission_mode="full-auto", edit_samples=1, max_steps=2))
+    tools = [[b["properties"]["tool"]["const"] for b in r.response_format["json_schema"]["schema"]["anyOf"]]
+             for r in model.requests]
+    assert tools[1] == ["read_file", "edit_file", "finish"]
+    assert outcome.status == "max_steps" and outcome.message.endswith("passes now.")

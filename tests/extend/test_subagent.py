@@ -84,12 +84,14 @@ def test_the_subagents_limits_count_toward_the_parents(tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     looping = [assistant(calls=[ToolCall(f"s{i}", "read_file", {"path": "a.py", "offset": i})]) for i in range(5)]
     model = script(delegate(), *looping)
-    events, outcome = run(tmp_path, model, Settings(max_steps=3))
+    events, outcome = run(tmp_path, model, Settings(max_steps=4))  # the parent keeps a step to answer
     report = next(e.result for e in events if isinstance(e, ToolFinished) and e.call.name == "task")
-    assert report.error and report.content == ("The explore subagent stopped before finishing (max_steps): Stopped "
-                                               "after 2 steps (max_steps).")
-    assert (outcome.status, outcome.steps) == ("max_steps", 3)
-    assert len(model.requests) == 3
+    assert report.error and report.content == (
+        "The explore subagent stopped before finishing (max_steps): Stopped after 2 steps (max_steps).\n"
+        "What it saw before stopping (its last distinct tool results):\n"
+        "Error: Argument 'offset' of read_file must be at least 1, not 0.\n---\n     1\tx = 1")
+    assert (outcome.status, outcome.steps) == ("max_steps", 4)
+    assert len(model.requests) == 4
 
 
 def test_a_custom_agent_never_gets_more_than_the_parent_has(tmp_path):

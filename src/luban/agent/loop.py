@@ -140,8 +140,8 @@ def _request(st: RunState) -> Request:
     st.steps += 1
     hints = st.hints()
     # At temperature 0 a model that just repeated itself will do so again: sample more freely until it moves on.
-    temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if hints.avoid and not st.must_read else \
-        st.settings.temperature
+    unstick = hints.avoid and not (st.must_read or hints.final)
+    temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if unstick else st.settings.temperature
     request = st.protocol.request(st.messages, st.specs, temperature, st.settings.max_reply_tokens, hints)
     st.must_edit = False
     st.must_read = None

@@ -53,7 +53,8 @@ class TaskTool:
         if transcript:
             transcript.append_message(history[0])
         run = loop.run(prompt, model=st.model, tools=tools, ws=st.ws, settings=settings, history=history,
-                       transcript=transcript, harness=replace(st.harness, gate=None), allowed=st.session_allow)
+                       transcript=transcript, harness=replace(st.harness, gate=None), allowed=st.session_allow,
+                       conversation=history)
         try:
             outcome = yield from _relayed(run, call.id, agent.name, transcript.id if transcript else "")
         finally:
@@ -62,7 +63,7 @@ class TaskTool:
         st.steps += outcome.steps
         st.usage += outcome.usage
         st.model_s += outcome.model_s
-        return ToolResult(_report(agent, outcome), error=outcome.status != "done")
+        return ToolResult(_report(agent, outcome, history), error=outcome.status != "done")
 
 
 def _relayed(run: Generator[Event, Decision | None, Outcome], call_id: str, agent: str, session: str
@@ -79,9 +80,10 @@ def _relayed(run: Generator[Event, Decision | None, Outcome], call_id: str, agen
 
 
 def _within(st: RunState, agent: AgentDef):
-    """The subagent's settings: its own step limit within what the parent has left of steps, tokens and time."""
+    """The subagent's settings: its own step limit within what the parent has left of steps, tokens and time,
+    less one step, which the parent keeps to answer from the report."""
     s = st.settings
-    steps = min(MAX_STEPS, s.max_steps - st.steps)
+    steps = min(MAX_STEPS, s.max_steps - st.steps - 1)
     tokens = s.max_total_tokens - st.usage.prompt_tokens - st.usage.completion_tokens
     seconds = st.deadline - time.monotonic()
     if steps <= 0 or tokens <= 0 or seconds <= 0:
@@ -97,13 +99,29 @@ def _child_transcript(st: RunState, call: ToolCall, agent: AgentDef, tools: Sequ
                              parent=parent)
 
 
-def _report(agent: AgentDef, outcome: Outcome) -> str:
-    text = outcome.message.strip() or "(no report)"
-    if len(text) > REPORT_CHARS:
-        text = text[:REPORT_CHARS] + " [... report cut]"
+def _report(agent: AgentDef, outcome: Outcome, conversation: Sequence[Message]) -> str:
+    text = _cut(outcome.message.strip() or "(no report)", REPORT_CHARS)
     if outcome.status == "done":
         return text
-    return f"The {agent.name} subagent stopped before finishing ({outcome.status}): {text}"
+    seen = _last_results(conversation)
+    found = f"\nWhat it saw before stopping (its last distinct tool results):\n{seen}" if seen else ""
+    return f"The {agent.name} subagent stopped before finishing ({outcome.status}): {text}{found}"
+
+
+def _last_results(conversation: Sequence[Message], keep: int = 3) -> str:
+    """A subagent stopped by a limit often saw the answer without saying it (a weak model grepping file after
+    file past the match): its last few distinct tool results are the findings the parent can still use."""
+    results: list[str] = []
+    for message in reversed(conversation[2:]):  # past the system prompt and the task
+        if message.role != "assistant" and message.content not in results:
+            results.append(message.content)
+        if len(results) == keep:
+            break
+    return "\n---\n".join(_cut(r, REPORT_CHARS // keep // 2) for r in reversed(results))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " [... cut]"
 
 
 def task_tool(agents: Sequence[AgentDef], parent_tools: Sequence[Any]) -> TaskTool:

@@ -38,12 +38,14 @@ class TurnHints:
     refused finish, everything but the tools that change files — and `finish` itself).
     files, dirs: what exists now, so a path that must exist can only name a real one (empty: no limit);
     writable: the files among them the agent may change.
+    final: the run's last step; avoid then holds every tool, so the reply is the answer.
     """
 
     avoid: frozenset[str] = frozenset()
     files: tuple[str, ...] = ()
     dirs: tuple[str, ...] = ()
     writable: tuple[str, ...] = ()
+    final: bool = False
 
 
 @dataclass(frozen=True)
