@@ -9,20 +9,12 @@ import time
 from typing import Generator
 
 from ..errors import LubanError
+from ..harness.writes import PROMPT, code_blocks
 from ..models import Model, drain
 from ..types import (AssistantText, Decision, Event, Message, ModelReplied, Outcome, Request, ToolCall, ToolFinished,
                      ToolResult, ToolStarted, TurnEnded)
 from ..workspace import Workspace
 from .task import Files, Task
-
-PROMPT = """\
-Complete the following Python code. Reply with the complete function, and any imports it needs, in one \
-```python code block.
-
-```python
-{stub}
-```"""
-_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
 def supports(task: Task) -> bool:
@@ -36,7 +28,7 @@ def run(task: Task, *, model: Model, ws: Workspace, max_reply_tokens: int
     started = time.monotonic()
     assert isinstance(task.source, Files)
     (path, stub), = task.source.start.items()
-    request = Request((Message("user", PROMPT.format(stub=stub.strip("\n"))),), (), 0.0, max_reply_tokens)
+    request = Request((Message("user", PROMPT.format(code=stub.strip("\n"))),), (), 0.0, max_reply_tokens)
     try:
         completion = drain(model, request)
     except LubanError as exc:  # as in agent/loop.py: a model failure ends the run, it does not crash it
@@ -61,7 +53,7 @@ def solution(stub: str, reply: str, entry_point: str) -> str:
     and the reply's definition, coming later, is the one called; a reply that is only a body completes the
     stub, as the original HumanEval harness joins prompt and completion."""
     defines = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
-    blocks = _FENCE.findall(reply)
+    blocks = code_blocks(reply)
     code = next((b for b in blocks if defines.search(b)), max(blocks, key=len) if blocks else reply)
     if defines.search(code):
         return f"{stub.rstrip()}\n\n\n{code.strip(chr(10))}\n"

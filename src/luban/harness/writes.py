@@ -31,7 +31,7 @@ Complete the following Python code. Reply with the complete function, and any im
 
 ```python
 {code}
-```"""
+```"""  # also the direct scaffold's (eval/direct.py): the model alone, asked the same way
 _FENCED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL)
 _STUB_CALLS = ("NotImplementedError",)
 
@@ -100,11 +100,16 @@ def request(stub: Stub, max_tokens: int | None) -> Request:
     return Request((Message("user", PROMPT.format(code=code.strip("\n"))),), (), 0.0, max_tokens)
 
 
+def code_blocks(reply: str) -> list[str]:
+    """The Python code blocks of a reply, in order."""
+    return _FENCED.findall(reply)
+
+
 def written(reply: str, stub: Stub) -> str | None:
     """The file with the stub replaced by the reply's function, with whatever imports and helpers its block
     brings, or None when the reply has no block that parses and defines it."""
     defines = re.compile(rf"^(?:async\s+)?def\s+{re.escape(stub.name)}\s*\(", re.MULTILINE)
-    for block in _FENCED.findall(reply):
+    for block in code_blocks(reply):
         code = textwrap.dedent(block).strip("\n")
         try:
             ast.parse(code)
