@@ -43,7 +43,7 @@ def test_one_greedy_request_without_tools_and_the_file_it_leaves(tmp_path):
     ws = Workspace.open(tmp_path / "ws", tmp_path / "out")
     TASK.source.prepare(ws.root)
     events = list(run(TASK, model=model, ws=ws, max_reply_tokens=512))
-    assert model.requests == [Request((Message("user", PROMPT.format(stub=STUB.strip("\n"))),), (), 0.0, 512)]
+    assert model.requests == [Request((Message("user", PROMPT.format(code=STUB.strip("\n"))),), (), 0.0, 512)]
     assert isinstance(events[-1], TurnEnded) and events[-1].outcome.status == "done"
     assert (ws.root / "solution.py").read_text() == STUB.rstrip() + "\n\n\ndef total(xs):\n    return sum(xs)\n"
 
@@ -55,7 +55,7 @@ def test_a_model_that_fails_ends_the_run_as_an_error(tmp_path):
 
 
 def test_the_prompt_holds_the_stub_in_a_code_block():
-    assert PROMPT.format(stub="def f():\n    pass") == (
+    assert PROMPT.format(code="def f():\n    pass") == (
         "Complete the following Python code. Reply with the complete function, and any imports it needs, in one "
         "```python code block.\n\n```python\ndef f():\n    pass\n```")
 
