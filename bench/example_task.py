@@ -5,6 +5,9 @@ wall time split into model time and harness time, prompt tokens evaluated vs ser
 and prefill / decode speed from the server's own timings.
 
     .venv/bin/python bench/example_task.py --runs 5 --configs luban,native,text,plain
+
+`luban-SETTING` is Luban's defaults with one boolean aid off, for an ablation:
+`--configs luban,luban-regression_guard,luban-test_digests,luban-localize_faults`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ CONFIGS = {
     "native": dict(tool_protocol="native", test_command=TEST_COMMAND, read_before_write=True),
     "text": dict(tool_protocol="text", test_command=TEST_COMMAND, read_before_write=True),
 }
+
+
+def config(name: str) -> dict:
+    """A named configuration, or `luban-SETTING`: Luban's defaults with that boolean setting off."""
+    if name in CONFIGS:
+        return CONFIGS[name]
+    aid = name.removeprefix("luban-")
+    if aid == name or not isinstance(getattr(load({}), aid, None), bool):
+        sys.exit(f"bench: no configuration {name!r}; one of {', '.join(CONFIGS)} or luban-SETTING (a boolean).")
+    return {**CONFIGS["luban"], aid: False}
 
 
 @dataclass
@@ -109,7 +122,7 @@ def main() -> int:
     print(f"example: {EXAMPLE.name}, model: {args.embedded_model}, runs per config: {args.runs}")
     with open_model(base, lambda stage, fraction: None) as model:
         for name in args.configs.split(","):
-            settings = replace(base, **CONFIGS[name])
+            settings = replace(base, **config(name))
             profile = profile_for(model, base)
             kept = args.transcripts / name if args.transcripts else None
             report(name, [one_run(settings, model, profile, kept) for _ in range(args.runs)])
