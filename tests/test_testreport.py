@@ -175,3 +175,16 @@ def test_unittests_tally_of_one_failure_is_not_a_pytest_summary():
     assert read(output) == TestReport("unittest", (("failed", 1), ("passed", 1)), (
         Failure("test_m.T.test_a", "failed", "AssertionError: 1 != 2", ("AssertionError: 1 != 2",),
                 (Frame("test_m.py", 5, "test_a"),)),))
+
+
+def test_causes_that_differ_only_in_object_ids_are_one_group(tmp_path):
+    from luban.harness.testdigest import digest
+    from luban.harness.testreport import Failure, TestReport
+
+    failures = tuple(Failure(f"tests/t.py::test_{n}", "failed", f"KeyError: {id_}", (f"KeyError: {id_}",), ())
+                     for n, id_ in enumerate(("140210738342976", "140210739323328", "0x7f3a5c2b1e40")))
+    alone = Failure("tests/t.py::test_other", "failed", "AssertionError: assert 1 == 2", ("assert 1 == 2",), ())
+    text = digest(TestReport("pytest", (("failed", 4),), (*failures, alone)), tmp_path)
+    assert "- 3 failed: KeyError: <id> (tests/t.py::test_0, tests/t.py::test_1 and 1 more)" in text
+    assert "FAILED tests/t.py::test_1" not in text  # one detail per cause
+    assert "- 1 failed: AssertionError: assert 1 == 2 (tests/t.py::test_other)" in text

@@ -121,8 +121,8 @@ def test_big_output_keeps_head_and_tail_and_saves_the_whole(ws):
         ToolResult(f"{head}\n{marker}\n{tail}\nexit code: 0"),
         "".join(f"{n}\n" for n in range(1, 100001)),
     )
-    assert read.TOOL({"path": str(saved), "offset": 50000, "limit": 1}, ws) == ToolResult(
-        " 50000\t50000\n[showing lines 50000-50000 of 100000; call read_file with offset=50001 to continue]"
+    assert read.TOOL({"path": str(saved), "offset": 99999, "limit": 1}, ws) == ToolResult(
+        " 99999\t99999\n100000\t100000\n[showing lines 99999-100000 of 100000]"
     )
 
 

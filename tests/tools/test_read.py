@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from luban.tools.read import TOOL, ReadFile
+from luban.tools.read import numbered, TOOL, ReadFile
 from luban.types import ToolResult
 
 
@@ -31,9 +31,19 @@ def test_a_last_line_without_newline_and_crlf_endings_show_as_plain_lines(ws):
 
 
 def test_offset_and_limit_show_a_window_and_say_how_to_continue(ws):
-    (ws.root / "n.txt").write_text(lines(10))
-    assert TOOL({"path": "n.txt", "offset": 4, "limit": 2}, ws) == ToolResult(
-        "     4\tline 4\n     5\tline 5\n[showing lines 4-5 of 10; call read_file with offset=6 to continue]"
+    (ws.root / "n.txt").write_text(lines(100))
+    assert TOOL({"path": "n.txt", "offset": 4, "limit": 50}, ws) == ToolResult(
+        numbered((f"line {n}" for n in range(4, 54)), 4)
+        + "\n[showing lines 4-53 of 100; call read_file with offset=54 to continue]"
+    )
+
+
+def test_a_window_is_never_shorter_than_40_lines(ws):
+    """A weak model pages one line a step (offset 1098 limit 1, 1099 limit 1, ...) and never sees a function."""
+    (ws.root / "n.txt").write_text(lines(100))
+    assert TOOL({"path": "n.txt", "offset": 4, "limit": 1}, ws) == ToolResult(
+        numbered((f"line {n}" for n in range(4, 44)), 4)
+        + "\n[showing lines 4-43 of 100; call read_file with offset=44 to continue]"
     )
 
 
@@ -146,9 +156,10 @@ def test_a_symlink_inside_the_workspace_is_followed(ws):
 
 
 def test_null_optional_arguments_count_as_left_out_and_integral_floats_as_integers(ws):
-    (ws.root / "n.txt").write_text(lines(3))
-    assert TOOL({"path": "n.txt", "offset": None, "limit": 2.0}, ws) == ToolResult(
-        "     1\tline 1\n     2\tline 2\n[showing lines 1-2 of 3; call read_file with offset=3 to continue]"
+    (ws.root / "n.txt").write_text(lines(60))
+    assert TOOL({"path": "n.txt", "offset": None, "limit": 50.0}, ws) == ToolResult(
+        numbered((f"line {n}" for n in range(1, 51)), 1)
+        + "\n[showing lines 1-50 of 60; call read_file with offset=51 to continue]"
     )
 
 

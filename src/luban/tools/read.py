@@ -17,13 +17,14 @@ MAX_CHARS = 100_000
 # Minified files can hold a whole program on one line; cut such lines so one page stays readable.
 MAX_LINE_CHARS = 2000
 TIME_LIMIT_S = 30.0  # reading a file's lines to count them; a file so big it takes longer is for grep or bash
+MIN_LINES = 40  # the fewest lines a read shows, whatever limit is asked
 TICK_EVERY = 4096  # lines between looks at the clock
 
 SPEC = ToolSpec(
     name="read_file",
     description=(
         "Read a text file. Returns its lines, each starting with the line number and a tab "
-        "(the number and tab are not part of the file). Shows up to 2000 lines at a time; "
+        "(the number and tab are not part of the file). Shows 40 to 2000 lines at a time; "
         "to see more, call again with offset (the first line to show) and limit (how many lines)."
     ),
     parameters={
@@ -64,7 +65,9 @@ class ReadFile:
     def _read(self, ws: Workspace, checked: Mapping[str, Any]) -> ToolResult:
         where = ws.files.place(checked["path"])
         deadline = Deadline.start("read_file", where.shown, self.time_limit_s)
-        return _read(ws, where, checked["offset"], checked["limit"], deadline.check)
+        # Weak models page a file one line at a time (offset 1098 limit 1, 1099 limit 1, ...), a step each, never
+        # seeing a whole function; a short window costs a few hundred tokens and saves those steps.
+        return _read(ws, where, checked["offset"], max(checked["limit"], MIN_LINES), deadline.check)
 
 
 TOOL = ReadFile()
