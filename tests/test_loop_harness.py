@@ -320,6 +320,15 @@ def test_without_a_test_gate_the_last_step_can_only_answer(tmp_path):
     assert model.requests[1].temperature == 0  # an answer, not an escape from a repeat
 
 
+def test_a_one_step_run_may_still_call_a_tool(tmp_path):
+    # Nothing is found before the first step, so a run of one step is not made to answer blind.
+    (tmp_path / "a.py").write_text("x = 1\n")
+    model = script(turn("read_file", path="a.py"))
+    run(model, tmp_path, Harness(JsonProtocol()), settings=Settings(permission_mode="full-auto", max_steps=1))
+    schema = model.requests[0].response_format["json_schema"]["schema"]["anyOf"]
+    assert [b["properties"]["tool"]["const"] for b in schema] == ["read_file", "edit_file", "finish"]
+
+
 def test_with_a_test_gate_the_last_step_may_still_edit(tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     model = script(turn("read_file", path="a.py"), turn("edit_file", path="a.py", old_string="1", new_string="2"))

@@ -159,9 +159,10 @@ class RunState:
             readers = {name for name, tool in self.tools.items() if tool.effect == "read" and _reads_a_file(tool.spec)}
             if readers:
                 return TurnHints(frozenset({*self.tools, FINISH} - readers), (self.must_read,), (), ())
-        if self.steps >= self.settings.max_steps and not self.judge:
+        if self.steps >= self.settings.max_steps > 1 and not self.judge:
             # The last step: an answer from what the run found beats a call the limit cuts off unanswered (with a
-            # test gate the last step stays free, as an edit that makes the tests pass is worth more).
+            # test gate the last step stays free, as an edit that makes the tests pass is worth more; a one-step run
+            # has found nothing yet, so its one step stays free too).
             return TurnHints(frozenset(self.tools), final=True)
         files = self.ws.listing.files()
         if len(files) > MAX_PATH_CHOICES:
