@@ -6,6 +6,7 @@ import httpx
 from luban.agent import call as calls, loop
 from luban.config import Settings
 from luban.errors import ModelUnavailable
+from luban.harness import Harness
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.models.scripted import assistant, script
 from luban.session import Transcript, read_records
@@ -29,9 +30,9 @@ class Echo:
         return ToolResult(f"echo: {args.get('text')}")
 
 
-def drive(model, tmp_path, settings=Settings(), decisions=(), tools=(Echo(),)):
+def drive(model, tmp_path, settings=Settings(), decisions=(), tools=(Echo(),), harness=Harness()):
     ws = Workspace.open(tmp_path, tmp_path / ".out")
-    gen = loop.run("do it", model=model, tools=tools, ws=ws, settings=settings, history=[SYSTEM])
+    gen = loop.run("do it", model=model, tools=tools, ws=ws, settings=settings, history=[SYSTEM], harness=harness)
     events, answers = [], list(decisions)
     try:
         event = next(gen)
@@ -103,6 +104,18 @@ def test_repeated_identical_call_is_nudged_then_stopped_as_stuck(tmp_path):
         "echo repeated 4 times with the same result; nudging the model."]
     assert model.requests[3].messages[-1].content == "echo: same\n\n" + calls.NUDGE.format(n=3)
     assert (outcome.status, outcome.message, outcome.steps) == ("stuck", "The model repeated the same echo call 5 times.", 5)
+
+
+def test_a_long_result_just_shown_is_pointed_at_not_shown_again(tmp_path):
+    long = "x" * (calls.SAME_MIN_CHARS + 1)
+    model = script(*[assistant(calls=[call(long, id=f"c{i}")]) for i in range(5)])
+    events, outcome = drive(model, tmp_path, harness=Harness(skip_reruns=True))
+    shown = [r.messages[-1].content for r in model.requests[1:]]
+    same = calls.SAME_AS_ABOVE.format(name="echo")
+    assert shown == [f"echo: {long}", same, f"{same}\n\n{calls.NUDGE.format(n=3)}",
+                     f"{same}\n\n{calls.NUDGE.format(n=4)}"]
+    # The repeats still count as repeats of the real result: the loop is stopped as stuck all the same.
+    assert (outcome.status, outcome.steps) == ("stuck", 5)
 
 
 def test_max_steps(tmp_path):

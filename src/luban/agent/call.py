@@ -27,6 +27,10 @@ NUDGE_AT, STUCK_AT = 3, 5
 RECENT = 3  # calls looked back on for repeats: catches A-A, A-B-A-B and A-B-C-A-B-C loops
 NUDGE = ("[Luban: this exact call has now given this exact result {n} times. Repeating it will not help; "
          "try a different approach.]")
+# A result the model has right above, whole, is not appended again: a weak model re-reading the file it just read
+# cost 2.6k prompt tokens, about 60 s of prefill on 2 cores, for nothing new.
+SAME_AS_ABOVE = "[{name} gave exactly the result of your previous call, shown just above; nothing has changed since.]"
+SAME_MIN_CHARS = 300  # a shorter result costs less to show again than to point at
 
 
 def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str | None = None
@@ -50,9 +54,13 @@ def run_call(call: ToolCall, st: RunState, refusal: str | None = None, note: str
             result = ToolResult(f"{result.content}\n\n{note}", False)
     # Secrets never reach the transcript or the model, whichever tool (or hook) printed them.
     result = ToolResult(st.harness.redactor(result.content), result.error)
-    st.repeats[repeat_key(call, result)] += 1
-    count = st.repeats[repeat_key(call, result)]
+    key = repeat_key(call, result)
+    st.repeats[key] += 1
+    count = st.repeats[key]
     st.recent = (*st.recent[-(RECENT - 1):], (call.name, count >= 2))
+    if key == st.last_key and st.harness.skip_reruns and len(result.content) > SAME_MIN_CHARS:
+        result = ToolResult(SAME_AS_ABOVE.format(name=call.name), result.error)
+    st.last_key = key
     if NUDGE_AT <= count < STUCK_AT:
         yield st.record(Notice(f"{call.name} repeated {count} times with the same result; nudging the model."))
         result = ToolResult(result.content + "\n\n" + NUDGE.format(n=count), result.error)

@@ -21,7 +21,7 @@ from ..tools import Tool, touched_by
 from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Request, ToolCall, TurnEnded
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
-from .call import STUCK_AT, repeat_key, run_call
+from .call import STUCK_AT, run_call
 from .state import RunState
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
@@ -114,7 +114,7 @@ def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passin
         call, result = yield from run_call(call, st, rejected, passing)
         paths = [p for p in touched_by(st.tools.get(call.name), call.arguments).paths if p]
         st.add(st.window.result(call, view(result), paths))
-        if st.repeats[repeat_key(call, result)] >= STUCK_AT:
+        if st.repeats[st.last_key] >= STUCK_AT:
             return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
     return None
 

@@ -74,6 +74,7 @@ class RunState:
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
     # model's loop better than words do.
     recent: tuple[tuple[str, bool], ...] = ()
+    last_key: tuple[str, str, str] | None = None  # the last call and its result (call.repeat_key)
     # Patterns the user allowed "always" during this session (policy.narrowest of the approved call).
     session_allow: list[str] = field(default_factory=list)
     # Calls the user declined (tool name and arguments as JSON): a rejected escalation is not asked again.
