@@ -60,6 +60,18 @@ def test_finish_is_refused_while_tests_fail_then_stuck(tmp_path):
     assert (outcome.status, outcome.message) == ("stuck", "The model kept finishing while `false` fails.")
 
 
+def test_the_same_refusal_again_is_one_line(tmp_path):
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert 1 == 2\n")
+    gate = TestGate("python3 -m pytest -q test_a.py", max_refusals=2)
+    model = script(*[turn("finish", answer="done!") for _ in range(3)])
+    run(model, tmp_path, Harness(JsonProtocol(), gate, skip_reruns=True))
+    first, again = (r.messages[-1].content for r in model.requests[1:3])
+    assert first.startswith("You tried to finish, but `python3 -m pytest -q test_a.py` still fails:\n1 failed")
+    assert "assert 1 == 2" in first
+    assert again == ("You tried to finish, but `python3 -m pytest -q test_a.py` still fails exactly as when you tried to "
+                     "finish at step 1, shown above (1 failed (pytest)). Fix the code until it passes, then finish.")
+
+
 def test_edit_of_an_unread_file_is_refused_and_protected_files_never_change(tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / "test_a.py").write_text("assert True\n")

@@ -130,7 +130,7 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
         st.refusals += 1
         st.must_edit = True
         yield st.record(Notice(f"The model tried to finish but `{st.gate.command}` fails; sent it back to work."))
-        st.add(Message("user", st.gate.refusal(tests, st.ws, st.judge.located(st.ws, tests))))
+        st.add(Message("user", st.refusal(tests)))
         st.guards.saw_quoted(tests, st.ws)
         return None
     return st.outcome("done", turn.answer or "")

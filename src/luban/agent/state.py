@@ -13,7 +13,7 @@ from ..context.engine import Window, refit
 from ..errors import ContextOverflow, TimeUp
 from ..harness import Harness
 from ..harness.candidates import Trial
-from ..harness.gate import TestGate
+from ..harness.gate import TestGate, TestRun
 from ..harness.guards import Guards
 from ..harness.judge import Judge
 from ..harness.reruns import Reruns
@@ -88,6 +88,7 @@ class RunState:
     # Without a test gate, after focused writes: the docstring examples of the written file, as the regression guard.
     checks: Judge | None = None
     reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
+    refused: tuple[str, int] | None = None  # the last refused finish's whole text and its step
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -152,6 +153,14 @@ class RunState:
         s = self.settings
         return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
                      s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else ()) if self.gate else None
+
+    def refusal(self, tests: TestRun) -> str:
+        """What the model is told when the gate refuses its finish; the same refusal again is one line."""
+        text = self.gate.refusal(tests, self.ws, self.judge.located(self.ws, tests))
+        if self.harness.skip_reruns and self.refused and self.refused[0] == text:
+            return self.gate.refused_again(tests, self.refused[1])
+        self.refused = (text, self.steps)
+        return text
 
     def hints(self) -> TurnHints:
         """What the next reply may be constrained to: not the tools the model just repeated, paths that exist; after

@@ -75,6 +75,13 @@ class TestGate:
         return (f"{REFUSED} `{self.command}` still fails:\n{run.view}{where}{_pointers(run, ws)}\n\n"
                 "Fix the code until it passes, then finish.")
 
+    def refused_again(self, run: TestRun, step: int) -> str:
+        """A refusal whose whole text would repeat the one the model got at `step`, in one line: measured, a
+        weak model's repeated finishes each re-sent 600-1,100 tokens of the same digest (15-27 s of prefill)."""
+        counts = run.view.split("\n", 1)[0].rstrip(".")
+        return (f"{REFUSED} `{self.command}` still fails exactly as when you tried to finish at step {step}, shown "
+                f"above ({counts}). Fix the code until it passes, then finish.")
+
 
 def quoted(run: TestRun, ws: Workspace) -> str | None:
     """The file whose definition the briefing or refusal for `run` shows as written, if any."""
