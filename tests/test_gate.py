@@ -1,6 +1,10 @@
+import math
+from dataclasses import replace
+
 import pytest
 
-from luban.harness.gate import EXCERPT_HEAD, EXCERPT_TAIL, TestGate, TestRun, excerpt, relative_paths
+from luban.harness.gate import (EXCERPT_HEAD, EXCERPT_TAIL, HANG_FACTOR, HANG_MIN_S, TIMEOUT_S, TestGate, TestRun, excerpt,
+                               relative_paths)
 from luban.workspace import Workspace
 
 LOUD_FAILURE = "python3 -c \"print('x'*5000); raise SystemExit(1)\""
@@ -86,3 +90,22 @@ def test_paths_elsewhere_and_lookalike_folders_keep_their_absolute_form(ws, tmp_
     # A sibling folder whose name starts with the root's name is not beneath the root.
     text = f"{tmp_path}-other/a.py /usr/lib/python3/b.py {tmp_path}/c.py"
     assert relative_paths(text, ws) == f"{tmp_path}-other/a.py /usr/lib/python3/b.py c.py"
+
+
+def test_after_a_first_run_of_tests_a_hang_is_cut_off_at_ten_times_its_time(ws, tmp_path):
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert 1 == 2\n\ndef test_b():\n    pass\n")
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider test_a.py")
+    first = gate.run(ws)
+    paced = gate.paced(first)
+    assert paced.timeout_s == max(HANG_MIN_S, math.ceil(HANG_FACTOR * first.wall_s)) < TIMEOUT_S
+    # An edit that makes the suite loop forever: the run is cut off, says so, and counts no test passing.
+    (tmp_path / "test_a.py").write_text("def test_a():\n    while True:\n        pass\n")
+    hung = replace(paced, timeout_s=2).run(ws)
+    assert (hung.exit_code, hung.passing, hung.view.endswith("timed out after 2 s")) == (None, 0, True)
+
+
+def test_a_first_run_that_ran_no_test_leaves_the_limit_as_it_was(ws, tmp_path):
+    (tmp_path / "test_a.py").write_text("import missing_module\n")
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider test_a.py")
+    assert gate.paced(gate.run(ws)).timeout_s == TIMEOUT_S
+    assert TestGate("true").paced(TestGate("true").run(ws)).timeout_s == TIMEOUT_S

@@ -121,8 +121,9 @@ class RunState:
     @property
     def gate(self) -> TestGate | None:
         # Plan mode promises read-only and the test command is a command: no gate there (the mode can change
-        # between turns of one session, so this is decided per run, not when the harness is built).
-        return None if self.settings.permission_mode == "plan" else self.harness.gate
+        # between turns of one session, so this is decided per run, not when the harness is built: start() makes
+        # the judge only outside plan mode). The judge's gate is paced by the suite's first run.
+        return self.judge.gate if self.judge else None
 
     def opening(self, task: str) -> Generator[Event, Decision | None, Message]:
         """The task as the model first reads it: with a test gate, its first run's digest and where the bug likely

@@ -6,9 +6,10 @@ final answer is refused while the command still fails, so "the tests pass" is ne
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..workspace import Workspace
 from .pointers import code_under_test, source_of
@@ -18,6 +19,10 @@ from .testrun import run_tests
 
 EXCERPT_HEAD, EXCERPT_TAIL = 1800, 700
 TIMEOUT_S = 600
+# Once the suite's own time is known, a run taking HANG_FACTOR times as long (at least HANG_MIN_S) is an edit that
+# made it hang. Measured: a candidate edit put an endless loop in a 3 s suite, whose run then took the whole 600 s
+# and made the agent overrun its own time limit by 190 s.
+HANG_FACTOR, HANG_MIN_S = 10, 120
 REFUSED = "You tried to finish, but"  # begins the reply to a refused finish (tune/ does not train on one)
 
 
@@ -52,16 +57,25 @@ class TestGate:
     __test__ = False
     command: str
     max_refusals: int = 3
+    timeout_s: int = TIMEOUT_S  # a run cut off at this counts as no test passing
 
     def run(self, ws: Workspace, baseline: frozenset[str] = frozenset(), task: str = "") -> TestRun:
         """Run the command with its results read as data; `baseline` (the ids failing before any change) and
         `task` mark the failures that are pre-existing and unrelated (testdigest.digest)."""
         started = time.monotonic()
-        tested = run_tests(self.command, ws, TIMEOUT_S)
+        tested = run_tests(self.command, ws, self.timeout_s)
         shown = relative_paths(digest(tested.report, ws.root, baseline=baseline, task=task), ws)
-        end = f"timed out after {TIMEOUT_S} s" if tested.exit_code is None else f"exit code: {tested.exit_code}"
+        end = f"timed out after {self.timeout_s} s" if tested.exit_code is None else f"exit code: {tested.exit_code}"
         return TestRun(tested.passed, relative_paths(tested.output, ws), "\n\n".join(p for p in (shown, end) if p),
                        tested.report, tested.exit_code, round(time.monotonic() - started, 3))
+
+    def paced(self, first: TestRun) -> TestGate:
+        """This gate with its time limit set from a first run that ran tests: HANG_FACTOR times its time. (A first
+        run that counted no tests, such as a collection error, may be far shorter than the whole suite.)"""
+        counts = dict(first.report.counts) if first.report else {}
+        if first.exit_code is None or not any(counts.get(k) for k in ("passed", "failed")):
+            return self
+        return replace(self, timeout_s=min(self.timeout_s, max(HANG_MIN_S, math.ceil(HANG_FACTOR * first.wall_s))))
 
     def briefing(self, ws: Workspace, run: TestRun | None = None, located: str = "") -> str:
         """What the model reads with the task; `located`: the fault localization's top suspects, if any."""

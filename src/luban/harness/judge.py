@@ -57,9 +57,11 @@ class Judge:
     _kept: dict[str, bytes] = field(default_factory=dict)
 
     def first(self, ws: Workspace) -> TestRun:
-        """The run before the agent changed anything: its failures are the baseline, its count the first best."""
+        """The run before the agent changed anything: its failures are the baseline, its count the first best, its
+        time what a hang is measured against (gate.paced)."""
         run = self.last = self.gate.run(ws, task=self.task)
         self.baseline, self.best = run.failing, run.passing
+        self.gate = self.gate.paced(run)
         self.before(ws)
         return run
 
