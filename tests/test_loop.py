@@ -118,6 +118,15 @@ def test_a_long_result_just_shown_is_pointed_at_not_shown_again(tmp_path):
     assert (outcome.status, outcome.steps) == ("stuck", 5)
 
 
+def test_a_fixed_seed_gives_each_request_of_the_run_its_own_seed(tmp_path):
+    model = script(assistant(calls=[call("a")]), assistant("Done."))
+    drive(model, tmp_path, settings=Settings(seed=7, permission_mode="full-auto"))
+    assert [r.seed for r in model.requests] == [7, 8]
+    model = script(assistant("Done."))
+    drive(model, tmp_path)
+    assert model.requests[0].seed is None  # by default the server picks
+
+
 def test_max_steps(tmp_path):
     model = script(*[assistant(calls=[call(str(i))]) for i in range(3)])
     _, outcome = drive(model, tmp_path, settings=Settings(max_steps=3))

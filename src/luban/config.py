@@ -48,6 +48,10 @@ class Settings:
     # for the in-process one.
     adapter: str = ""
     temperature: float = 0.0
+    # The sampling seed of a run's first request, the next request's one more (so candidate samples still differ):
+    # the same task then samples the same way each time. -1: each server picks its own (OpenAI-compatible servers;
+    # the in-process model ignores it).
+    seed: int = -1
     # How tools are offered: native function calling, the model family's own text format (from its profile),
     # or one schema-constrained JSON object per reply. auto = json for the embedded and in-process models,
     # native for a server.

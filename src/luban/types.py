@@ -104,6 +104,7 @@ class Request:
     send_reasoning: bool = False
     # The time.monotonic() by which the run must stop (max_wall_s): the request gives up then (TimeUp).
     deadline: float | None = None
+    seed: int | None = None  # the sampling seed sent to the server; None: the server picks one
 
 
 @dataclass(frozen=True)

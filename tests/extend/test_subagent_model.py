@@ -30,7 +30,9 @@ def luban(args, tmp_path, timeout=900):
     data = tmp_path / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "models").symlink_to(user_data_dir(os.environ) / "models", target_is_directory=True)
-    env = {**os.environ, "LUBAN_DATA_DIR": str(data), "LUBAN_HOME": str(tmp_path / "home")}
+    # Seeded: when the 1.5B repeats a call, its next reply is sampled (the unstick temperature), and unseeded
+    # that made one run in five answer with the wrong file.
+    env = {**os.environ, "LUBAN_DATA_DIR": str(data), "LUBAN_HOME": str(tmp_path / "home"), "LUBAN_SEED": "0"}
     done = subprocess.run([sys.executable, "-m", "luban.ui.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     assert done.returncode in (0, 3), done.stderr

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -56,6 +57,12 @@ def test_prompt_progress_is_asked_for_only_where_the_server_sends_it():
     request = Request((Message("user", "hi"),))
     assert "return_progress" not in chat_body(request, "m")
     assert chat_body(request, "m", progress=True)["return_progress"] is True
+
+
+def test_a_seed_is_sent_only_when_the_request_has_one():
+    request = Request((Message("user", "hi"),))
+    assert "seed" not in chat_body(request, "m")
+    assert chat_body(replace(request, seed=3), "m")["seed"] == 3
 
 
 def test_parallel_tool_calls_are_assembled_by_index_across_chunks():

@@ -89,6 +89,7 @@ class RunState:
     checks: Judge | None = None
     reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
     refused: tuple[str, int] | None = None  # the last refused finish's whole text and its step
+    asked: int = 0  # model requests so far (each one's seed is settings.seed plus this)
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -185,10 +186,16 @@ class RunState:
             avoid |= {name for name, tool in self.tools.items() if tool.effect != "write"} | {FINISH}
         return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
 
+    def _under_way(self, request: Request) -> Request:
+        """`request` under the run's deadline, with its seed when the settings fix one."""
+        self.asked += 1
+        seed = self.settings.seed + self.asked - 1 if self.settings.seed >= 0 else None
+        return replace(request, deadline=self.deadline, seed=seed)
+
     def ask(self, request: Request) -> Generator[Event, Decision | None, Completion]:
         """One model request under the run's deadline, its usage counted."""
         restarts: list[ReplyRestarted] = []
-        completion = drain(self.model, replace(request, deadline=self.deadline), restarts.append)
+        completion = drain(self.model, self._under_way(request), restarts.append)
         for restart in restarts:  # told once the reply is whole: a driver pausing mid-stream would stall the stream
             yield self.record(Notice(restart.text))
         self.usage += completion.usage
@@ -219,7 +226,7 @@ class RunState:
 
     def summary(self, request: Request) -> str:
         """The model's answer to a compaction's summary request, under the run's deadline and counted in its usage."""
-        completion = drain(self.model, replace(request, deadline=self.deadline),
+        completion = drain(self.model, self._under_way(request),
                            lambda restart: self.record(Notice(restart.text)))
         self.usage += completion.usage
         self.model_s += completion.wall_s

@@ -54,6 +54,8 @@ def chat_body(request: Request, model: str, progress: bool = False) -> dict[str,
         body["temperature"] = request.temperature
     if request.max_tokens is not None:
         body["max_tokens"] = request.max_tokens
+    if request.seed is not None:
+        body["seed"] = request.seed
     if request.response_format is not None:
         body["response_format"] = dict(request.response_format)
     if progress:
