@@ -64,6 +64,21 @@ def test_a_focused_rewrite_targets_the_top_suspect_and_methods_by_their_qualifie
     assert target(run, ws, Guards(protected=("shop/*",)), (top,)) is None
 
 
+def test_focused_rewrites_go_to_the_suspect_rewritten_least_so_far(tmp_path):
+    ws = project(tmp_path)
+    run = TestGate(PYTEST).run(ws)
+    suspects = (Suspect("shop/cart.py", 16, "Cart.total", 0.45), Suspect("shop/pricing.py", 3, "discounted", 0.6),
+                Suspect("shop/cart.py", 10, "Cart.__init__", 0.35), Suspect("shop/cart.py", 1, "subtotal", 0.1))
+    names = []
+    tried: dict[str, int] = {}
+    for _ in range(5):
+        goal = target(run, ws, Guards(), suspects, tried)
+        tried[goal.key] = tried.get(goal.key, 0) + 1
+        names.append(goal.name)
+    # The first three suspects in turn, then round again; the fourth is too unlikely to be tried.
+    assert names == ["total", "discounted", "__init__", "total", "discounted"]
+
+
 def test_locate_fault_is_offered_with_a_test_command_outside_plan_mode():
     names = lambda settings: [t.spec.name for t in offered_tools(settings, "task")]  # noqa: E731
     assert names(Settings(permission_mode="full-auto", test_command="pytest"))[-1] == "locate_fault"

@@ -126,6 +126,27 @@ def test_frames_rank_where_the_exception_was_raised_first(tmp_path):
                                                 Suspect("calc.py", 6, "outer", 0.21)]
 
 
+def test_a_name_the_report_spells_out_outranks_the_frame_that_raised(tmp_path):
+    # The shape of a real report: the property returns None, and the failure surfaces in its caller.
+    (tmp_path / "loops.py").write_text("class Loop:\n    def length(self):\n        return None\n\n"
+                                       "    def rest(self):\n        return self.length() - 1\n\n\n"
+                                       "def length(xs):\n    return len(xs)\n")
+    failure = Failure("test_loops.py::test_rest", "failed", "TypeError: unsupported operand type(s)", (),
+                      (Frame("test_loops.py", 4, "test_rest"), Frame("loops.py", 6, "rest")))
+    spelled = "`pkg.loops.Loop.length` misbehaves"
+    assert rank(tmp_path, {}, [failure], spelled, spelled) == [Suspect("loops.py", 2, "Loop.length", 0.4),
+                                                             Suspect("loops.py", 6, "Loop.rest", 0.3),
+                                                             Suspect("loops.py", 1, "Loop", 0.1),
+                                                             Suspect("loops.py", 9, "length", 0.1)]
+    # A bare word is weak evidence, and so is the name when only the failures spell it out.
+    assert [s.function for s in rank(tmp_path, {}, [failure], "length misbehaves", "length misbehaves")] == [
+        "Loop.rest", "Loop.length", "length"]
+    assert [s.function for s in rank(tmp_path, {}, [failure], spelled, "")] == ["Loop.rest", "Loop", "Loop.length",
+                                                                                  "length"]
+    # A module-level function is spelled out with its module.
+    assert rank(tmp_path, {}, [], "loops.length", "see loops.length")[0] == Suspect("loops.py", 9, "length", 0.4)
+
+
 def test_ochiai():
     spectrum = Spectrum({"a.py": {1: frozenset({"f1", "p1", "p2"}), 2: frozenset({"f1", "f2"}), 3: frozenset({"p1"})}},
                         frozenset({"f1", "f2"}), frozenset({"p1", "p2"}))

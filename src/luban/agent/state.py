@@ -90,6 +90,7 @@ class RunState:
     reruns: Reruns = field(default_factory=Reruns)  # the commands run so far, for "unchanged since step N"
     refused: tuple[str, int] | None = None  # the last refused finish's whole text and its step
     asked: int = 0  # model requests so far (each one's seed is settings.seed plus this)
+    rewritten: dict[str, int] = field(default_factory=dict)  # focused rewrites per definition (candidates.Trial)
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -154,7 +155,8 @@ class RunState:
         """How candidate edits are tried (harness/candidates.py): only where a test gate judges them."""
         s = self.settings
         return Trial(self.gate, self.ws, self.tools, self.guards, self.protocol, s.edit_samples, s.focused_rewrites,
-                     s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else ()) if self.gate else None
+                     s.max_reply_tokens, self.transcript, self.judge.suspects if self.judge else (),
+                     self.rewritten) if self.gate else None
 
     def refusal(self, tests: TestRun) -> str:
         """What the model is told when the gate refuses its finish; the same refusal again is one line."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generator, Mapping, Protocol
 
@@ -50,6 +50,8 @@ class Trial:
     max_tokens: int | None  # of a rewrite's reply
     transcript: Transcript | None  # keeps what the model wrote for each rewrite
     suspects: tuple[Suspect, ...] = ()  # fault localization's ranking, best first: where focused rewrites look first
+    # How often each definition was rewritten in this run (by Target.key): the run's, counted here as they go.
+    rewritten: dict[str, int] = field(default_factory=dict)
 
 
 class Sampler(Protocol):
@@ -91,16 +93,17 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
     pass, when they did on the copy)."""
     now = trial.gate.run(trial.ws)
     before = tests_score(now)
-    goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects) if trial.focused else None
     scored, focused = [(score(turn, trial), turn)], []
     warmer = replace(request, temperature=max(request.temperature or 0.0, SAMPLE_TEMPERATURE))
     while scored[-1][0][0] != 0 and len(scored) < trial.samples:
         sampler.check_time("while trying candidate edits")
-        sample = None
-        if goal and len(scored) % 2:
+        sample = goal = None
+        if trial.focused and len(scored) % 2:
+            goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects, trial.rewritten)
+        if goal:
             sample = yield from _rewrite(goal, now, warmer.temperature, trial, sampler, call_id)
         if sample:
-            focused.append(sample)
+            focused.append((sample, goal.name))
             # The model chose its own edits; a rewrite it did not ask for must earn its place by progress
             # (measured: one that only turned failures into NameErrors was taken and derailed the run).
             rewrite_score = score(sample, trial)
@@ -110,7 +113,8 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
             scored.append((score(sample, trial), sample))
     chosen, after = best(scored)
     if chosen is not turn:
-        how = f"the model's focused rewrite of {goal.name}" if any(chosen is r for r in focused) else "a sampled one"
+        how = next((f"the model's focused rewrite of {name}" for sample, name in focused if sample is chosen),
+                   "a sampled one")
         verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
         yield sampler.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the "
                                     f"tests {verdict}."))
@@ -123,6 +127,7 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
 def _rewrite(goal: rewrites.Target, now: TestRun, temperature: float, trial: Trial, sampler: Sampler, call_id: str
              ) -> Generator[Event, Decision | None, Turn | None]:
     """The model's rewrite of `goal`, asked for in a separate short request, as an edit_file turn."""
+    trial.rewritten[goal.key] = trial.rewritten.get(goal.key, 0) + 1
     completion = yield from sampler.ask(rewrites.request(goal, now, temperature, trial.max_tokens))
     new = rewrites.rewritten(completion.message.content, goal)
     if trial.transcript:  # not part of the conversation, but what the model wrote is kept for the record

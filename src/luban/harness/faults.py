@@ -19,8 +19,10 @@ from .testreport import Failure, TestReport
 from .testrun import Execute
 
 # How much each kind of evidence counts. The spectrum is the strongest where there is one; a frame says where
-# the failure surfaced, which is near the bug more often than not; a name the report mentions, least.
-SPECTRUM, FRAMES, NAMES = 0.6, 0.3, 0.1
+# the failure surfaced, which is near the bug more often than not; a name the report mentions, least. A
+# definition the task spells out by its qualified name (`pkg.module.Class.method`) counts as much as a frame:
+# a user who names the call that misbehaves points at it, where a bare word such as `length` may be anything.
+SPECTRUM, FRAMES, NAMES, QUALIFIED = 0.6, 0.3, 0.1, 0.3
 # Each frame further out from where the exception was raised counts this much less.
 FRAME_DECAY = 0.7
 TOP = 5
@@ -32,6 +34,7 @@ TEST_CODE = (*TEST_FILES, "conftest.py", "*/conftest.py")
 # Names defined in more files than this (`get`, `run`, `__init__`) point nowhere in particular.
 COMMON_DEFINERS = 5
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def locate(command: str, ws: Workspace, *, task: str = "", timeout: int = 600, t
         return Localization((), "the tests pass, so no failing test points anywhere")
     report = measured.tested.report
     scores = measured.spectrum.ochiai() if measured.spectrum else {}
-    suspects = rank(ws.root, scores, report.failures, _mentions(task, report))[:top]
+    suspects = rank(ws.root, scores, report.failures, _mentions(task, report), task)[:top]
     if measured.spectrum is None:
         return Localization(tuple(suspects), f"traceback frames and names in the failures only (no coverage: "
                                              f"{measured.problem})")
@@ -80,7 +83,7 @@ def for_briefing(command: str, ws: Workspace, report: TestReport, seconds: float
     """The top suspects to show when the test gate fails; `report` and `seconds`: the gate's own run."""
     if seconds <= COVERAGE_MAX_S:
         return locate(command, ws, task=task, top=top)
-    suspects = rank(ws.root, {}, report.failures, _mentions(task, report))[:top]
+    suspects = rank(ws.root, {}, report.failures, _mentions(task, report), task)[:top]
     return Localization(tuple(suspects), "traceback frames and names in the failures only (the tests take too long "
                                          "to run again under coverage)")
 
@@ -93,8 +96,9 @@ def _mentions(task: str, report: TestReport) -> str:
 
 
 def rank(root: Path, line_scores: Mapping[tuple[str, int], float], failures: Sequence[Failure], text: str,
-         test_code: Sequence[str] = TEST_CODE) -> list[Suspect]:
-    """Functions by their combined evidence, best first; ties go to the path, then the line."""
+         task: str = "", test_code: Sequence[str] = TEST_CODE) -> list[Suspect]:
+    """Functions by their combined evidence, best first; ties go to the path, then the line. `text`: where
+    names count as mentions (the task and the failures); `task`: where qualified names count more."""
     spans = _Spans(root)
     evidence: dict[tuple[str, str], dict[str, float]] = {}
     lines: dict[tuple[str, str], int] = {}
@@ -113,9 +117,9 @@ def rank(root: Path, line_scores: Mapping[tuple[str, int], float], failures: Seq
     for rel, line, weight in _frame_weights(root, failures, test_code):
         if function := spans.function(rel, line):
             add(rel, function, "frames", weight, line)
-    for rel, function, line in _mentioned(root, text, test_code):
-        add(rel, function, "names", 1.0, line)
-    weights = {"spectrum": SPECTRUM, "frames": FRAMES, "names": NAMES}
+    for rel, function, line, kind in _mentioned(root, text, set(_DOTTED.findall(task)), test_code):
+        add(rel, function, kind, 1.0, line)
+    weights = {"spectrum": SPECTRUM, "frames": FRAMES, "names": NAMES, "qualified": QUALIFIED}
     ranked = sorted((-sum(weights[k] * v for k, v in found.items()), rel, lines[(rel, fn)], fn)
                     for (rel, fn), found in evidence.items())
     return [Suspect(rel, line, fn, round(-score, 2)) for score, rel, line, fn in ranked]
@@ -139,8 +143,10 @@ def _frame_weights(root: Path, failures: Sequence[Failure], test_code: Sequence[
                 weight *= FRAME_DECAY
 
 
-def _mentioned(root: Path, text: str, test_code: Sequence[str]) -> Iterable[tuple[str, str, int]]:
-    """(path, qualified name, line) of the definitions outside the tests whose names `text` mentions."""
+def _mentioned(root: Path, text: str, dotted: set[str], test_code: Sequence[str]
+               ) -> Iterable[tuple[str, str, int, str]]:
+    """(path, qualified name, line, kind) of the definitions outside the tests that `text` mentions by name
+    ("names"; not the names defined all over) or `dotted` spells out ("qualified", however common the name)."""
     from ..context.repomap import definitions  # deferred: tree-sitter
 
     words = set(_NAME.findall(text))
@@ -153,8 +159,20 @@ def _mentioned(root: Path, text: str, test_code: Sequence[str]) -> Iterable[tupl
             definers[name] = definers.get(name, 0) + 1
     for rel, found in tags.items():
         for d in found.definitions:
-            if d.name in words and definers[d.name] <= COMMON_DEFINERS and not d.name.startswith("__"):
-                yield rel, _qualified(found.definitions, d), d.line
+            if d.name not in words or d.name.startswith("__"):
+                continue
+            function = _qualified(found.definitions, d)
+            if definers[d.name] <= COMMON_DEFINERS:
+                yield rel, function, d.line, "names"
+            if _spelled_out(rel, function, dotted):
+                yield rel, function, d.line, "qualified"
+
+
+def _spelled_out(rel: str, function: str, dotted: set[str]) -> bool:
+    """Whether a dotted name of the task ends with `function` qualified by its class (`Cart.total`) or, for a
+    module-level function, by its module (`pricing.total` for pricing.py)."""
+    owner = function if "." in function else f"{Path(rel).stem}.{function}"
+    return any(name == owner or name.endswith(f".{owner}") for name in dotted)
 
 
 def _qualified(definitions, definition) -> str:

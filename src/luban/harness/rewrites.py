@@ -13,7 +13,7 @@ import ast
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..types import Message, Request, ToolCall
 from ..workspace import Workspace
@@ -24,7 +24,7 @@ from .pointers import SOURCE_MAX_LINES
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-SUSPECTS_TRIED = 2
+SUSPECTS_TRIED = 3
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -36,15 +36,28 @@ class Target:
     name: str
     source: str
 
+    @property
+    def key(self) -> str:
+        return f"{self.path}:{self.name}"
 
-def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = ()) -> Target | None:
-    """The definition to rewrite: fault localization's likeliest suspect (of the first SUSPECTS_TRIED) that is
-    short enough to show whole and may be changed, else the definition the failing lines call most. (A failing
-    assertion's traceback often ends in the test, and then names only what the test calls.)"""
-    for suspect in suspects[:SUSPECTS_TRIED]:
-        source = definition(ws, suspect.path, suspect.function)
-        if source and not guards.is_protected(suspect.path):
-            return Target(suspect.path, suspect.function.rsplit(".", 1)[-1], source)
+
+def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = (),
+           tried: Mapping[str, int] | None = None) -> Target | None:
+    """The definition to rewrite: of fault localization's first SUSPECTS_TRIED suspects that are short enough to
+    show whole and may be changed, and the definition the failing lines call most (a failing assertion's
+    traceback often ends in the test, and then names only what the test calls), the one rewritten least often
+    so far (`tried`, by Target.key), the likeliest first among equals. (Measured: every rewrite of a run went to
+    the top suspect, the function where the exception surfaced, twelve times in one run, while the bug sat in
+    the third, the property that returned None.)"""
+    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source) for s in suspects[:SUSPECTS_TRIED]
+             if (source := definition(ws, s.path, s.function)) and not guards.is_protected(s.path)]
+    if (called := _called(run, ws, guards)) and all(g.key != called.key for g in goals):
+        goals.append(called)
+    tried = tried or {}
+    return min(goals, key=lambda g: tried.get(g.key, 0)) if goals else None
+
+
+def _called(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
     found = quote(run, ws)
     if not found or not found[1]:
         return None
