@@ -3,6 +3,8 @@ judged by the tests, else by the file's docstring examples (HumanEval has no tes
 
 import json
 
+import pytest
+
 from luban.agent import loop
 from luban.config import Settings
 from luban.harness import Harness
@@ -36,10 +38,10 @@ def turn(tool, **args):
     return assistant(json.dumps({"thought": f"use {tool}", "tool": tool, "args": args}))
 
 
-def run(model, root, harness, task=TASK):
+def run(model, root, harness, task=TASK, mode="full-auto"):
     ws = Workspace.open(root, root.parent / "out")
     events = list(loop.run(task, model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
-                           settings=Settings(permission_mode="full-auto", edit_samples=1),
+                           settings=Settings(permission_mode=mode, edit_samples=1),
                            history=[Message("system", "s")], harness=harness))
     return events
 
@@ -109,3 +111,12 @@ def test_with_a_test_command_a_write_that_leaves_fewer_tests_passing_is_put_back
     first = model.requests[1].messages[1].content
     assert "[Luban wrote below_zero in solution.py from a short, separate request, but the tests did worse with " \
            "it, so it was put back:" in first
+
+
+@pytest.mark.parametrize("mode, writes", [("plan", False), ("ask", False), ("auto-edit", True)])
+def test_focused_writes_change_files_only_where_the_mode_lets_edits_run_without_asking(tmp_path, mode, writes):
+    (tmp_path / "solution.py").write_text(STUB)
+    model = script(*([assistant(GOOD)] if writes else []), turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True), mode=mode)
+    assert ((tmp_path / "solution.py").read_text() != STUB) is writes
+    assert len(model.requests) == 1 + writes

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any, Generator, Mapping
 
 from ..errors import PathRefused
@@ -159,7 +158,7 @@ def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState
         return _denied(st, call, "The user already declined this call in this run.",
                        f"The user already declined this {call.name} call in this run, and a rejected call is not "
                        "asked again; do something else.")
-    ruling = policy.decide(judged, effect, st.settings.permission_mode, _rules(st.settings.permissions),
+    ruling = policy.decide(judged, effect, st.settings.permission_mode, policy.rules_of(st.settings.permissions),
                            st.session_allow, seen)
     if ruling.verdict == "deny":
         return _denied(st, call, ruling.reason, ruling.reason)
@@ -188,7 +187,7 @@ def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState
 def _unasked(call: ToolCall, effect: Effect, touched: Touched, st: RunState) -> tuple[str | None, bool]:
     """What would let a call that asks run without asking (ApprovalNeeded.looser_mode and .rule_would), found by
     asking policy.decide itself, so the answer cannot drift from the rules."""
-    mode, rules, allowed = st.settings.permission_mode, _rules(st.settings.permissions), st.session_allow
+    mode, rules, allowed = st.settings.permission_mode, policy.rules_of(st.settings.permissions), st.session_allow
     looser = policy.MODES[policy.MODES.index(mode) + 1:]
     by_mode = next((m for m in looser if policy.decide(call, effect, m, rules, allowed, touched).verdict == "allow"),
                    None)
@@ -217,17 +216,6 @@ def _judged(call: ToolCall, touched: Touched, ws: Workspace) -> tuple[ToolCall, 
     arguments = {k: relative.get(v, v) if isinstance(v, str) else v for k, v in call.arguments.items()}
     seen = replace(touched, paths=tuple(relative.get(p, p) for p in touched.paths))
     return ToolCall(call.id, call.name, arguments), seen
-
-
-@lru_cache(maxsize=8)
-def _parsed(frozen: tuple[tuple[str, tuple[str, ...]], ...]) -> policy.Rules:
-    return policy.Rules.parse(dict(frozen))
-
-
-def _rules(permissions: Mapping[str, Any]) -> policy.Rules:
-    """The run's rules, parsed once (settings do not change during a run)."""
-    return _parsed(tuple((kind, tuple(p) if isinstance(p, (list, tuple)) else p)
-                         for kind, p in sorted(permissions.items())))
 
 
 def repeat_key(call: ToolCall, result: ToolResult) -> tuple[str, str, str]:

@@ -21,10 +21,11 @@ from ..harness.writes import checks_command, named_files, write_stubs
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
+from ..safety import policy
 from ..session import Transcript, finished_calls, read_records
 from ..tools import EXISTING, Tool
 from ..types import (CallStats, Completion, Decision, Denial, Event, Message, ModelReplied, Notice, Outcome,
-                     ReplyRestarted, Request, ToolResult, ToolSpec, Usage)
+                     ReplyRestarted, Request, ToolCall, ToolResult, ToolSpec, Usage)
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
@@ -134,7 +135,8 @@ class RunState:
         if judge:
             judge.first(self.ws)
         if self.harness.focused_writes:
-            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript)
+            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript,
+                                           self.may_write)
             self.checks = None if judge else _checks(task, self.ws)
         if not judge:
             return Message("user", "\n\n".join([task, *notes]))
@@ -149,6 +151,14 @@ class RunState:
         self.messages.append(message)
         if self.transcript:
             self.transcript.append_message(message)
+
+    def may_write(self, rel: str) -> bool:
+        """Whether the harness may change `rel` on its own, as a focused write does: the mode and the rules let
+        an edit of it run without asking (never in plan or ask mode), and no guard protects it."""
+        call = ToolCall("harness", "write_file", {"path": rel})
+        ruling = policy.decide(call, "write", self.settings.permission_mode, policy.rules_of(self.settings.permissions),
+                               self.session_allow)
+        return ruling.verdict == "allow" and not self.guards.is_protected(rel)
 
     @property
     def trial(self) -> Trial | None:

@@ -14,7 +14,7 @@ import ast
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import Generator, Protocol
+from typing import Callable, Generator, Protocol
 
 from ..types import Completion, Decision, Event, Message, Notice, Request
 from ..session import Transcript
@@ -149,11 +149,13 @@ def checks_command(path: str, text: str) -> str | None:
 
 
 def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None,
-                transcript: Transcript | None = None) -> Generator[Event, Decision | None, list[str]]:
-    """Write each stub from a focused request, judged; returns one note per stub for the model. What the model
-    wrote is kept in the transcript as a rewrite record (it is not part of the conversation)."""
+                transcript: Transcript | None = None, may_write: Callable[[str], bool] = lambda rel: True
+                ) -> Generator[Event, Decision | None, list[str]]:
+    """Write each stub that `may_write` allows (the mode and rules, without asking) from a focused request,
+    judged; returns one note per stub for the model. What the model wrote is kept in the transcript as a rewrite
+    record (it is not part of the conversation)."""
     notes = []
-    for stub in stubs(ws, task):
+    for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
         completion = yield from asker.ask(request(stub, max_tokens))
         current = (ws.root / stub.path).read_text(encoding="utf-8")
         new = written(completion.message.content, Stub(stub.path, stub.name, stub.source, current))

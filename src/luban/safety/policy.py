@@ -8,6 +8,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from ..errors import ConfigError
@@ -152,6 +153,17 @@ class Rules:
 
     def with_allowed(self, patterns: Sequence[str]) -> Rules:
         return Rules(self.allow + tuple(Pattern.parse(p, written=False) for p in patterns), self.ask, self.deny)
+
+
+@lru_cache(maxsize=8)
+def _parsed(frozen: tuple[tuple[str, tuple[str, ...]], ...]) -> Rules:
+    return Rules.parse(dict(frozen))
+
+
+def rules_of(permissions: Mapping[str, Any]) -> Rules:
+    """The settings' permission rules, parsed once (settings do not change during a run)."""
+    return _parsed(tuple((kind, tuple(p) if isinstance(p, (list, tuple)) else p)
+                         for kind, p in sorted(permissions.items())))
 
 
 def decide(call: ToolCall, effect: Effect, mode: str, rules: Rules = Rules(),
