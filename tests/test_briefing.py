@@ -79,6 +79,48 @@ def test_focused_rewrites_go_to_the_suspect_rewritten_least_so_far(tmp_path):
     assert names == ["total", "discounted", "__init__", "total", "discounted"]
 
 
+FIXED = "```python\ndef discounted(amount, percent):\n    return amount - amount * percent / 100\n```"
+FINISH = assistant(json.dumps({"thought": "t", "tool": "finish", "args": {"answer": "fixed"}}))
+
+
+def repair_run(tmp_path, replies, mode="full-auto"):
+    ws = project(tmp_path)
+    model = script(*replies)
+    gen = loop.run("Big discounts come out wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                   settings=Settings(permission_mode=mode, edit_samples=1), history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
+                                   regression_guard=True, focused_writes=True))
+    events = list(gen)
+    return model, events[-1].outcome, (ws.root / "shop" / "pricing.py").read_text()
+
+
+def test_a_weak_model_starts_from_the_focused_rewrite_of_the_top_suspect_that_makes_the_tests_pass(tmp_path):
+    model, outcome, pricing = repair_run(tmp_path, [assistant(FIXED), FINISH])
+    assert "def discounted(amount, percent):\n    return amount - amount * percent / 100\n" in pricing
+    rewrite = model.requests[0]
+    assert rewrite.temperature == 0.0 and "Find the bug in `discounted`" in rewrite.messages[-1].content
+    first = model.requests[1].messages[1].content
+    assert "1 failed, 5 passed (pytest)." in first  # the briefing still shows how the task started
+    assert first.endswith("[Luban rewrote discounted in shop/pricing.py from a short, separate request, and now the "
+                          "tests pass. Check the change; if nothing else is left, finish.]")
+    assert outcome.status == "done"
+
+
+def test_rewrites_that_do_not_help_are_not_applied_and_each_suspect_gets_one(tmp_path):
+    unchanged = (PROJECT / "shop" / "pricing.py").read_text()
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * 3 + [FINISH])
+    assert pricing == unchanged
+    asked = [r.messages[-1].content for r in model.requests[:3]]
+    assert ["`discounted`" in asked[0], "`total`" in asked[1], "`__init__`" in asked[2]] == [True] * 3
+    assert "[Luban rewrote" not in model.requests[3].messages[1].content
+
+
+def test_no_opening_repair_where_edits_would_need_asking(tmp_path):
+    model, outcome, pricing = repair_run(tmp_path, [FINISH], mode="ask")
+    assert pricing == (PROJECT / "shop" / "pricing.py").read_text()
+    assert len(model.requests) == 1
+
+
 def test_locate_fault_is_offered_with_a_test_command_outside_plan_mode():
     names = lambda settings: [t.spec.name for t in offered_tools(settings, "task")]  # noqa: E731
     assert names(Settings(permission_mode="full-auto", test_command="pytest"))[-1] == "locate_fault"

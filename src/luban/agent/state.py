@@ -11,8 +11,8 @@ from typing import Generator, Sequence
 from ..config import Settings
 from ..context.engine import Window, refit
 from ..errors import ContextOverflow, TimeUp
-from ..harness import Harness
-from ..harness.candidates import Trial
+from ..harness import Harness, repairs
+from ..harness.candidates import Trial, copyable
 from ..harness.gate import TestGate, TestRun
 from ..harness.guards import Guards
 from ..harness.judge import Judge
@@ -145,7 +145,27 @@ class RunState:
         self.reruns.ran(judge.gate.command, self.ws, 0, ToolResult(tests.view, not tests.passed))
         self.guards.saw_quoted(tests, self.ws)
         briefing = judge.gate.briefing(self.ws, tests, judge.located(self.ws, tests))
+        if not tests.passed and self.harness.focused_writes:
+            notes += yield from self._repaired(tests)
         return Message("user", "\n\n".join([task, briefing, *notes]))
+
+    def _repaired(self, tests: TestRun) -> Generator[Event, Decision | None, list[str]]:
+        """Opening repairs (harness/repairs.py): the best focused rewrite of the suspects, applied and judged."""
+        trial = self.trial
+        if trial is None or not trial.focused or not copyable(trial):
+            return []
+        found = yield from repairs.repair(trial, self, tests, self.may_write)
+        if found is None:
+            return []
+        (call,), goal = found[0].calls, found[1]
+        if self.checkpoints:
+            self.checkpoints.before_write(self.messages, self.transcript)
+        self.judge.before(self.ws)
+        edited = self.tools[call.name](call.arguments, self.ws)
+        self.ws.listing.changed()
+        verdict = self.judge.after(self.ws)
+        refused = edited.error or verdict is None or verdict.refused
+        return [repairs.note(goal, verdict.run if verdict else None, refused)]
 
     def add(self, message: Message) -> None:
         self.messages.append(message)

@@ -80,6 +80,11 @@ def worth_sampling(turn: Turn, trial: Trial) -> bool:
     touched = touched_by(tool, call.arguments)
     if trial.guards.refuse(call, tool.effect, trial.ws, touched) and not trial.guards.protects(call, trial.ws, touched):
         return False
+    return copyable(trial)
+
+
+def copyable(trial: Trial) -> bool:
+    """Whether the workspace is small enough to copy for each candidate."""
     return len(trial.ws.listing.files()) <= MAX_COPY_FILES
 
 
@@ -101,7 +106,7 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
         if trial.focused and len(scored) % 2:
             goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects, trial.rewritten)
         if goal:
-            sample = yield from _rewrite(goal, now, warmer.temperature, trial, sampler, call_id)
+            sample = yield from rewrite_turn(goal, now, warmer.temperature, trial, sampler, call_id)
         if sample:
             focused.append((sample, goal.name))
             # The model chose its own edits; a rewrite it did not ask for must earn its place by progress
@@ -124,7 +129,7 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
     return chosen, regression(before, after, trial.gate.command), passing
 
 
-def _rewrite(goal: rewrites.Target, now: TestRun, temperature: float, trial: Trial, sampler: Sampler, call_id: str
+def rewrite_turn(goal: rewrites.Target, now: TestRun, temperature: float, trial: Trial, sampler: Sampler, call_id: str
              ) -> Generator[Event, Decision | None, Turn | None]:
     """The model's rewrite of `goal`, asked for in a separate short request, as an edit_file turn."""
     trial.rewritten[goal.key] = trial.rewritten.get(goal.key, 0) + 1

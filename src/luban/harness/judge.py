@@ -52,7 +52,7 @@ class Judge:
     best: int = 0
     localize: bool = False  # name the likeliest places of the bug when the tests fail (faults.py)
     suspects: tuple[Suspect, ...] = ()  # the latest localization's, best first: focused rewrites start there
-    last: TestRun | None = None  # the latest run
+    last: TestRun | None = None  # the latest run of the files as they are
     _stats: dict[str, Stat] = field(default_factory=dict)
     _kept: dict[str, bytes] = field(default_factory=dict)
 
@@ -101,10 +101,11 @@ class Judge:
         changed = sorted(rel for rel in set(now) | set(self._stats) if _changed(rel, now, self._stats, self._kept, ws))
         if not changed:
             return None
-        run = self.last = self.gate.run(ws, self.baseline, self.task)
+        previous, run = self.last, self.gate.run(ws, self.baseline, self.task)
         if run.passing < self.best:
-            lost = self._restore(ws, changed)
+            lost = self._restore(ws, changed)  # the files as they were, so the latest run is the one before
             return Verdict(True, self._refusal(run, changed, lost), run)
+        self.last = run
         self.best = run.passing
         self.before(ws)
         if run.passed:

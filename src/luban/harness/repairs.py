@@ -1,0 +1,59 @@
+"""Opening repairs: for a weak model (its profile's `focused_writes`) whose task starts with the tests failing,
+the likeliest places of the bug are rewritten from short, separate requests before the agent's conversation
+starts, each rewrite tried on a copy of the workspace. The best that leaves more tests passing is applied, and
+the model starts from there, told what was done; the regression guard judges it like any edit.
+
+Why: the focused rewrites of candidates.py waited for the model to propose an edit. In the bugfix transcripts
+the 1.5B spent its first steps reading whole files (a minute of prefill each) before it proposed one, and then
+every rewrite went to the same definition. Here the same short requests go first, one per suspect in turn, at
+temperature 0, and cost only their decoding and a test run each.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Generator
+
+from ..models.protocol import Turn
+from ..types import Decision, Event, Notice
+from . import rewrites
+from .candidates import Sampler, Score, Trial, rewrite_turn, score, tests_score
+from .gate import TestRun
+
+OPENING_REWRITES = 3  # suspects tried at most, one rewrite each; the first after which the tests pass ends it
+
+
+def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[str], bool]
+           ) -> Generator[Event, Decision | None, tuple[Turn, rewrites.Target] | None]:
+    """The edit_file turn of the best focused rewrite of the top suspects and its target, when one leaves more
+    tests passing than `now` (the gate's failing run); None when none does, or none may be written unasked."""
+    before = tests_score(now)
+    chosen: tuple[Score, Turn, rewrites.Target] | None = None
+    for _ in range(OPENING_REWRITES):
+        sampler.check_time("while rewriting the likeliest places of the bug")
+        goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects, trial.rewritten)
+        if goal is None or not may_write(goal.path):
+            break
+        turn = yield from rewrite_turn(goal, now, 0.0, trial, sampler, "call_0_repair")
+        if turn is None:
+            continue
+        after = score(turn, trial)
+        if after < before and (chosen is None or after < chosen[0]):
+            chosen = (after, turn, goal)
+        if after[0] == 0:
+            break
+    if chosen is None:
+        return None
+    after, turn, goal = chosen
+    yield sampler.record(Notice(f"Rewrote {goal.name} in {goal.path} before the first step, tried on a copy: "
+                                f"{-after[1]} tests pass after it instead of {-before[1]}."))
+    return turn, goal
+
+
+def note(goal: rewrites.Target, run: TestRun | None, refused: bool) -> str:
+    """What the model is told of an applied repair: which definition, and how the tests stand after it."""
+    what = f"[Luban rewrote {goal.name} in {goal.path} from a short, separate request"
+    if refused or run is None:
+        return f"{what}, but the tests did worse with it, so it was put back.]"
+    if run.passed:
+        return f"{what}, and now the tests pass. Check the change; if nothing else is left, finish.]"
+    return f"{what}; more tests pass after it, but not all:\n{run.view[:1500]}]"
