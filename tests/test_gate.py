@@ -5,6 +5,7 @@ import pytest
 
 from luban.harness.gate import (EXCERPT_HEAD, EXCERPT_TAIL, HANG_FACTOR, HANG_MIN_S, TIMEOUT_S, TestGate, TestRun, excerpt,
                                relative_paths)
+from luban.harness.testdigest import unrelated
 from luban.workspace import Workspace
 
 LOUD_FAILURE = "python3 -c \"print('x'*5000); raise SystemExit(1)\""
@@ -68,10 +69,22 @@ def test_failures_failing_before_any_change_and_unrelated_to_the_task_go_last(ws
                                           "def test_total():\n    assert 1 == 2\n")
     gate = TestGate("python3 -m pytest -q -p no:cacheprovider")
     first = gate.run(ws)
-    later = gate.run(ws, first.failing, task="the total is wrong")
+    later = gate.run(ws, unrelated(first.report, "the total is wrong"))
     assert later.shown == ("2 failed (pytest).\n\nFAILED test_two.py::test_total\n  assert 1 == 2\n  at test_two.py:5 in test_total: assert 1 == 2"
                            "\n\nPre-existing (failing before any change, and nothing in common with the task):\n"
                            "- 1 failed: LookupError: no locale (test_two.py::test_locale)\n\nexit code: 1")
+
+
+def test_a_failure_that_fails_otherwise_after_a_change_is_no_longer_pre_existing(ws, tmp_path):
+    # The change reached the test, so it is part of the work, whatever the task's words say.
+    (tmp_path / "lookup.py").write_text("def find():\n    raise LookupError('no locale')\n")
+    (tmp_path / "test_two.py").write_text("from lookup import find\n\ndef test_locale():\n    find()\n")
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider")
+    baseline = unrelated(gate.run(ws).report, "the total is wrong")
+    assert "Pre-existing" in gate.run(ws, baseline).shown
+    (tmp_path / "lookup.py").write_text("def find():\n    return int('None')\n")
+    shown = gate.run(ws, baseline).shown
+    assert ("Pre-existing" in shown, "FAILED test_two.py::test_locale" in shown) == (False, True)
 
 
 def test_the_command_runs_in_the_workspace_root(ws, tmp_path):

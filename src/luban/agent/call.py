@@ -117,8 +117,7 @@ def _executed(call: ToolCall, tool: Tool, touched: Touched, st: RunState
         elif st.harness.test_digests and tool.effect == "exec" and touched.command and runs_tests(
                 touched.command, st.gate.command if st.gate else ""):
             result = tests_result(touched.command, st.ws, _timeout(call.arguments),
-                                  baseline=st.judge.baseline if st.judge else frozenset(),
-                                  task=st.judge.task if st.judge else "")
+                                  baseline=st.judge.baseline if st.judge else frozenset())
         else:
             result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session

@@ -59,12 +59,12 @@ class TestGate:
     max_refusals: int = 3
     timeout_s: int = TIMEOUT_S  # a run cut off at this counts as no test passing
 
-    def run(self, ws: Workspace, baseline: frozenset[str] = frozenset(), task: str = "") -> TestRun:
-        """Run the command with its results read as data; `baseline` (the ids failing before any change) and
-        `task` mark the failures that are pre-existing and unrelated (testdigest.digest)."""
+    def run(self, ws: Workspace, baseline: frozenset[str] = frozenset()) -> TestRun:
+        """Run the command with its results read as data; `baseline` (the failures before any change that the
+        task is not about: testdigest.unrelated) marks those that are pre-existing."""
         started = time.monotonic()
         tested = run_tests(self.command, ws, self.timeout_s)
-        shown = relative_paths(digest(tested.report, ws.root, baseline=baseline, task=task), ws)
+        shown = relative_paths(digest(tested.report, ws.root, baseline=baseline), ws)
         end = f"timed out after {self.timeout_s} s" if tested.exit_code is None else f"exit code: {tested.exit_code}"
         return TestRun(tested.passed, relative_paths(tested.output, ws), "\n\n".join(p for p in (shown, end) if p),
                        tested.report, tested.exit_code, round(time.monotonic() - started, 3))

@@ -17,6 +17,7 @@ from ..errors import PathRefused
 from ..workspace import Workspace, atomic_write
 from .faults import Suspect, for_briefing
 from .gate import TestGate, TestRun
+from .testdigest import unrelated
 
 # Begins the result of an edit the harness refused or undid (tune/ does not train on such a call).
 NOT_APPLIED = "This edit was not applied"
@@ -48,7 +49,7 @@ class Judge:
 
     gate: TestGate
     task: str = ""
-    baseline: frozenset[str] = frozenset()
+    baseline: frozenset[str] = frozenset()  # the failures before any change that the task is not about
     best: int = 0
     localize: bool = False  # name the likeliest places of the bug when the tests fail (faults.py)
     suspects: tuple[Suspect, ...] = ()  # the latest localization's, best first: focused rewrites start there
@@ -57,16 +58,16 @@ class Judge:
     _kept: dict[str, bytes] = field(default_factory=dict)
 
     def first(self, ws: Workspace) -> TestRun:
-        """The run before the agent changed anything: its failures are the baseline, its count the first best, its
-        time what a hang is measured against (gate.paced)."""
-        run = self.last = self.gate.run(ws, task=self.task)
-        self.baseline, self.best = run.failing, run.passing
+        """The run before the agent changed anything: its failures unrelated to the task are the baseline, its
+        count the first best, its time what a hang is measured against (gate.paced)."""
+        run = self.last = self.gate.run(ws)
+        self.baseline, self.best = unrelated(run.report, self.task), run.passing
         self.gate = self.gate.paced(run)
         self.before(ws)
         return run
 
     def run(self, ws: Workspace) -> TestRun:
-        run = self.last = self.gate.run(ws, self.baseline, self.task)
+        run = self.last = self.gate.run(ws, self.baseline)
         self.best = max(self.best, run.passing)
         return run
 
@@ -101,7 +102,7 @@ class Judge:
         changed = sorted(rel for rel in set(now) | set(self._stats) if _changed(rel, now, self._stats, self._kept, ws))
         if not changed:
             return None
-        previous, run = self.last, self.gate.run(ws, self.baseline, self.task)
+        previous, run = self.last, self.gate.run(ws, self.baseline)
         if run.passing < self.best:
             lost = self._restore(ws, changed)  # the files as they were, so the latest run is the one before
             return Verdict(True, self._refusal(run, changed, lost), run)

@@ -31,10 +31,10 @@ def runs_tests(command: str, configured: str = "") -> bool:
 
 
 def tests_result(command: str, ws: Workspace, timeout: int, *, baseline: frozenset[str] = frozenset(),
-                 task: str = "", execute: Execute = bash.execute) -> ToolResult:
+                 execute: Execute = bash.execute) -> ToolResult:
     """Run `command` as the bash tool would and answer with the digest of its results, the whole output saved."""
     tested = run_tests(command, ws, timeout, execute)
-    shown = digest(tested.report, ws.root, baseline=baseline, task=task).replace(f"{ws.root}/", "")
+    shown = digest(tested.report, ws.root, baseline=baseline).replace(f"{ws.root}/", "")
     saved = ws.relative(ws.save_output("bash", tested.output)) if tested.output else ""
     parts = [shown] if shown else []
     if saved:

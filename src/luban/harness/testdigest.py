@@ -1,6 +1,6 @@
 """What the model sees of a test run: the counts, the failures grouped by cause, each distinct failure's
 assertion lines and last frames in the workspace (never progress dots or warnings), and last, the failures
-that failed before any change and share no name with the task."""
+that failed before any change, in the same way, and share no name with the task."""
 
 from __future__ import annotations
 
@@ -44,10 +44,25 @@ class _Group:
         return f"{n} {word}"
 
 
-def digest(report: TestReport, root: Path, *, baseline: frozenset[str] = frozenset(), task: str = "") -> str:
-    """The report as the model should read it; `baseline` holds the ids failing before any change and
-    `task` the user's words, to tell pre-existing failures from the ones the task is about."""
-    groups = _groups(report.failures, baseline, _words(task))
+def unrelated(report: TestReport | None, task: str) -> frozenset[str]:
+    """The failures of a run before any change that share no name with `task` (the user's words), as `digest`'s
+    `baseline` takes them: each test with its cause, so a later failure counts as pre-existing only while it
+    fails the same way. (In a jinja2 run the model's edit turned a test's TypeError from the library, named in
+    the report, into a ValueError in the test itself; by test id alone it was then shown as pre-existing.)"""
+    if report is None:
+        return frozenset()
+    words = _words(task)
+    return frozenset(_key(f) for f in report.failures if f.test and not (_code_words(f) & words))
+
+
+def _key(failure: Failure) -> str:
+    return f"{failure.test}\n{_ID.sub(_ID_SHOWN, failure.cause)}"
+
+
+def digest(report: TestReport, root: Path, *, baseline: frozenset[str] = frozenset()) -> str:
+    """The report as the model should read it; `baseline` holds the failures before any change that the task
+    is not about (`unrelated`), to tell pre-existing failures from the ones the task is about."""
+    groups = _groups(report.failures, baseline)
     current = [g for g in groups if not g.pre_existing]
     old = [g for g in groups if g.pre_existing]
     parts = [_counts(report)]
@@ -71,18 +86,14 @@ def _counts(report: TestReport) -> str:
     return f"{text} ({report.runner})." + (f" {report.interrupted}." if report.interrupted else "")
 
 
-def _groups(failures: tuple[Failure, ...], baseline: frozenset[str], task: set[str]) -> list[_Group]:
+def _groups(failures: tuple[Failure, ...], baseline: frozenset[str]) -> list[_Group]:
     """By cause, in the order: new failures first, assertion failures before errors, then as reported."""
     by_cause: dict[str, list[Failure]] = {}
     for failure in failures:
         by_cause.setdefault(_ID.sub(_ID_SHOWN, failure.cause), []).append(failure)
     groups = [_Group(found[0].cause if len(found) == 1 else cause, tuple(found),
-                     all(_pre_existing(f, baseline, task) for f in found)) for cause, found in by_cause.items()]
+                     all(_key(f) in baseline for f in found)) for cause, found in by_cause.items()]
     return sorted(groups, key=lambda g: (g.pre_existing, g.failures[0].outcome != "failed"))
-
-
-def _pre_existing(failure: Failure, baseline: frozenset[str], task: set[str]) -> bool:
-    return bool(failure.test) and failure.test in baseline and not (_code_words(failure) & task)
 
 
 def _code_words(failure: Failure) -> set[str]:
