@@ -101,6 +101,18 @@ def test_schema_offers_only_real_paths_and_drops_a_repeating_tool_with_warmer_sa
     assert [b["properties"]["tool"]["const"] for b in third] == ["edit_file", "finish"]
 
 
+def test_the_same_reason_three_times_in_a_row_drops_the_reading_tools_it_used_for_a_warmer_turn(tmp_path):
+    (tmp_path / "a.py").write_text("".join(f"x{n} = {n}\n" for n in range(200)))
+    paging = [assistant(json.dumps({"thought": "The bug must be in a.py.", "tool": "read_file",
+                                    "args": {"path": "a.py", "offset": offset, "limit": 40}}))
+              for offset in (1, 41, 81)]
+    model = script(*paging, turn("finish", answer="ok"))
+    run(model, tmp_path, Harness(JsonProtocol()))
+    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.0, loop.UNSTICK_TEMPERATURE]
+    fourth = model.requests[3].response_format["json_schema"]["schema"]["anyOf"]
+    assert [b["properties"]["tool"]["const"] for b in fourth] == ["edit_file", "finish"]
+
+
 def test_three_malformed_replies_in_a_row_stop_the_run(tmp_path):
     model = script(*[assistant("not json") for _ in range(3)])
     _, outcome = run(model, tmp_path, Harness(JsonProtocol()))

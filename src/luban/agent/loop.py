@@ -82,6 +82,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
             turn, rejected, passing = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
         st.add(turn.message)
         text = turn.thought if turn.calls else (turn.answer or "")
+        st.thought(turn.thought if turn.calls else "")
         if text or turn.message.reasoning:
             yield st.record(AssistantText(text, turn.message.reasoning))
         if turn.error:  # a reply that could not be read counts as a rejected call

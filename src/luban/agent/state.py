@@ -31,6 +31,10 @@ from ..workspace.checkpoints import Checkpoints, TurnCheckpoints, for_turn
 
 
 MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it saves
+# A weak model going nowhere gives the same reason word for word, step after step, while its calls differ (in a
+# bugfix run the 1.5B read one file page by page for 14 steps, every thought the same): from the third such reply
+# the reading tools it just used are left out of the next turn, sampled warmer, as for a repeated call.
+SAME_THOUGHT_AT = 3
 
 
 def _checks(task: str, ws: Workspace) -> Judge | None:
@@ -75,6 +79,8 @@ class RunState:
     # protocol that can constrain the next reply leaves those tools out for a turn, which breaks a weak
     # model's loop better than words do.
     recent: tuple[tuple[str, bool], ...] = ()
+    last_thought: str = ""  # the latest reply's stated reason, and how many replies in a row gave it
+    same_thoughts: int = 0
     last_key: tuple[str, str, str] | None = None  # the last call and its result (call.repeat_key)
     # Patterns the user allowed "always" during this session (policy.narrowest of the approved call).
     session_allow: list[str] = field(default_factory=list)
@@ -214,9 +220,16 @@ class RunState:
         dirs = sorted({".", *(str(Path(f).parent) for f in files)} - {""}) if files else []
         writable = tuple(f for f in files if not self.guards.is_protected(f))
         avoid = {name for name, repeated in self.recent if repeated}
+        if self.same_thoughts >= SAME_THOUGHT_AT:
+            avoid |= {name for name, _ in self.recent if name in self.tools and self.tools[name].effect == "read"}
         if self.must_edit:  # it claimed to be done while the tests fail: its next step has to change something
             avoid |= {name for name, tool in self.tools.items() if tool.effect != "write"} | {FINISH}
         return TurnHints(frozenset(avoid), tuple(files), tuple(dirs), writable)
+
+    def thought(self, text: str) -> None:
+        """Count the replies in a row that give `text` as their reason (SAME_THOUGHT_AT)."""
+        self.same_thoughts = 0 if not text else self.same_thoughts + 1 if text == self.last_thought else 1
+        self.last_thought = text
 
     def _under_way(self, request: Request) -> Request:
         """`request` under the run's deadline, with its seed when the settings fix one."""
