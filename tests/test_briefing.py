@@ -64,6 +64,19 @@ def test_a_focused_rewrite_targets_the_top_suspect_and_methods_by_their_qualifie
     assert target(run, ws, Guards(protected=("shop/*",)), (top,)) is None
 
 
+def test_a_suspect_with_a_long_docstring_is_rewritten_but_not_one_too_long_to_write_in_one_reply(tmp_path):
+    from luban.harness.rewrites import REWRITE_MAX_LINES
+
+    ws = project(tmp_path)
+    run = TestGate(PYTEST).run(ws)
+    docstring = "".join(f"    Line {n} of the docs.\n" for n in range(REWRITE_MAX_LINES - 5))
+    long = f'def described(x):\n    """What it does.\n\n{docstring}    """\n    return x\n'
+    (ws.root / "shop" / "docs.py").write_text(long + "\n\ndef huge(x):\n" + "    x += 1\n" * REWRITE_MAX_LINES)
+    described = target(run, ws, Guards(), (Suspect("shop/docs.py", 1, "described", 0.9),))
+    assert (described.name, described.source) == ("described", long.removesuffix("\n"))
+    assert target(run, ws, Guards(), (Suspect("shop/docs.py", 62, "huge", 0.9),)).name != "huge"
+
+
 def test_focused_rewrites_go_to_the_suspect_rewritten_least_so_far(tmp_path):
     ws = project(tmp_path)
     run = TestGate(PYTEST).run(ws)
