@@ -92,6 +92,18 @@ def test_focused_rewrites_go_to_the_suspect_rewritten_least_so_far(tmp_path):
     assert names == ["total", "discounted", "__init__", "total", "discounted"]
 
 
+def test_suspects_far_below_the_top_one_are_not_rewritten(tmp_path):
+    ws = project(tmp_path)
+    run = TestGate(PYTEST).run(ws)
+    suspects = (Suspect("shop/pricing.py", 3, "discounted", 1.3), Suspect("shop/cart.py", 16, "Cart.total", 0.33),
+                Suspect("shop/cart.py", 10, "Cart.__init__", 0.31))
+    tried: dict[str, int] = {}
+    for _ in range(3):
+        goal = target(run, ws, Guards(), suspects, tried)
+        tried[goal.key] = tried.get(goal.key, 0) + 1
+    assert tried == {"shop/pricing.py:discounted": 3}
+
+
 FIXED = "```python\ndef discounted(amount, percent):\n    return amount - amount * percent / 100\n```"
 FINISH = assistant(json.dumps({"thought": "t", "tool": "finish", "args": {"answer": "fixed"}}))
 

@@ -27,6 +27,10 @@ SUSPECTS_TRIED = 3
 # Longer than the 30 lines a briefing quotes: library functions carry long docstrings. At 30 a jinja2 filter of 46
 # lines, the top suspect by far, was never rewritten, and every rewrite went to the traceback's plumbing instead.
 REWRITE_MAX_LINES = 60
+# Suspects scored under half the top one's are not rewritten: in four jinja2 runs the top suspect was the bug each
+# time, and suspects at a quarter of its score (Template.render, Environment.handle_exception, met on every
+# traceback) took two thirds of the rewrites.
+CLOSE_TO_TOP = 0.5
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -45,15 +49,18 @@ class Target:
 
 def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = (),
            tried: Mapping[str, int] | None = None) -> Target | None:
-    """The definition to rewrite: of fault localization's first SUSPECTS_TRIED suspects that are short enough to
-    show whole and may be changed, and the definition the failing lines call most (a failing assertion's
-    traceback often ends in the test, and then names only what the test calls), the one rewritten least often
-    so far (`tried`, by Target.key), the likeliest first among equals. (Measured: every rewrite of a run went to
-    the top suspect, the function where the exception surfaced, twelve times in one run, while the bug sat in
-    the third, the property that returned None.)"""
-    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source) for s in suspects[:SUSPECTS_TRIED]
+    """The definition to rewrite: of fault localization's first SUSPECTS_TRIED suspects that score close to the top
+    one, are short enough to show whole and may be changed, the one rewritten least often so far (`tried`, by
+    Target.key), the likeliest first among equals; without such suspects, the definition the failing lines call
+    most (a failing assertion's traceback often ends in the test, and then names only what the test calls).
+    (Measured: every rewrite of a run went to the top suspect, the function where the exception surfaced, twelve
+    times in one run, while the bug sat in the third, the property that returned None. And the definition the
+    failing lines call is often plumbing: jinja2's Template.render for every template test.)"""
+    top = max((s.score for s in suspects), default=0.0)
+    likely = [s for s in suspects[:SUSPECTS_TRIED] if s.score >= CLOSE_TO_TOP * top]
+    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source) for s in likely
              if (source := definition(ws, s.path, s.function, REWRITE_MAX_LINES)) and not guards.is_protected(s.path)]
-    if (called := _called(run, ws, guards)) and all(g.key != called.key for g in goals):
+    if not goals and (called := _called(run, ws, guards)):
         goals.append(called)
     tried = tried or {}
     return min(goals, key=lambda g: tried.get(g.key, 0)) if goals else None
