@@ -56,7 +56,12 @@ def unrelated(report: TestReport | None, task: str) -> frozenset[str]:
 
 
 def _key(failure: Failure) -> str:
-    return f"{failure.test}\n{_ID.sub(_ID_SHOWN, failure.cause)}"
+    return f"{failure.test}\n{_cause(failure)}"
+
+
+def _cause(failure: Failure) -> str:
+    """The failure's cause with object ids folded, so that failures differing only in ids are one cause."""
+    return _ID.sub(_ID_SHOWN, failure.cause)
 
 
 def digest(report: TestReport, root: Path, *, baseline: frozenset[str] = frozenset()) -> str:
@@ -90,7 +95,7 @@ def _groups(failures: tuple[Failure, ...], baseline: frozenset[str]) -> list[_Gr
     """By cause, in the order: new failures first, assertion failures before errors, then as reported."""
     by_cause: dict[str, list[Failure]] = {}
     for failure in failures:
-        by_cause.setdefault(_ID.sub(_ID_SHOWN, failure.cause), []).append(failure)
+        by_cause.setdefault(_cause(failure), []).append(failure)
     groups = [_Group(found[0].cause if len(found) == 1 else cause, tuple(found),
                      all(_key(f) in baseline for f in found)) for cause, found in by_cause.items()]
     return sorted(groups, key=lambda g: (g.pre_existing, g.failures[0].outcome != "failed"))
