@@ -14,7 +14,8 @@ from luban.harness import Harness, offered_tools
 from luban.harness.faults import Suspect
 from luban.harness.gate import TestGate
 from luban.harness.guards import Guards
-from luban.harness.rewrites import Target, target
+from luban.harness.candidates import SAMPLE_TEMPERATURE
+from luban.harness.rewrites import Target, request, target
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
 from luban.tools import edit, read
@@ -53,13 +54,15 @@ def test_a_focused_rewrite_targets_the_top_suspect_and_methods_by_their_qualifie
     ws = project(tmp_path)
     run = TestGate(PYTEST).run(ws)
     top = Suspect("shop/pricing.py", 3, "discounted", 0.6)
+    # The failing test comes with each target: its assertion says what the code must give.
+    test = ("tests/test_cart.py", "def test_total_with_a_big_discount():\n    assert cart(100).total(50) == 60.0")
     assert target(run, ws, Guards(), (top,)) == Target(
         "shop/pricing.py", "discounted", "def discounted(amount, percent):\n    if percent >= 50:\n"
-        "        return amount - 2 * amount * percent / 100\n    return amount - amount * percent / 100")
+        "        return amount - 2 * amount * percent / 100\n    return amount - amount * percent / 100", test)
     method = Suspect("shop/cart.py", 16, "Cart.total", 0.45)
     assert target(run, ws, Guards(), (method,)) == Target(
         "shop/cart.py", "total", "    def total(self, percent=0):\n"
-        "        return with_tax(discounted(subtotal(self.items), percent))")
+        "        return with_tax(discounted(subtotal(self.items), percent))", test)
     # A protected suspect is passed over; with none left, the traceback's pointer decides as before.
     assert target(run, ws, Guards(protected=("shop/*",)), (top,)) is None
 
@@ -108,13 +111,13 @@ FIXED = "```python\ndef discounted(amount, percent):\n    return amount - amount
 FINISH = assistant(json.dumps({"thought": "t", "tool": "finish", "args": {"answer": "fixed"}}))
 
 
-def repair_run(tmp_path, replies, mode="full-auto"):
+def repair_run(tmp_path, replies, mode="full-auto", protected=()):
     ws = project(tmp_path)
     model = script(*replies)
     gen = loop.run("Big discounts come out wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
                    settings=Settings(permission_mode=mode, edit_samples=1), history=[Message("system", "s")],
                    harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
-                                   regression_guard=True, focused_writes=True))
+                                   regression_guard=True, focused_writes=True, protected=protected))
     events = list(gen)
     return model, events[-1].outcome, (ws.root / "shop" / "pricing.py").read_text()
 
@@ -137,7 +140,35 @@ def test_rewrites_that_do_not_help_are_not_applied_and_each_suspect_gets_one(tmp
     assert pricing == unchanged
     asked = [r.messages[-1].content for r in model.requests[:3]]
     assert ["`discounted`" in asked[0], "`total`" in asked[1], "`__init__`" in asked[2]] == [True] * 3
+    assert [r.temperature for r in model.requests[:3]] == [0.0] * 3
     assert "[Luban rewrote" not in model.requests[3].messages[1].content
+
+
+def test_a_suspect_asked_again_is_asked_warmer(tmp_path):
+    # With shop/cart.py protected, only `discounted` is left to rewrite: the same greedy request twice would
+    # bring the same reply twice.
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * 3 + [FINISH], protected=("shop/cart.py",))
+    asked = model.requests[:3]
+    assert all("`discounted`" in r.messages[-1].content for r in asked)
+    assert [r.temperature for r in asked] == [0.0, SAMPLE_TEMPERATURE, SAMPLE_TEMPERATURE]
+
+
+def test_a_failing_test_comes_with_its_parameters_and_the_request_shows_it(tmp_path):
+    ws = project(tmp_path)
+    case = ('@pytest.mark.parametrize("amount, expected", [(100, 60.0), (200, 120.0)])\n'
+            'def test_big_discounts(amount, expected):\n    assert cart(amount).total(50) == expected')
+    with (ws.root / "tests" / "test_cart.py").open("a") as tests:
+        tests.write(f"\n\nimport pytest\n\n\n{case}\n")
+    run = TestGate(PYTEST).run(ws)
+    goal = target(run, ws, Guards(), (Suspect("shop/pricing.py", 3, "discounted", 0.6),))
+    assert goal.test in (("tests/test_cart.py", case),
+                         ("tests/test_cart.py", "def test_total_with_a_big_discount():\n"
+                                                "    assert cart(100).total(50) == 60.0"))
+    broken = [f.test for f in run.report.failures]
+    assert "tests/test_cart.py::test_big_discounts[100-60.0]" in broken
+    parametrized = Target(goal.path, goal.name, goal.source, ("tests/test_cart.py", case))
+    prompt = request(parametrized, run, 0.0, None).messages[-1].content
+    assert f"One of them, in tests/test_cart.py:\n\n```python\n{case}\n```\n\nThe function they call" in prompt
 
 
 def test_no_opening_repair_where_edits_would_need_asking(tmp_path):

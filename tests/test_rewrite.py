@@ -54,12 +54,28 @@ def test_the_request_is_short_and_separate_from_the_conversation():
     assert "AssertionError: 2 != 3" in user.content
     assert "```python\ndef total(self):\n    return self.net * 2\n\n```" in user.content  # dedented
     assert "write the whole corrected function" in user.content
+    assert "leave out its docstring, which stays as it is" in user.content
 
 
 def test_the_named_definition_is_taken_from_the_first_block_that_parses_and_indented_as_the_original():
     reply = ("The bug is the factor.\n```python\ndef total(self:\n```\n"
              "```python\nimport math\n\ndef helper():\n    pass\n\ndef total(self):\n    return self.net\n```\nDone.")
     assert rewritten(reply, METHOD) == "    def total(self):\n        return self.net"
+
+
+def test_a_docstring_the_reply_leaves_out_is_put_back_as_the_request_says():
+    documented = Target("cart.py", "total", '    def total(self):\n        """The net price, doubled.\n\n'
+                        '        Twice: see the tax rules.\n        """\n        return self.net * 2\n')
+    # Above the first statement, after any comment: still the docstring.
+    expected = ('    def total(self):\n        # no tax here\n        """The net price, doubled.\n\n'
+                '        Twice: see the tax rules.\n        """\n        return self.net')
+    assert rewritten("```python\ndef total(self):\n    # no tax here\n    return self.net\n```", documented) == expected
+    kept = '```python\ndef total(self):\n    """Net."""\n    return self.net\n```'
+    assert rewritten(kept, documented) == '    def total(self):\n        """Net."""\n        return self.net'
+    assert rewritten("```python\ndef total(self): return self.net\n```", documented) == (
+        "    def total(self): return self.net")
+    # Only the docstring left out is the same code: nothing to rewrite.
+    assert rewritten("```python\ndef total(self):\n    return self.net * 2\n```", documented) is None
 
 
 def test_no_rewrite_from_prose_another_name_or_the_same_code():

@@ -5,8 +5,8 @@ the model starts from there, told what was done; the regression guard judges it 
 
 Why: the focused rewrites of candidates.py waited for the model to propose an edit. In the bugfix transcripts
 the 1.5B spent its first steps reading whole files (a minute of prefill each) before it proposed one, and then
-every rewrite went to the same definition. Here the same short requests go first, one per suspect in turn, at
-temperature 0, and cost only their decoding and a test run each.
+every rewrite went to the same definition. Here the same short requests go first, one per suspect in turn, greedy
+the first time, and cost only their decoding and a test run each.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Generator
 from ..models.protocol import Turn
 from ..types import Decision, Event, Notice
 from . import rewrites
-from .candidates import Sampler, Score, Trial, rewrite_turn, score, tests_score
+from .candidates import SAMPLE_TEMPERATURE, Sampler, Score, Trial, rewrite_turn, score, tests_score
 from .gate import TestRun
 
 OPENING_REWRITES = 3  # suspects tried at most, one rewrite each; the first after which the tests pass ends it
@@ -33,7 +33,10 @@ def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[st
         goal = rewrites.target(now, trial.ws, trial.guards, trial.suspects, trial.rewritten)
         if goal is None or not may_write(goal.path):
             break
-        turn = yield from rewrite_turn(goal, now, 0.0, trial, sampler, "call_0_repair")
+        # Greedy first; a suspect asked again is asked warmer, as the same greedy request gives the same reply
+        # (measured: three identical rewrites of one function, 22 s of decoding each).
+        temperature = SAMPLE_TEMPERATURE if trial.rewritten.get(goal.key) else 0.0
+        turn = yield from rewrite_turn(goal, now, temperature, trial, sampler, "call_0_repair")
         if turn is None:
             continue
         after = score(turn, trial)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from ..types import Message, Request, ToolCall
@@ -22,7 +22,8 @@ from .gate import TestRun, quote
 from .guards import Guards
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
 SUSPECTS_TRIED = 3
 # Longer than the 30 lines a briefing quotes: library functions carry long docstrings. At 30 a jinja2 filter of 46
 # lines, the top suspect by far, was never rewritten, and every rewrite went to the traceback's plumbing instead.
@@ -31,6 +32,7 @@ REWRITE_MAX_LINES = 60
 # time, and suspects at a quarter of its score (Template.render, Environment.handle_exception, met on every
 # traceback) took two thirds of the rewrites.
 CLOSE_TO_TOP = 0.5
+TEST_MAX_LINES = 30
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -41,6 +43,7 @@ class Target:
     path: str
     name: str
     source: str
+    test: tuple[str, str] | None = None  # a failing test's path and text: what it expects, where a digest may not say
 
     @property
     def key(self) -> str:
@@ -58,10 +61,11 @@ def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspe
     failing lines call is often plumbing: jinja2's Template.render for every template test.)"""
     top = max((s.score for s in suspects), default=0.0)
     likely = [s for s in suspects[:SUSPECTS_TRIED] if s.score >= CLOSE_TO_TOP * top]
-    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source) for s in likely
+    test = failing_test(run, ws)
+    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source, test) for s in likely
              if (source := definition(ws, s.path, s.function, REWRITE_MAX_LINES)) and not guards.is_protected(s.path)]
     if not goals and (called := _called(run, ws, guards)):
-        goals.append(called)
+        goals.append(replace(called, test=test))
     tried = tried or {}
     return min(goals, key=lambda g: tried.get(g.key, 0)) if goals else None
 
@@ -76,9 +80,25 @@ def _called(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
     return None if guards.is_protected(path) else Target(path, name, source)
 
 
-def definition(ws: Workspace, rel: str, qualified: str, max_lines: int) -> str:
-    """The text of the function `qualified` (`Cart.total`) in `rel`, whole lines, or "" when it cannot be found
-    or is longer than `max_lines`."""
+def failing_test(run: TestRun, ws: Workspace) -> tuple[str, str] | None:
+    """The path and text of the first failing test that can be shown whole (pytest ids such as
+    `tests/test_x.py::Class::test[p]`), or None.
+
+    Why: a failure's digest names the exception, not always what the test expected. Shown only
+    `TypeError: unsupported operand type(s) for -: 'str' and 'str'`, the 1.5B rewrote `token - ".1"` into other
+    subtractions and int() conversions in each of seven rewrites; the test's parameters say what it must give.
+    Its decorators come with it, as pytest's parameters are where the expected values often are."""
+    for failure in run.report.failures if run.report else ():
+        path, _, names = failure.test.partition("::")
+        qualified = ".".join(name.split("[", 1)[0] for name in names.split("::"))
+        if path.endswith(".py") and qualified and (source := definition(ws, path, qualified, TEST_MAX_LINES, True)):
+            return path, textwrap.dedent(source)
+    return None
+
+
+def definition(ws: Workspace, rel: str, qualified: str, max_lines: int, decorated: bool = False) -> str:
+    """The text of the function `qualified` (`Cart.total`) in `rel`, whole lines from its `def` (from its first
+    decorator if `decorated`), or "" when it cannot be found or is longer than `max_lines`."""
     try:
         text = (ws.root / rel).read_text(errors="replace")
         body = ast.parse(text).body
@@ -90,16 +110,22 @@ def definition(ws: Workspace, rel: str, qualified: str, max_lines: int) -> str:
         if node is None:
             return ""
         body = node.body
-    lines = text.splitlines()[node.lineno - 1:node.end_lineno]
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) if decorated else node.lineno
+    lines = text.splitlines()[start - 1:node.end_lineno]
     return "\n".join(lines) if node and len(lines) <= max_lines else ""
 
 
 def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:
     kind = "class" if goal.source.lstrip().startswith("class ") else "function"
-    prompt = (f"These tests fail:\n\n{run.view.strip()}\n\nThe {kind} they call, in {goal.path}:\n\n"
+    test = f"One of them, in {goal.test[0]}:\n\n```python\n{goal.test[1]}\n```\n\n" if goal.test else ""
+    # A function's docstring is put back by `rewritten`: the 1.5B copied 300 tokens of it into every rewrite,
+    # over ten seconds of decoding each on 2 cores.
+    keep = ("Keep its name and signature; leave out its docstring, which stays as it is." if kind == "function"
+            else "Keep its name, signature and docstring.")
+    prompt = (f"These tests fail:\n\n{run.view.strip()}\n\n{test}The {kind} they call, in {goal.path}:\n\n"
               f"```python\n{textwrap.dedent(goal.source)}\n```\n\n"
               f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
-              "Keep its name, signature and docstring. Do not special-case the test inputs: make it right for "
+              f"{keep} Change as little as the bug needs. Do not special-case the test inputs: make it right for "
               "every input its docstring allows.")
     return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
 
@@ -114,12 +140,41 @@ def rewritten(reply: str, goal: Target) -> str | None:
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == goal.name:
+            if isinstance(node, _DEFINITIONS) and node.name == goal.name:
                 lines = code.splitlines()[node.lineno - 1:node.end_lineno]
+                lines = _with_docstring(lines, node, goal.source)
                 indent = goal.source[:len(goal.source) - len(goal.source.lstrip())]
                 new = textwrap.indent("\n".join(lines), indent, lambda line: bool(line.strip()))
                 return None if new.strip() == goal.source.strip() else new
     return None
+
+
+def _with_docstring(lines: list[str], node: ast.AST, original: str) -> list[str]:
+    """The reply's function `lines` (parsed as `node`) with the original's docstring put back where the reply
+    left it out, as the request asks."""
+    old = _docstring(original)
+    if not old or not isinstance(node, _FUNCTIONS) or ast.get_docstring(node) is not None:
+        return lines
+    first = node.body[0]
+    start = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", ()))])
+    if start == node.lineno:
+        return lines  # `def f(): return x` has no line to put a docstring above
+    at, indent = start - node.lineno, " " * first.col_offset
+    return [*lines[:at], *(indent + line if line.strip() else "" for line in old), *lines[at:]]
+
+
+def _docstring(source: str) -> list[str]:
+    """The docstring lines of the function `source`, indented relative to its body, or []."""
+    code = textwrap.dedent(source)
+    try:
+        node = ast.parse(code).body[0]
+    except (SyntaxError, IndexError):
+        return []
+    if not isinstance(node, _FUNCTIONS) or ast.get_docstring(node) is None:
+        return []
+    doc = node.body[0]
+    lines = code.splitlines()[doc.lineno - 1:doc.end_lineno]
+    return [line[doc.col_offset:] if not line[:doc.col_offset].strip() else line.lstrip() for line in lines]
 
 
 def edit_call(goal: Target, new: str, call_id: str) -> ToolCall:
