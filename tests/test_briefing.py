@@ -129,8 +129,12 @@ def test_a_weak_model_starts_from_the_focused_rewrite_of_the_top_suspect_that_ma
     assert rewrite.temperature == 0.0 and "Find the bug in `discounted`" in rewrite.messages[-1].content
     first = model.requests[1].messages[1].content
     assert "1 failed, 5 passed (pytest)." in first  # the briefing still shows how the task started
-    assert first.endswith("[Luban rewrote discounted in shop/pricing.py from a short, separate request, and now the "
-                          "tests pass. Check the change; if nothing else is left, finish.]")
+    # The change comes with the note: the model can check it without reading the file.
+    note = first[first.index("[Luban rewrote"):]
+    assert note.startswith("[Luban rewrote discounted in shop/pricing.py from a short, separate request, and now the "
+                           "tests pass. The change:\nEdited shop/pricing.py")
+    assert "\n-    if percent >= 50:\n-        return amount - 2 * amount * percent / 100\n" in note
+    assert note.endswith("\nIf it is right and nothing else is left, finish.]")
     assert outcome.status == "done"
 
 

@@ -171,7 +171,7 @@ class RunState:
         self.ws.listing.changed()
         verdict = self.judge.after(self.ws)
         refused = edited.error or verdict is None or verdict.refused
-        return [repairs.note(goal, verdict.run if verdict else None, refused)]
+        return [repairs.note(goal, verdict.run if verdict else None, refused, edited.content)]
 
     def add(self, message: Message) -> None:
         self.messages.append(message)
