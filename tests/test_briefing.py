@@ -67,7 +67,7 @@ def test_a_focused_rewrite_targets_the_top_suspect_and_methods_by_their_qualifie
     assert target(run, ws, Guards(protected=("shop/*",)), (top,)) is None
 
 
-def test_a_suspect_with_a_long_docstring_is_rewritten_but_not_one_too_long_to_write_in_one_reply(tmp_path):
+def test_a_suspect_with_a_long_docstring_is_rewritten_whole_and_one_too_long_for_a_reply_by_a_window(tmp_path):
     from luban.harness.rewrites import REWRITE_MAX_LINES
 
     ws = project(tmp_path)
@@ -77,7 +77,8 @@ def test_a_suspect_with_a_long_docstring_is_rewritten_but_not_one_too_long_to_wr
     (ws.root / "shop" / "docs.py").write_text(long + "\n\ndef huge(x):\n" + "    x += 1\n" * REWRITE_MAX_LINES)
     described = target(run, ws, Guards(), (Suspect("shop/docs.py", 1, "described", 0.9),))
     assert (described.name, described.source) == ("described", long.removesuffix("\n"))
-    assert target(run, ws, Guards(), (Suspect("shop/docs.py", 62, "huge", 0.9),)).name != "huge"
+    huge = target(run, ws, Guards(), (Suspect("shop/docs.py", 70, "huge", 0.9),))
+    assert (huge.name, huge.header, huge.source) == ("huge", "def huge(x):", "\n".join(["    x += 1"] * 30))
 
 
 def test_focused_rewrites_go_to_the_suspect_rewritten_least_so_far(tmp_path):

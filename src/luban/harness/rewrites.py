@@ -19,6 +19,7 @@ from ..types import Message, Request, ToolCall
 from ..workspace import Workspace
 from .faults import Suspect
 from .gate import TestRun, quote
+from . import windows
 from .guards import Guards
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
@@ -28,6 +29,7 @@ SUSPECTS_TRIED = 3
 # Longer than the 30 lines a briefing quotes: library functions carry long docstrings. At 30 a jinja2 filter of 46
 # lines, the top suspect by far, was never rewritten, and every rewrite went to the traceback's plumbing instead.
 REWRITE_MAX_LINES = 60
+WINDOW_MAX_LINES = 30  # of a longer function, the statements around its likeliest line (windows.py)
 # Suspects scored under half the top one's are not rewritten: in four jinja2 runs the top suspect was the bug each
 # time, and suspects at a quarter of its score (Template.render, Environment.handle_exception, met on every
 # traceback) took two thirds of the rewrites.
@@ -38,12 +40,14 @@ _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 @dataclass(frozen=True)
 class Target:
-    """The definition to rewrite: its file, its name, and its text as it is now (whole lines)."""
+    """The definition to rewrite: its file, its name, and its text as it is now (whole lines); or, for a function
+    too long to rewrite whole, a window of its statements (windows.py) and the function's `def` line(s)."""
 
     path: str
     name: str
     source: str
     test: tuple[str, str] | None = None  # a failing test's path and text: what it expects, where a digest may not say
+    header: str = ""  # set for a window: the `def` line(s) of the function `source` is a part of
 
     @property
     def key(self) -> str:
@@ -53,7 +57,8 @@ class Target:
 def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = (),
            tried: Mapping[str, int] | None = None) -> Target | None:
     """The definition to rewrite: of fault localization's first SUSPECTS_TRIED suspects that score close to the top
-    one, are short enough to show whole and may be changed, the one rewritten least often so far (`tried`, by
+    one and may be changed (whole, or a window of the statements around the likeliest line of a function too long
+to write out in one reply), the one rewritten least often so far (`tried`, by
     Target.key), the likeliest first among equals; without such suspects, the definition the failing lines call
     most (a failing assertion's traceback often ends in the test, and then names only what the test calls).
     (Measured: every rewrite of a run went to the top suspect, the function where the exception surfaced, twelve
@@ -62,12 +67,26 @@ def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspe
     top = max((s.score for s in suspects), default=0.0)
     likely = [s for s in suspects[:SUSPECTS_TRIED] if s.score >= CLOSE_TO_TOP * top]
     test = failing_test(run, ws)
-    goals = [Target(s.path, s.function.rsplit(".", 1)[-1], source, test) for s in likely
-             if (source := definition(ws, s.path, s.function, REWRITE_MAX_LINES)) and not guards.is_protected(s.path)]
+    goals = [goal for s in likely if not guards.is_protected(s.path) and (goal := _goal(ws, s, test))]
     if not goals and (called := _called(run, ws, guards)):
         goals.append(replace(called, test=test))
     tried = tried or {}
     return min(goals, key=lambda g: tried.get(g.key, 0)) if goals else None
+
+
+def _goal(ws: Workspace, suspect: Suspect, test: tuple[str, str] | None) -> Target | None:
+    """The suspect's whole definition as a Target, or the window around its likeliest line when it is too long."""
+    found = _located(ws, suspect.path, suspect.function)
+    if found is None:
+        return None
+    text, node = found
+    name = suspect.function.rsplit(".", 1)[-1]
+    lines = text.splitlines()[node.lineno - 1:node.end_lineno]
+    if len(lines) <= REWRITE_MAX_LINES:
+        return Target(suspect.path, name, "\n".join(lines), test)
+    if isinstance(node, _FUNCTIONS) and (window := windows.around(text, node, suspect.line, WINDOW_MAX_LINES)):
+        return Target(suspect.path, name, window.source, test, window.header)
+    return None
 
 
 def _called(run: TestRun, ws: Workspace, guards: Guards) -> Target | None:
@@ -99,25 +118,37 @@ def failing_test(run: TestRun, ws: Workspace) -> tuple[str, str] | None:
 def definition(ws: Workspace, rel: str, qualified: str, max_lines: int, decorated: bool = False) -> str:
     """The text of the function `qualified` (`Cart.total`) in `rel`, whole lines from its `def` (from its first
     decorator if `decorated`), or "" when it cannot be found or is longer than `max_lines`."""
+    found = _located(ws, rel, qualified)
+    if found is None:
+        return ""
+    text, node = found
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) if decorated else node.lineno
+    lines = text.splitlines()[start - 1:node.end_lineno]
+    return "\n".join(lines) if len(lines) <= max_lines else ""
+
+
+def _located(ws: Workspace, rel: str, qualified: str) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef |
+                                                                  ast.ClassDef] | None:
+    """The text of `rel` and the node of its definition `qualified`, or None."""
     try:
         text = (ws.root / rel).read_text(errors="replace")
         body = ast.parse(text).body
     except (OSError, SyntaxError, ValueError):
-        return ""
+        return None
     node = None
     for name in qualified.split("."):
         node = next((n for n in body if isinstance(n, _DEFINITIONS) and n.name == name), None)
         if node is None:
-            return ""
+            return None
         body = node.body
-    start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) if decorated else node.lineno
-    lines = text.splitlines()[start - 1:node.end_lineno]
-    return "\n".join(lines) if node and len(lines) <= max_lines else ""
+    return (text, node) if node else None
 
 
 def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | None) -> Request:
     kind = "class" if goal.source.lstrip().startswith("class ") else "function"
     test = f"One of them, in {goal.test[0]}:\n\n```python\n{goal.test[1]}\n```\n\n" if goal.test else ""
+    if goal.header:
+        return _window_request(goal, f"These tests fail:\n\n{run.view.strip()}\n\n{test}", temperature, max_tokens)
     # A function's docstring is put back by `rewritten`: the 1.5B copied 300 tokens of it into every rewrite,
     # over ten seconds of decoding each on 2 cores.
     keep = ("Keep its name and signature; leave out its docstring, which stays as it is." if kind == "function"
@@ -130,9 +161,21 @@ def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | No
     return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
 
 
+def _window_request(goal: Target, failing: str, temperature: float, max_tokens: int | None) -> Request:
+    prompt = (f"{failing}The function they call, `{goal.name}` in {goal.path}, is too long to show whole. "
+              f"It starts\n\n```python\n{goal.header}\n```\n\nand these lines of it are the likeliest place of the "
+              f"bug:\n\n```python\n{textwrap.dedent(goal.source)}\n```\n\nFind the bug in these lines and write them "
+              "corrected in one ```python block: all of them, in the same order, changed only where the bug is. Do "
+              "not special-case the test inputs.")
+    return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
+
+
 def rewritten(reply: str, goal: Target) -> str | None:
     """The definition named `goal.name` from the reply's first code block that parses, indented as the original,
-    or None when there is none or it changes nothing."""
+    or None when there is none or it changes nothing; for a window, the first block that parses and keeps at
+    least half its lines."""
+    if goal.header:
+        return _rewritten_window(reply, goal)
     for block in _FENCED.findall(reply):
         code = textwrap.dedent(block)
         try:
@@ -146,6 +189,23 @@ def rewritten(reply: str, goal: Target) -> str | None:
                 indent = goal.source[:len(goal.source) - len(goal.source.lstrip())]
                 new = textwrap.indent("\n".join(lines), indent, lambda line: bool(line.strip()))
                 return None if new.strip() == goal.source.strip() else new
+    return None
+
+
+def _rewritten_window(reply: str, goal: Target) -> str | None:
+    indent = goal.source[:len(goal.source) - len(goal.source.lstrip())]
+    for block in _FENCED.findall(reply):
+        code = textwrap.dedent(block).strip("\n")
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        # A whole function in place of its few lines, or a few lines in place of many, is not the window rewritten.
+        whole = any(isinstance(node, _FUNCTIONS) and node.name == goal.name for node in tree.body)
+        if whole or 2 * len(code.splitlines()) < len(goal.source.splitlines()):
+            continue
+        new = textwrap.indent(code, indent, lambda line: bool(line.strip()))
+        return None if new.strip() == goal.source.strip() else new
     return None
 
 
@@ -182,4 +242,6 @@ def edit_call(goal: Target, new: str, call_id: str) -> ToolCall:
 
 
 def thought(goal: Target) -> str:
-    return f"Rewrite {goal.name} in {goal.path} as a whole so that the failing tests pass."
+    what = (f"the likeliest lines of {goal.name} in {goal.path}" if goal.header
+            else f"{goal.name} in {goal.path} as a whole")
+    return f"Rewrite {what} so that the failing tests pass."
