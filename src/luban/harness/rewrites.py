@@ -34,7 +34,7 @@ WINDOW_MAX_LINES = 30  # of a longer function, the statements around its likelie
 # time, and suspects at a quarter of its score (Template.render, Environment.handle_exception, met on every
 # traceback) took two thirds of the rewrites.
 CLOSE_TO_TOP = 0.5
-TEST_MAX_LINES = 30
+TEST_MAX_LINES = 30  # a failing test shown with a rewrite request, decorators included
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -57,9 +57,9 @@ class Target:
 def target(run: TestRun, ws: Workspace, guards: Guards, suspects: Sequence[Suspect] = (),
            tried: Mapping[str, int] | None = None) -> Target | None:
     """The definition to rewrite: of fault localization's first SUSPECTS_TRIED suspects that score close to the top
-    one and may be changed (whole, or a window of the statements around the likeliest line of a function too long
-to write out in one reply), the one rewritten least often so far (`tried`, by
-    Target.key), the likeliest first among equals; without such suspects, the definition the failing lines call
+    one and may be changed (whole, or for a function too long to write out in one reply a window of the statements
+    around its likeliest line), the one rewritten least often so far (`tried`, by Target.key), the likeliest first
+    among equals; without such suspects, the definition the failing lines call
     most (a failing assertion's traceback often ends in the test, and then names only what the test calls).
     (Measured: every rewrite of a run went to the top suspect, the function where the exception surfaced, twelve
     times in one run, while the bug sat in the third, the property that returned None. And the definition the

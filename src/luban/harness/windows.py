@@ -25,7 +25,7 @@ class Window:
 def around(text: str, function: ast.FunctionDef | ast.AsyncFunctionDef, line: int, max_lines: int) -> Window | None:
     """The statements of the innermost block of `function` around `line` that fit in `max_lines`: the statement
     holding `line` and its neighbours, a line below and then above in turn, while they fit; None when `line` is
-    in no statement or in the head of one too long to take whole (`for ...:` above 100 lines)."""
+    in no statement or in the head of a statement too long to take whole (the `for ...:` line of a long loop)."""
     block = function.body
     while (here := _holding(block, line)) is not None:
         if _end(block[here]) - _start(block[here]) < max_lines:
