@@ -88,3 +88,15 @@ def test_a_long_suspect_in_a_real_file_gets_its_window(tmp_path):
     goal = target(TestRun(False, "boom\n"), ws, Guards(), (Suspect("json/encoder.py", line, "_make_iterencode", 1.0),))
     assert goal.header.startswith("def _make_iterencode(")
     assert "item_separator = _item_separator" in goal.source and len(goal.source.splitlines()) <= 30
+
+
+def test_a_window_in_an_elif_chain_never_starts_at_an_elif():
+    # The chain is too long to take whole, its `elif` part is short: taken whole, it would start with `elif`.
+    first = "".join(f"        b_{n} = {n}\n" for n in range(30))
+    chain = ("def pick(x):\n    if x == 1:\n" + first + "    elif x == 2:\n        c = x\n"
+             "    else:\n        if x:\n            d = 4\n")
+    lines = chain.splitlines()
+    window = around(chain, ast.parse(chain).body[0], lines.index("        c = x") + 1, 30)
+    assert window.source == "        c = x"
+    nested = around(chain, ast.parse(chain).body[0], lines.index("            d = 4") + 1, 30)
+    assert nested.source == "        if x:\n            d = 4"  # an `if` in an `else:` is a statement of its own

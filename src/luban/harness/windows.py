@@ -59,10 +59,19 @@ def _holding(block: list[ast.stmt], line: int) -> int | None:
 def _blocks(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
     for name in _STATEMENT_LISTS:
         inner = getattr(stmt, name, None)
-        if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+        if _is_elif(stmt, inner):
+            yield from _blocks(inner[0])  # an `elif` is no statement of its own: a window starting there won't parse
+        elif isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
             yield inner
     for part in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
         yield part.body
+
+
+def _is_elif(stmt: ast.stmt, orelse: object) -> bool:
+    """Whether `orelse` is the `elif` of `stmt`: the only statement, an If aligned with `stmt` (an `if` nested in
+    an `else:` is indented deeper)."""
+    return (isinstance(stmt, ast.If) and isinstance(orelse, list) and len(orelse) == 1
+            and isinstance(orelse[0], ast.If) and orelse[0].col_offset == stmt.col_offset)
 
 
 def _start(stmt: ast.stmt) -> int:
