@@ -9,6 +9,9 @@ from luban.agent import loop
 from luban.config import Settings
 from luban.harness import Harness
 from luban.harness.gate import TestGate
+from luban.harness import selfchecks
+from luban.harness.candidates import SAMPLE_TEMPERATURE
+from luban.harness.selfchecks import SAMPLES
 from luban.harness.writes import PROMPT, Stub, stubs, written
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
@@ -79,7 +82,7 @@ def test_without_a_test_command_the_write_is_judged_by_its_docstring_examples_an
     assert model.requests[0].temperature == 0.0 and model.requests[0].response_format is None
     assert model.requests[1].messages[1].content == (
         f"{TASK}\n\n[Luban wrote below_zero in solution.py from a short, separate request; its docstring examples "
-        "pass (`python3 -m doctest solution.py`). Check it against the task; finish if it is right.]")
+        "(`python3 -m doctest solution.py`) pass. Check it against the task; finish if it is right.]")
     assert "Focused write of below_zero in solution.py." in [e.text for e in events if isinstance(e, Notice)]
     # The model's later edit breaks an example: it is put back.
     assert model.requests[3].messages[-1].content.startswith(
@@ -88,15 +91,60 @@ def test_without_a_test_command_the_write_is_judged_by_its_docstring_examples_an
     assert "            return True\n" in (tmp_path / "solution.py").read_text()
 
 
-def test_a_write_whose_examples_fail_is_kept_with_the_failure_shown(tmp_path):
+def test_a_write_whose_examples_fail_is_tried_again_warmer_and_kept_with_the_failure_shown(tmp_path):
     (tmp_path / "solution.py").write_text(STUB)
-    model = script(assistant(BAD), turn("finish", answer="done"))
+    model = script(assistant(BAD), *[assistant("no code")] * SAMPLES, turn("finish", answer="done"))
     run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True))
-    first = model.requests[1].messages[1].content
-    assert first.startswith(f"{TASK}\n\n[Luban wrote below_zero in solution.py from a short, separate request; its "
-                            "docstring examples fail (`python3 -m doctest solution.py`):\n")
+    assert [r.temperature for r in model.requests[:1 + SAMPLES]] == [0.0] + [SAMPLE_TEMPERATURE] * SAMPLES
+    first = model.requests[1 + SAMPLES].messages[1].content
+    assert first.startswith(f"{TASK}\n\n[Luban wrote below_zero in solution.py from a short, separate request; 1 "
+                            "of 2 of its docstring examples (`python3 -m doctest solution.py`) fail:\n")
     assert "Expected:\n    True\nGot:\n    False" in first
     assert first.endswith("\nCheck whether the function or the example is wrong, and fix the function if it is.]")
+    assert "return False" in (tmp_path / "solution.py").read_text()
+
+
+def test_a_warmer_sample_that_passes_more_examples_replaces_the_greedy_write(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB)
+    model = script(assistant(BAD), assistant(BAD), assistant(GOOD), turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True))
+    assert len(model.requests) == 4  # no sample after the one that passes them all
+    assert "balance += op" in (tmp_path / "solution.py").read_text()
+    assert "its docstring examples (`python3 -m doctest solution.py`) pass." in model.requests[3].messages[1].content
+
+
+STATED = '''\
+def add_two(xs):
+    """Add two to each number.
+    Example: for xs = [1, 2] the result is [3, 4]; add_two([]) gives [].
+    """
+'''
+ADDS = "```python\ndef add_two(xs):\n    return [x + 2 for x in xs]\n```"
+
+
+def test_examples_stated_in_prose_are_checked_as_asserts_the_model_writes_from_the_docstring(tmp_path):
+    (tmp_path / "solution.py").write_text(STATED)
+    wrong = "```python\ndef add_two(xs):\n    return [x + 1 for x in xs]\n```"
+    checks = "```python\nassert add_two([1, 2]) == [3, 4]\nassert add_two([]) == []\nprint('done')\n```"
+    model = script(assistant(wrong), assistant(checks), assistant(ADDS), turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True), task="Implement `add_two` in `solution.py`.")
+    assert model.requests[1].messages[0].content == selfchecks.request_text("add_two", STATED)
+    assert "return [x + 2 for x in xs]" in (tmp_path / "solution.py").read_text()
+    assert model.requests[3].messages[1].content.endswith(
+        "; the checks Luban had written from its docstring's examples pass:\nassert add_two([1, 2]) == [3, 4]\n"
+        "assert add_two([]) == []\nCheck it against the task; finish if it is right.]")
+
+
+def test_asserts_are_the_ones_that_call_the_function_and_a_file_that_does_not_load_passes_none(tmp_path):
+    blocks = ["assert f(1) == 2\nassert g(1) == 2\nassert f(1) == 2\nx = f(3)", "not python (", "assert f(2)"]
+    assert selfchecks.asserts(blocks, "f") == ("assert f(1) == 2", "assert f(2)")
+    (tmp_path / "solution.py").write_text("def f(x):\n    return x +\n")
+    result = selfchecks.run(selfchecks.Checks("solution.py", ("assert f(1) == 2",)), Workspace.open(tmp_path, tmp_path.parent / "out"))
+    assert (result.passed, result.total) == (0, 1) and "SyntaxError" in result.report
+    (tmp_path / "solution.py").write_text("def f(x):\n    print('noise')\n    return x\n")
+    result = selfchecks.run(selfchecks.Checks("solution.py", ("assert f(1) == 2", "assert f(2) == 2")),
+                            Workspace.open(tmp_path, tmp_path.parent / "out"))
+    assert (result.passed, result.total, result.report) == (1, 2, "assert f(1) == 2  # failed; the left side is 1")
 
 
 def test_with_a_test_command_a_write_that_leaves_fewer_tests_passing_is_put_back(tmp_path):

@@ -13,18 +13,18 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Generator, Protocol
 
 from ..types import Completion, Decision, Event, Message, Notice, Request
 from ..session import Transcript
-from ..tools import bash
 from ..workspace import Workspace, atomic_write
-from .judge import Judge
+from . import selfchecks
+from .candidates import SAMPLE_TEMPERATURE
+from .judge import Judge, Verdict
 
 MAX_STUBS = 3
 MAX_FILE_CHARS = 8_000  # a longer file is not sent whole: only the stub's own text
-CHECK_TIMEOUT_S = 60
 PROMPT = """\
 Complete the following Python code. Reply with the complete function, and any imports it needs, in one \
 ```python code block.
@@ -156,36 +156,81 @@ def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max
     record (it is not part of the conversation)."""
     notes = []
     for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
-        completion = yield from asker.ask(request(stub, max_tokens))
-        current = (ws.root / stub.path).read_text(encoding="utf-8")
-        new = written(completion.message.content, Stub(stub.path, stub.name, stub.source, current))
-        if transcript:
-            transcript.append_rewrite(f"{stub.path}:{stub.name}", completion.message.content, new is not None)
+        stub = replace(stub, text=(ws.root / stub.path).read_text(encoding="utf-8"))
+        new = yield from _write(stub, asker, max_tokens, transcript, 0.0)
         if new is None:
             yield asker.record(Notice(f"Focused write of {stub.name}: the reply held no usable function."))
             continue
         if judge:
             judge.before(ws)
-        atomic_write(ws.resolve(stub.path), new.encode("utf-8"))
-        ws.listing.changed()
-        notes.append(_judged(stub, ws, judge))
+            _put(ws, stub.path, new)
+            notes.append(_judged(stub, judge.after(ws)))
+        else:
+            checked = yield from _self_checked(stub, new, ws, asker, max_tokens, transcript)
+            notes.append(_self_judged(stub, *checked))
         yield asker.record(Notice(f"Focused write of {stub.name} in {stub.path}."))
     return notes
 
 
-def _judged(stub: Stub, ws: Workspace, judge: Judge | None) -> str:
+def _write(stub: Stub, asker: Asker, max_tokens: int | None, transcript: Transcript | None, temperature: float
+           ) -> Generator[Event, Decision | None, str | None]:
+    """The file with the stub written by one focused request, or None when the reply held no usable function."""
+    completion = yield from asker.ask(replace(request(stub, max_tokens), temperature=temperature))
+    new = written(completion.message.content, stub)
+    if transcript:
+        transcript.append_rewrite(f"{stub.path}:{stub.name}", completion.message.content, new is not None)
+    return new
+
+
+def _put(ws: Workspace, path: str, text: str) -> None:
+    atomic_write(ws.resolve(path), text.encode("utf-8"))
+    ws.listing.changed()
+
+
+def _self_checked(stub: Stub, first: str, ws: Workspace, asker: Asker, max_tokens: int | None,
+                  transcript: Transcript | None
+                  ) -> Generator[Event, Decision | None, tuple[selfchecks.Checks | None, selfchecks.Result | None]]:
+    """Put the write that passes the most of the stub's self-checks into the file: the greedy one, else the
+    first warmer sample that does better (harness/selfchecks.py). Returns the checks and the kept write's result."""
+    checks = selfchecks.doctests(stub.path, stub.source)
+    if checks is None and selfchecks.needs_asserts(stub.source):
+        ask = Request((Message("user", selfchecks.request_text(stub.name, stub.source)),), (), 0.0, max_tokens)
+        reply = (yield from asker.ask(ask)).message.content
+        found = selfchecks.asserts(code_blocks(reply), stub.name)
+        checks = selfchecks.Checks(stub.path, found) if found else None
+    _put(ws, stub.path, first)
+    if checks is None:
+        return None, None
+    best, best_result = first, selfchecks.run(checks, ws)
+    for _ in range(selfchecks.SAMPLES if not best_result.clean else 0):
+        sample = yield from _write(stub, asker, max_tokens, transcript, SAMPLE_TEMPERATURE)
+        if sample is None:
+            continue
+        _put(ws, stub.path, sample)
+        result = selfchecks.run(checks, ws)
+        if result.passed > best_result.passed:
+            best, best_result = sample, result
+        if best_result.clean:
+            break
+    _put(ws, stub.path, best)
+    return checks, best_result
+
+
+def _judged(stub: Stub, verdict: Verdict | None) -> str:
     what = f"[Luban wrote {stub.name} in {stub.path} from a short, separate request"
-    if judge:
-        verdict = judge.after(ws)
-        if verdict and verdict.refused:
-            return f"{what}, but the tests did worse with it, so it was put back: {verdict.run.view[:1500]}]"
-        return f"{what}; the tests after it: {verdict.run.view[:1500] if verdict else 'no change'}]"
-    command = checks_command(stub.path, (ws.root / stub.path).read_text(encoding="utf-8"))
-    if command is None:
+    if verdict and verdict.refused:
+        return f"{what}, but the tests did worse with it, so it was put back: {verdict.run.view[:1500]}]"
+    return f"{what}; the tests after it: {verdict.run.view[:1500] if verdict else 'no change'}]"
+
+
+def _self_judged(stub: Stub, checks: selfchecks.Checks | None, result: selfchecks.Result | None) -> str:
+    what = f"[Luban wrote {stub.name} in {stub.path} from a short, separate request"
+    if checks is None or result is None:
         return f"{what}. Check it against the task; finish if it is right.]"
-    result = bash.TOOL({"command": command, "timeout": CHECK_TIMEOUT_S}, ws)
-    if not result.error:
-        return f"{what}; its docstring examples pass (`{command}`). Check it against the task; finish if it is right.]"
+    if result.clean:
+        shown = ":\n" + "\n".join(checks.asserts) + "\n" if checks.asserts else ". "
+        return f"{what}; {checks.describe()} pass{shown}Check it against the task; finish if it is right.]"
     # An example can be wrong itself (HumanEval has a few): the model is asked to judge, not told to change it.
-    return (f"{what}; its docstring examples fail (`{command}`):\n{result.content[:1500]}\nCheck whether the function "
-            "or the example is wrong, and fix the function if it is.]")
+    return (f"{what}; {result.total - result.passed} of {result.total} of {checks.describe()} fail:\n"
+            f"{result.report[:1500]}\nCheck whether the function or the example is wrong, and fix the function if "
+            "it is.]")

@@ -1,0 +1,145 @@
+"""Self-checks: with no test command (HumanEval), what judges a focused write is the function's own
+specification. Where its docstring has doctest examples they are the checks; where it states examples another
+way ("Input: arr = [1, 2], k = 1 Output: 1"), the model writes them out as asserts in a short request of their
+own. When the greedy write fails a check, a few warmer samples of the same request are tried, and the write
+that passes the most checks is kept (on a tie the greedy one, the model's own answer).
+
+Measured (issue 16): the greedy write alone equals the model alone (one plain request); this is where the
+harness can add to it. A sample is taken only when the greedy write fails the checks, so a problem the model
+solves at once costs one request more at most (the asserts), and none where the docstring has doctests.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+
+from ..tools import bash
+from ..workspace import Workspace
+
+SAMPLES = 4  # warmer tries after a greedy write that fails a check
+MAX_ASSERTS = 12
+TIMEOUT_S = 20  # one candidate's checks; an endless loop scores nothing
+PROMPT = """\
+Write each example that the docstring below gives for `{name}` as one Python assert statement, such as \
+`assert {name}(...) == ...`, all in one ```python code block. Use only the examples the docstring states, with \
+their exact values. Do not write the function itself.
+
+```python
+{source}
+```"""
+_SCORE = re.compile(r"^checks passed: (\d+)/(\d+)$", re.MULTILINE)
+# Run in the workspace on the written file: its doctests (as `python3 -m doctest` runs them) or the asserts,
+# each on its own, so that one failing check does not hide the others.
+_SCRIPT = """\
+import ast, contextlib, doctest, importlib.util, io, sys
+sys.path.insert(0, ".")
+spec = importlib.util.spec_from_file_location("_luban_checked", {path!r})
+module = importlib.util.module_from_spec(spec)
+with contextlib.redirect_stdout(io.StringIO()):
+    spec.loader.exec_module(module)
+failures, asserts = [], {asserts!r}
+def left(line):
+    test = ast.parse(line).body[0].test
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return repr(eval(ast.unparse(test.left if isinstance(test, ast.Compare) else test), dict(vars(module))))
+    except Exception as exc:
+        return f"{{type(exc).__name__}}: {{exc}}"
+if asserts:
+    for line in asserts:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(line, dict(vars(module)))
+        except AssertionError:
+            failures.append(f"{{line}}  # failed; the left side is {{left(line)}}"[:400])
+        except Exception as exc:
+            failures.append(f"{{line}}  # {{type(exc).__name__}}: {{exc}}"[:400])
+    passed, total = len(asserts) - len(failures), len(asserts)
+else:
+    runner = doctest.DocTestRunner(verbose=False)
+    for test in doctest.DocTestFinder().find(module):
+        runner.run(test, out=failures.append)
+    passed, total = runner.tries - runner.failures, runner.tries
+print("".join(failures)[:3000] if not asserts else "\\n".join(failures[:8]))
+print(f"checks passed: {{passed}}/{{total}}")
+"""
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What judges a written function: the file's doctests (no asserts), or asserts the model wrote."""
+
+    path: str
+    asserts: tuple[str, ...] = ()
+
+    @property
+    def command(self) -> str:
+        script = _SCRIPT.format(path=self.path, asserts=list(self.asserts))
+        return f"python3 - <<'LUBAN_CHECKS'\n{script}LUBAN_CHECKS"
+
+    def describe(self) -> str:
+        if not self.asserts:
+            return f"its docstring examples (`python3 -m doctest {self.path}`)"
+        return "the checks Luban had written from its docstring's examples"
+
+
+@dataclass(frozen=True)
+class Result:
+    passed: int
+    total: int
+    report: str  # the failures, as the checks printed them
+
+    @property
+    def clean(self) -> bool:
+        return self.passed == self.total
+
+
+def doctests(path: str, source: str) -> Checks | None:
+    """The doctests of a function's source as its checks, when it has any."""
+    return Checks(path) if ">>>" in source else None
+
+
+def needs_asserts(source: str) -> bool:
+    """Whether a function without doctests has a docstring that could state examples to check."""
+    try:
+        node = ast.parse(textwrap.dedent(source)).body[0]
+    except (SyntaxError, IndexError):
+        return False
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node) is not None
+
+
+def request_text(name: str, source: str) -> str:
+    return PROMPT.format(name=name, source=textwrap.dedent(source).strip("\n"))
+
+
+def asserts(blocks: list[str], name: str) -> tuple[str, ...]:
+    """The assert statements of a reply's code blocks that call `name`, each on one line, without repeats."""
+    found: list[str] = []
+    for block in blocks:
+        try:
+            tree = ast.parse(textwrap.dedent(block))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and _calls(node, name):
+                line = ast.unparse(node)
+                if line not in found:
+                    found.append(line)
+    return tuple(found[:MAX_ASSERTS])
+
+
+def _calls(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(node))
+
+
+def run(checks: Checks, ws: Workspace) -> Result:
+    """The checks on the file as it is in the workspace now; a file that does not load passes none."""
+    result = bash.TOOL({"command": checks.command, "timeout": TIMEOUT_S}, ws)
+    scores = _SCORE.findall(result.content)
+    if not scores:
+        return Result(0, max(len(checks.asserts), 1), result.content[-1500:])
+    passed, total = map(int, scores[-1])
+    return Result(passed, total, result.content[:result.content.rfind("checks passed:")].strip())
