@@ -41,10 +41,10 @@ def turn(tool, **args):
     return assistant(json.dumps({"thought": f"use {tool}", "tool": tool, "args": args}))
 
 
-def run(model, root, harness, task=TASK, mode="full-auto"):
+def run(model, root, harness, task=TASK, mode="full-auto", samples=SAMPLES + 1):
     ws = Workspace.open(root, root.parent / "out")
     events = list(loop.run(task, model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
-                           settings=Settings(permission_mode=mode, edit_samples=1),
+                           settings=Settings(permission_mode=mode, edit_samples=samples),
                            history=[Message("system", "s")], harness=harness))
     return events
 
@@ -111,6 +111,13 @@ def test_a_warmer_sample_that_passes_more_examples_replaces_the_greedy_write(tmp
     assert len(model.requests) == 4  # no sample after the one that passes them all
     assert "balance += op" in (tmp_path / "solution.py").read_text()
     assert "its docstring examples (`python3 -m doctest solution.py`) pass." in model.requests[3].messages[1].content
+
+
+def test_one_edit_sample_turns_the_warmer_tries_off(tmp_path):
+    (tmp_path / "solution.py").write_text(STUB)
+    model = script(assistant(BAD), turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), focused_writes=True), samples=1)
+    assert len(model.requests) == 2 and "1 of 2 of its docstring examples" in model.requests[1].messages[1].content
 
 
 STATED = '''\

@@ -81,7 +81,8 @@ class Settings:
     protected_paths: str = ""  # comma-separated globs the agent may not change
     read_before_write: bool = True  # refuse edits to files the agent has not read in this session
     # With a test command: sample this many candidate replies for each edit, try each on a scratch copy, and
-    # keep the one the tests like best (1 turns it off).
+    # keep the one the tests like best (1 turns it off). Without one, a focused write that fails its self-checks
+    # is sampled as often (harness/selfchecks.py).
     edit_samples: int = 4
     # Among those candidates, alternately the model's rewrite of the definition the failing tests call most,
     # asked for in a short separate request (harness/rewrites.py).

@@ -142,7 +142,7 @@ class RunState:
             judge.first(self.ws)
         if self.harness.focused_writes:
             notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript,
-                                           self.may_write)
+                                           self.may_write, self.settings.edit_samples - 1)
             self.checks = None if judge else _checks(task, self.ws)
         if not judge:
             return Message("user", "\n\n".join([task, *notes]))

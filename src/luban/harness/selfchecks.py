@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..tools import bash
 from ..workspace import Workspace
 
-SAMPLES = 4  # warmer tries after a greedy write that fails a check
+SAMPLES = 3  # warmer tries after a greedy write that fails a check (settings.edit_samples less the greedy one)
 MAX_ASSERTS = 12
 TIMEOUT_S = 20  # one candidate's checks; an endless loop scores nothing
 PROMPT = """\

@@ -149,10 +149,11 @@ def checks_command(path: str, text: str) -> str | None:
 
 
 def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None,
-                transcript: Transcript | None = None, may_write: Callable[[str], bool] = lambda rel: True
-                ) -> Generator[Event, Decision | None, list[str]]:
+                transcript: Transcript | None = None, may_write: Callable[[str], bool] = lambda rel: True,
+                samples: int = selfchecks.SAMPLES) -> Generator[Event, Decision | None, list[str]]:
     """Write each stub that `may_write` allows (the mode and rules, without asking) from a focused request,
-    judged; returns one note per stub for the model. What the model wrote is kept in the transcript as a rewrite
+    judged (without a judge: by self-checks, with up to `samples` warmer tries); returns one note per stub for
+    the model. What the model wrote is kept in the transcript as a rewrite
     record (it is not part of the conversation)."""
     notes = []
     for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
@@ -166,7 +167,7 @@ def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max
             _put(ws, stub.path, new)
             notes.append(_judged(stub, judge.after(ws)))
         else:
-            checked = yield from _self_checked(stub, new, ws, asker, max_tokens, transcript)
+            checked = yield from _self_checked(stub, new, ws, asker, max_tokens, transcript, samples)
             notes.append(_self_judged(stub, *checked))
         yield asker.record(Notice(f"Focused write of {stub.name} in {stub.path}."))
     return notes
@@ -188,7 +189,7 @@ def _put(ws: Workspace, path: str, text: str) -> None:
 
 
 def _self_checked(stub: Stub, first: str, ws: Workspace, asker: Asker, max_tokens: int | None,
-                  transcript: Transcript | None
+                  transcript: Transcript | None, samples: int
                   ) -> Generator[Event, Decision | None, tuple[selfchecks.Checks | None, selfchecks.Result | None]]:
     """Put the write that passes the most of the stub's self-checks into the file: the greedy one, else the
     first warmer sample that does better (harness/selfchecks.py). Returns the checks and the kept write's result."""
@@ -202,7 +203,7 @@ def _self_checked(stub: Stub, first: str, ws: Workspace, asker: Asker, max_token
     if checks is None:
         return None, None
     best, best_result = first, selfchecks.run(checks, ws)
-    for _ in range(selfchecks.SAMPLES if not best_result.clean else 0):
+    for _ in range(samples if not best_result.clean else 0):
         sample = yield from _write(stub, asker, max_tokens, transcript, SAMPLE_TEMPERATURE)
         if sample is None:
             continue
