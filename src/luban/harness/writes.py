@@ -153,8 +153,8 @@ def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max
                 samples: int = selfchecks.SAMPLES) -> Generator[Event, Decision | None, list[str]]:
     """Write each stub that `may_write` allows (the mode and rules, without asking) from a focused request,
     judged (without a judge: by self-checks, with up to `samples` warmer tries); returns one note per stub for
-    the model. What the model wrote is kept in the transcript as a rewrite
-    record (it is not part of the conversation)."""
+    the model. What the model wrote is kept in the transcript as a rewrite record (it is not part of the
+    conversation)."""
     notes = []
     for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
         stub = replace(stub, text=(ws.root / stub.path).read_text(encoding="utf-8"))
