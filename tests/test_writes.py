@@ -152,6 +152,7 @@ def test_asserts_are_the_ones_that_call_the_function_and_a_file_that_does_not_lo
     result = selfchecks.run(selfchecks.Checks("solution.py", ("assert f(1) == 2", "assert f(2) == 2")),
                             Workspace.open(tmp_path, tmp_path.parent / "out"))
     assert (result.passed, result.total, result.report) == (1, 2, "assert f(1) == 2  # failed; the left side is 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["solution.py"]  # no __pycache__ left behind
 
 
 def test_with_a_test_command_a_write_that_leaves_fewer_tests_passing_is_put_back(tmp_path):

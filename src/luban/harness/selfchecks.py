@@ -36,6 +36,7 @@ _SCORE = re.compile(r"^checks passed: (\d+)/(\d+)$", re.MULTILINE)
 _SCRIPT = """\
 import ast, contextlib, doctest, importlib.util, io, sys
 sys.path.insert(0, ".")
+sys.dont_write_bytecode = True  # no __pycache__ left in the workspace (the 1.5B deleted one, and the file)
 spec = importlib.util.spec_from_file_location("_luban_checked", {path!r})
 module = importlib.util.module_from_spec(spec)
 with contextlib.redirect_stdout(io.StringIO()):
