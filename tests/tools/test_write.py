@@ -119,6 +119,24 @@ def test_overwriting_a_python_file_with_code_that_does_not_parse_is_refused(ws):
     assert (ws.root / "solution.py").read_text() == "def f(x):\n    return x\n"
 
 
+def test_read_file_line_numbers_copied_into_content_are_left_out_where_that_makes_it_parse(ws):
+    """The 1.5B began a file with read_file's numbered blank lines ("     1", the tab dropped) and a numbered line."""
+    (ws.root / "solution.py").write_text("\n\ndef f(s):\n    return 0\n")
+    content = "     1\n     2\t\n     3\tdef f(s):\n    return sum(map(ord, s))\n"
+    assert TOOL({"path": "solution.py", "content": content}, ws) == ToolResult(
+        "Wrote 4 lines to solution.py (overwritten).\nLuban left out the line numbers read_file shows, which began "
+        "lines of content; they are not part of the file.")
+    assert (ws.root / "solution.py").read_text() == "\n\ndef f(s):\n    return sum(map(ord, s))\n"
+
+
+def test_numbers_that_parse_as_code_or_are_short_of_read_files_columns_are_kept(ws):
+    result = TOOL({"path": "ok.py", "content": "x = (\n     1\n)\n"}, ws)
+    assert result == ToolResult("Wrote 3 lines to ok.py (created).")
+    assert (ws.root / "ok.py").read_text() == "x = (\n     1\n)\n"
+    assert TOOL({"path": "short.py", "content": "  1\tdef f(): pass\n"}, ws).error
+    assert not (ws.root / "short.py").exists()
+
+
 def test_a_new_file_in_another_language_is_written_with_its_error(ws):
     assert TOOL({"path": "a.js", "content": "function f( {\n"}, ws) == ToolResult(
         "Wrote 1 line to a.js (created).\na.js does not parse as javascript (line 1: syntax error: `function f( {`).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Mapping
@@ -48,6 +49,20 @@ SPEC = ToolSpec(
 def numbered(lines: Iterable[str], first: int) -> str:
     """Lines as `cat -n` shows them: the number right-aligned in six columns, a tab, the text."""
     return "\n".join(f"{number:>6}\t{line}" for number, line in enumerate(lines, first))
+
+
+# A line `numbered` made: six or more columns of number, then a tab or, for a blank line whose trailing tab
+# the model dropped, the end of the line.
+_NUMBERED_LINE = re.compile(r"^(?P<number> *\d+)(?:\t|$)")
+
+
+def unnumbered(text: str) -> str:
+    """`text` without the line numbers `numbered` put before its lines, where a model copied them into content."""
+    def bare(line: str) -> str:
+        found = _NUMBERED_LINE.match(line)
+        return line[found.end():] if found and len(found["number"]) >= 6 else line
+
+    return "\n".join(bare(line) for line in text.split("\n"))
 
 
 @dataclass(frozen=True)

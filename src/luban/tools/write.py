@@ -13,7 +13,8 @@ from ..workspace import Workspace
 from ..workspace.boundary import Place
 from . import path_argument
 from ._input import ToolError, answer, fault
-from ._syntax import judge
+from ._syntax import Judgement, judge
+from .read import unnumbered
 
 SPEC = ToolSpec(
     name="write_file",
@@ -65,7 +66,8 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
         raise ToolError(f"{rel} is a folder; give write_file the path of a file.")
     if info is None and (holder := _file_holder(ws, where)) is not None:
         raise ToolError(f"{holder} is a file, so {rel} cannot be created inside it.")
-    parses = judge(rel, _old_text(ws, where) if info is not None else None, content)
+    old = _old_text(ws, where) if info is not None else None
+    parses, content, repaired = _parsing(rel, old, content)
     if not parses.apply:
         kept = f"{rel} is unchanged" if info is not None else f"{rel} was not created"
         raise ToolError(f"Not written: {parses.said} Correct the content and try again; {kept}.")
@@ -74,8 +76,26 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
     except OSError as error:
         raise fault(error, "write", rel) from None
     how = "overwritten" if written.existed else "created"
-    said = f"\n{parses.said}" if parses.said else ""
+    said = "".join(f"\n{note}" for note in (repaired, parses.said) if note)
     return ToolResult(f"Wrote {plural(count_lines(content), 'line')} to {written.shown} ({how}).{said}")
+
+
+def _parsing(rel: str, old: str | None, content: str) -> tuple[Judgement, str, str]:
+    """The syntax judgement of `content`, the content to write and what was repaired in it.
+
+    A weak model copies read_file's line numbers into content (the 1.5B began a file with "     1\\n     2\\n",
+    read_file's numbered blank lines, and sent it three times to the same refusal). Where the content would be
+    refused and the same content without those numbers parses, the numbers are plainly not meant as code:
+    Luban writes it without them and says so, rather than refusing a correct body.
+    """
+    parses = judge(rel, old, content)
+    if parses.apply or (bare := unnumbered(content)) == content:
+        return parses, content, ""
+    parses_bare = judge(rel, old, bare)
+    if not parses_bare.apply:
+        return parses, content, ""
+    return parses_bare, bare, ("Luban left out the line numbers read_file shows, which began lines of content; "
+                               "they are not part of the file.")
 
 
 def _old_text(ws: Workspace, where: Place) -> str | None:
