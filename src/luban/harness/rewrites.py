@@ -19,7 +19,7 @@ from ..types import Message, Request, ToolCall
 from ..workspace import Workspace
 from .faults import Suspect
 from .gate import TestRun, quote
-from . import windows
+from . import analogues, windows
 from .guards import Guards
 
 _SYSTEM = "You are a careful programmer. You fix bugs by reading the code and the failing tests closely."
@@ -48,6 +48,7 @@ class Target:
     source: str
     test: tuple[str, str] | None = None  # a failing test's path and text: what it expects, where a digest may not say
     header: str = ""  # set for a window: the `def` line(s) of the function `source` is a part of
+    like: str = ""  # the function in the same file most like this one (analogues.py), shown for comparison
 
     @property
     def key(self) -> str:
@@ -83,7 +84,8 @@ def _goal(ws: Workspace, suspect: Suspect, test: tuple[str, str] | None) -> Targ
     name = suspect.function.rsplit(".", 1)[-1]
     lines = text.splitlines()[node.lineno - 1:node.end_lineno]
     if len(lines) <= REWRITE_MAX_LINES:
-        return Target(suspect.path, name, "\n".join(lines), test)
+        like = analogues.most_like(text, node) if isinstance(node, _FUNCTIONS) else ""
+        return Target(suspect.path, name, "\n".join(lines), test, like=like)
     if isinstance(node, _FUNCTIONS) and (window := windows.around(text, node, suspect.line, WINDOW_MAX_LINES)):
         return Target(suspect.path, name, window.source, test, window.header)
     return None
@@ -153,8 +155,10 @@ def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | No
     # over ten seconds of decoding each on 2 cores.
     keep = ("Keep its name and signature; leave out its docstring, which stays as it is." if kind == "function"
             else "Keep its name, signature and docstring.")
+    like = (f"A function much like it in the same file, to compare with (a difference may be the bug, or may be "
+            f"meant):\n\n```python\n{textwrap.dedent(goal.like)}\n```\n\n" if goal.like else "")
     prompt = (f"These tests fail:\n\n{run.view.strip()}\n\n{test}The {kind} they call, in {goal.path}:\n\n"
-              f"```python\n{textwrap.dedent(goal.source)}\n```\n\n"
+              f"```python\n{textwrap.dedent(goal.source)}\n```\n\n{like}"
               f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
               f"{keep} Change as little as the bug needs. Do not special-case the test inputs: make it right for "
               "every input its docstring allows.")
