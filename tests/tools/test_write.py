@@ -137,6 +137,22 @@ def test_numbers_that_parse_as_code_or_are_short_of_read_files_columns_are_kept(
     assert not (ws.root / "short.py").exists()
 
 
+def test_a_fragment_of_code_does_not_replace_a_module_of_definitions(ws):
+    """The 1.5B sent write_file the three lines it meant to change in an 850-line module."""
+    module = "".join(f"def f{n}(items):\n    for item in items:\n        yield item + {n}\n\n\n" for n in range(4))
+    (ws.root / "mod.py").write_text(module)
+    fragment = "for item in items:\n    yield item - 1\n"
+    assert TOOL({"path": "mod.py", "content": fragment}, ws) == ToolResult(
+        "Not written: content has 2 lines and no definitions, and would replace all 20 lines of mod.py with its 4 "
+        "definitions. content must be the complete new text of the file; to change part of it, use edit_file with "
+        "old_string copied from the file. mod.py is unchanged.", error=True)
+    assert (ws.root / "mod.py").read_text() == module
+    # A shorter module that keeps a definition, or any text for a file that is not Python, is written as asked.
+    assert not TOOL({"path": "mod.py", "content": "def f0(items):\n    return items\n"}, ws).error
+    (ws.root / "notes.txt").write_text(module)
+    assert not TOOL({"path": "notes.txt", "content": fragment}, ws).error
+
+
 def test_a_new_file_in_another_language_is_written_with_its_error(ws):
     assert TOOL({"path": "a.js", "content": "function f( {\n"}, ws) == ToolResult(
         "Wrote 1 line to a.js (created).\na.js does not parse as javascript (line 1: syntax error: `function f( {`).")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import stat
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from ..context.tags import language_for
 from ..errors import PathRefused
 from ..types import Effect, ToolResult, ToolSpec, Touched
 from ..workspace import Workspace
@@ -67,6 +69,11 @@ def write_text(ws: Workspace, where: Place, content: str) -> ToolResult:
     if info is None and (holder := _file_holder(ws, where)) is not None:
         raise ToolError(f"{holder} is a file, so {rel} cannot be created inside it.")
     old = _old_text(ws, where) if info is not None else None
+    if old is not None and (lost := _fragment(rel, old, content)):
+        raise ToolError(f"Not written: content has {plural(count_lines(content), 'line')} and no definitions, and "
+                        f"would replace all {count_lines(old)} lines of {rel} with its {lost} definitions. content "
+                        "must be the complete new text of the file; to change part of it, use edit_file with "
+                        f"old_string copied from the file. {rel} is unchanged.")
     parses, content, repaired = _parsing(rel, old, content)
     if not parses.apply:
         kept = f"{rel} is unchanged" if info is not None else f"{rel} was not created"
@@ -96,6 +103,29 @@ def _parsing(rel: str, old: str | None, content: str) -> tuple[Judgement, str, s
         return parses, content, ""
     return parses_bare, bare, ("Luban left out the line numbers read_file shows, which began lines of content; "
                                "they are not part of the file.")
+
+
+def _fragment(rel: str, old: str, content: str) -> int:
+    """How many top-level definitions of the Python file `old` a `content` that is a fragment of code would wipe
+    out; 0 where it is not one: a file of several definitions replaced by loose statements a third its length.
+
+    Why: told to change three lines of an 850-line module, the 1.5B sent write_file the three lines, twice in a
+    run; only the test guard stopped it, after a full test run, with "0 tests passing instead of 460", which did
+    not tell it that write_file replaces the whole file. Without a test gate the module would have been lost.
+    """
+    if language_for(rel) != "python" or 3 * count_lines(content) >= count_lines(old):
+        return 0
+    kept, lost = _definitions(content), _definitions(old)
+    return lost if kept == 0 and lost >= 2 else 0
+
+
+def _definitions(text: str) -> int:
+    """The number of top-level functions and classes of a Python text, or -1 where it does not parse."""
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        return -1
+    return sum(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in body)
 
 
 def _old_text(ws: Workspace, where: Place) -> str | None:
