@@ -142,9 +142,23 @@ def test_examples_stated_in_prose_are_checked_as_asserts_the_model_writes_from_t
         "assert add_two([]) == []\nCheck it against the task; finish if it is right.]")
 
 
+def test_asserts_with_values_the_docstring_does_not_state_are_left_out():
+    """HumanEval-122: asked for the docstring's example, the 1.5B added four of its own, one of them wrong."""
+    source = ('def add_elements(arr, k):\n    """Sum the elements of at most two digits among the first k.\n\n'
+              '    Input: arr = [111,21,3,4000,5,6,7,8,9], k = 4\n    Output: 24 # sum of 21 + 3\n    """\n')
+    reply = ("assert add_elements([111, 21, 3, 4000, 5, 6, 7, 8, 9], 4) == 24.0\n"
+             "assert add_elements([100, 200, 300, 400, 500], 2) == 500\nassert add_elements([-21, 3], 2) == -18\n")
+    assert selfchecks.asserts([reply], "add_elements", source) == (
+        "assert add_elements([111, 21, 3, 4000, 5, 6, 7, 8, 9], 4) == 24.0",)
+    words = 'def greet(name):\n    """greet("Ann") gives "Hello, Ann!"."""\n'
+    reply = "assert greet('Ann') == 'Hello, Ann!'\nassert greet('Bob') == 'Hello, Bob!'\n"
+    assert selfchecks.asserts([reply], "greet", words) == ("assert greet('Ann') == 'Hello, Ann!'",)
+
+
 def test_asserts_are_the_ones_that_call_the_function_and_a_file_that_does_not_load_passes_none(tmp_path):
     blocks = ["assert f(1) == 2\nassert g(1) == 2\nassert f(1) == 2\nx = f(3)", "not python (", "assert f(2)"]
-    assert selfchecks.asserts(blocks, "f") == ("assert f(1) == 2", "assert f(2)")
+    assert selfchecks.asserts(blocks, "f", 'def f(x):\n    """f(1) is 2, f(2) is true."""') == (
+        "assert f(1) == 2", "assert f(2)")
     (tmp_path / "solution.py").write_text("def f(x):\n    return x +\n")
     result = selfchecks.run(selfchecks.Checks("solution.py", ("assert f(1) == 2",)), Workspace.open(tmp_path, tmp_path.parent / "out"))
     assert (result.passed, result.total) == (0, 1) and "SyntaxError" in result.report

@@ -197,7 +197,7 @@ def _self_checked(stub: Stub, first: str, ws: Workspace, asker: Asker, max_token
     if checks is None and selfchecks.needs_asserts(stub.source):
         ask = Request((Message("user", selfchecks.request_text(stub.name, stub.source)),), (), 0.0, max_tokens)
         reply = (yield from asker.ask(ask)).message.content
-        found = selfchecks.asserts(code_blocks(reply), stub.name)
+        found = selfchecks.asserts(code_blocks(reply), stub.name, stub.source)
         checks = selfchecks.Checks(stub.path, found) if found else None
     _put(ws, stub.path, first)
     if checks is None:
