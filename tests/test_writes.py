@@ -142,6 +142,28 @@ def test_examples_stated_in_prose_are_checked_as_asserts_the_model_writes_from_t
         "assert add_two([]) == []\nCheck it against the task; finish if it is right.]")
 
 
+def test_the_asserts_a_write_passed_guard_the_models_later_edits(tmp_path):
+    """HumanEval-122: after a correct focused write the 1.5B rewrote the function to do something else."""
+    (tmp_path / "solution.py").write_text(STATED)
+    checks = "```python\nassert add_two([1, 2]) == [3, 4]\nassert add_two([]) == []\n```"
+    breaking = turn("edit_file", path="solution.py", old_string="x + 2", new_string="x * 2")
+    harmless = turn("edit_file", path="solution.py", old_string="for x in xs]", new_string="for x in list(xs)]")
+    model = script(assistant(ADDS), assistant(checks), turn("read_file", path="solution.py"), breaking, harmless,
+                   turn("finish", answer="done"))
+    run(model, tmp_path, Harness(JsonProtocol(), read_before_write=True, regression_guard=True, focused_writes=True),
+        task="Implement `add_two` in `solution.py`.")
+    refused = model.requests[4].messages[-1].content
+    assert refused.startswith("Result of edit_file:\nError: This edit was not applied: after it, `Luban's checks of "
+                              "solution.py` had 1 tests passing instead of 2, so Luban put back solution.py as before. "
+                              "The tests after your change:\n1 failed, 1 passed (unittest).")
+    assert "assert add_two([1, 2]) == [3, 4]  # failed; the left side is [2, 4]" in refused
+    assert "LUBAN_CHECKS" not in refused
+    assert model.requests[5].messages[-1].content.startswith(
+        "Result of edit_file:\nEdited solution.py (1 replacement).")
+    assert "[Luban: `Luban's checks of solution.py` passes after this edit." in model.requests[5].messages[-1].content
+    assert "return [x + 2 for x in list(xs)]" in (tmp_path / "solution.py").read_text()
+
+
 def test_asserts_with_values_the_docstring_does_not_state_are_left_out():
     """HumanEval-122: asked for the docstring's example, the 1.5B added four of its own, one of them wrong."""
     source = ('def add_elements(arr, k):\n    """Sum the elements of at most two digits among the first k.\n\n'

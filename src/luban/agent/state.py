@@ -17,7 +17,7 @@ from ..harness.gate import TestGate, TestRun
 from ..harness.guards import Guards
 from ..harness.judge import Judge
 from ..harness.reruns import Reruns
-from ..harness.writes import checks_command, named_files, write_stubs
+from ..harness.writes import Written, checks_command, named_files, write_stubs
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
@@ -37,8 +37,15 @@ MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it sav
 SAME_THOUGHT_AT = 3
 
 
-def _checks(task: str, ws: Workspace) -> Judge | None:
-    """A judge over the docstring examples of the first file the task names that has any."""
+def _checks(task: str, ws: Workspace, written: Written) -> Judge | None:
+    """A judge over the asserts a focused write was checked by, else over the docstring examples of the first file
+    the task names that has any: the model's later edits must keep passing what the focused write passed (in
+    HumanEval-122 a correct write was rewritten to do something else)."""
+    checks = next((c for c in written.checks if c.asserts), None)
+    if checks:
+        judge = Judge(TestGate(checks.command, label=checks.label))
+        judge.first(ws)
+        return judge
     for rel in named_files(ws, task):
         command = checks_command(rel, (ws.root / rel).read_text(encoding="utf-8", errors="replace"))
         if command:
@@ -141,9 +148,10 @@ class RunState:
         if judge:
             judge.first(self.ws)
         if self.harness.focused_writes:
-            notes = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens, self.transcript,
-                                           self.may_write, self.settings.edit_samples - 1)
-            self.checks = None if judge else _checks(task, self.ws)
+            written = yield from write_stubs(task, self.ws, self, judge, self.settings.max_reply_tokens,
+                                             self.transcript, self.may_write, self.settings.edit_samples - 1)
+            notes = list(written.notes)
+            self.checks = None if judge else _checks(task, self.ws, written)
         if not judge:
             return Message("user", "\n\n".join([task, *notes]))
         tests = judge.last

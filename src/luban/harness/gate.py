@@ -58,6 +58,11 @@ class TestGate:
     command: str
     max_refusals: int = 3
     timeout_s: int = TIMEOUT_S  # a run cut off at this counts as no test passing
+    label: str = ""  # how notes name the command where it is too long to quote (Luban's own checks script)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.command
 
     def run(self, ws: Workspace, baseline: frozenset[str] = frozenset()) -> TestRun:
         """Run the command with its results read as data; `baseline` (the failures before any change that the

@@ -110,9 +110,9 @@ class Judge:
         self.best = run.passing
         self.before(ws)
         if run.passed:
-            return Verdict(False, PASSES.format(command=self.gate.command), run)
+            return Verdict(False, PASSES.format(command=self.gate.name), run)
         counts = run.view.split("\n", 1)[0]
-        return Verdict(False, PROGRESS.format(command=self.gate.command, counts=counts), run)
+        return Verdict(False, PROGRESS.format(command=self.gate.name, counts=counts), run)
 
     def _restore(self, ws: Workspace, changed: list[str]) -> list[str]:
         """Put `changed` back as they were before the call; the paths that could not be."""
@@ -135,7 +135,7 @@ class Judge:
     def _refusal(self, run: TestRun, changed: list[str], lost: list[str]) -> str:
         shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
         kept = f" ({', '.join(lost)} could not be put back)" if lost else ""
-        return (f"{NOT_APPLIED}: after it, `{self.gate.command}` had {run.passing} tests passing instead of "
+        return (f"{NOT_APPLIED}: after it, `{self.gate.name}` had {run.passing} tests passing instead of "
                 f"{self.best}, so Luban put back {shown} as before{kept}. The tests after your change:\n{run.view}\n\n"
                 "Read the code again and make a smaller, correct change that breaks no passing test.")
 

@@ -67,6 +67,13 @@ else:
     passed, total = runner.tries - runner.failures, runner.tries
 print("".join(failures)[:3000] if not asserts else "\\n".join(failures[:8]))
 print(f"checks passed: {{passed}}/{{total}}")
+# The same again as unittest prints it, after the line above (what `run` reads stops there), so that the checks
+# can serve as the regression guard's test command: its report reader takes counts and failures from this.
+for number, failure in enumerate(failures if asserts else [], 1):
+    print("=" * 70, f"FAIL: check_{{number}} (luban.checks)", "-" * 70, failure, sep="\\n")
+print("-" * 70, f"Ran {{total}} tests in 0.000s", "", "OK" if passed == total else f"FAILED (failures={{total - passed}})",
+      sep="\\n")
+sys.exit(0 if passed == total else 1)
 """
 
 
@@ -81,6 +88,11 @@ class Checks:
     def command(self) -> str:
         script = _SCRIPT.format(path=self.path, asserts=list(self.asserts))
         return f"python3 - <<'LUBAN_CHECKS'\n{script}LUBAN_CHECKS"
+
+    @property
+    def label(self) -> str:
+        """The checks as a test command is named in the guard's notes: the script itself is long."""
+        return f"python3 -m doctest {self.path}" if not self.asserts else f"Luban's checks of {self.path}"
 
     def describe(self) -> str:
         if not self.asserts:

@@ -148,14 +148,19 @@ def checks_command(path: str, text: str) -> str | None:
     return f"python3 -m doctest {path}" if ">>>" in text else None
 
 
+@dataclass(frozen=True)
+class Written:
+    notes: tuple[str, ...]  # one per stub, for the model
+    checks: tuple[selfchecks.Checks, ...]  # without a judge: the self-checks the writes were judged by
+
+
 def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None,
                 transcript: Transcript | None = None, may_write: Callable[[str], bool] = lambda rel: True,
-                samples: int = selfchecks.SAMPLES) -> Generator[Event, Decision | None, list[str]]:
+                samples: int = selfchecks.SAMPLES) -> Generator[Event, Decision | None, Written]:
     """Write each stub that `may_write` allows (the mode and rules, without asking) from a focused request,
-    judged (without a judge: by self-checks, with up to `samples` warmer tries); returns one note per stub for
-    the model. What the model wrote is kept in the transcript as a rewrite record (it is not part of the
-    conversation)."""
-    notes = []
+    judged (without a judge: by self-checks, with up to `samples` warmer tries). What the model wrote is kept in
+    the transcript as a rewrite record (it is not part of the conversation)."""
+    notes, used = [], []
     for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
         stub = replace(stub, text=(ws.root / stub.path).read_text(encoding="utf-8"))
         new = yield from _write(stub, asker, max_tokens, transcript, 0.0)
@@ -169,8 +174,9 @@ def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max
         else:
             checked = yield from _self_checked(stub, new, ws, asker, max_tokens, transcript, samples)
             notes.append(_self_judged(stub, *checked))
+            used += [checked[0]] if checked[0] else []
         yield asker.record(Notice(f"Focused write of {stub.name} in {stub.path}."))
-    return notes
+    return Written(tuple(notes), tuple(used))
 
 
 def _write(stub: Stub, asker: Asker, max_tokens: int | None, transcript: Transcript | None, temperature: float
