@@ -161,6 +161,12 @@ def _store(ws: Workspace, where: Place, text: str, crlf: bool) -> None:
 def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Tick) -> tuple[list[_Span], str]:
     """The spans to replace and how they were found ('' when exactly); raise when there is not one match."""
     starts = _occurrences(text, old)
+    if len(starts) == 1 and _inserted_already(text, starts[0], old, new):
+        raise ToolError(
+            f"new_string is already in {rel} ({_line_list(text, starts)}) around old_string, so this edit looks "
+            "already applied; making it again would add the same text twice. Read the file to check before "
+            "editing it again."
+        )
     if len(starts) == 1 or (starts and replace_all):
         return [_Span(start, start + len(old), new) for start in starts], ""
     if starts:
@@ -183,6 +189,19 @@ def _locate(text: str, old: str, new: str, replace_all: bool, rel: str, tick: Ti
     if new.strip() and len(found := _occurrences(text, new)) == 1:
         raise _already_applied(rel, _line_list(text, found))
     raise _missing(text, old, rel, tick)
+
+
+def _inserted_already(text: str, start: int, old: str, new: str) -> bool:
+    """Whether `new` is `old` with text added around it, and that text is already around `old` at `start`.
+
+    The 1.5B sent the same insertion (old_string its function's `def` line, new_string that line and twenty
+    more) twice, and the second call applied it again: the function held its new code twice over.
+    """
+    at = new.find(old)
+    if at == -1:
+        return False
+    before, after = new[:at], new[at + len(old):]
+    return start >= len(before) and text[start - len(before):start + len(old) + len(after)] == new
 
 
 def _occurrences(text: str, part: str) -> list[int]:
