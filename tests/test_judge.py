@@ -195,3 +195,24 @@ def test_each_call_of_a_reply_is_judged_the_breaking_one_put_back_the_good_one_k
     assert results[1].endswith(f"[Luban: `{PYTEST}` passes after this edit. If nothing else is left, finish.]")
     assert results[2].startswith("Error: This edit was not applied: after it, "
                                  f"`{PYTEST}` had 0 tests passing instead of 6, so Luban put back shop.py as before.")
+
+
+def test_a_kept_edit_that_breaks_a_passing_test_names_it(tmp_path):
+    """jinja2-18ad323c: an edit fixed 19 failing tests and broke one that passed; the model saw only the counts."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "scale.py").write_text("FACTOR = 3\n\n\ndef double(x):\n    return x * FACTOR\n\n\n"
+                                   "def triple(x):\n    return x * FACTOR\n")
+    (root / "test_scale.py").write_text(
+        "from scale import double, triple\n\n\ndef test_double_one():\n    assert double(1) == 2\n\n\n"
+        "def test_double_two():\n    assert double(2) == 4\n\n\ndef test_triple():\n    assert triple(1) == 3\n")
+    model = script(turn("read_file", path="scale.py"),
+                   turn("edit_file", path="scale.py", old_string="FACTOR = 3", new_string="FACTOR = 2"),
+                   *[turn("finish", answer="?")] * 4)
+    ws = Workspace.open(root, tmp_path / "out")
+    list(loop.run("double is wrong", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                  settings=Settings(permission_mode="full-auto", edit_samples=1), history=[SYSTEM], harness=HARNESS))
+    assert result_of(model, 2).endswith(
+        f"[Luban: `{PYTEST}` after this edit: 1 failed, 2 passed (pytest).]\n[Luban kept the edit, as more tests "
+        "pass, but these passed before it and fail now: test_scale.py::test_triple. Make them pass again without "
+        "undoing the fix.]")

@@ -30,6 +30,7 @@ CODE = frozenset({".py", ".pyi", ".pyx", ".pxd", ".c", ".h", ".cc", ".cpp", ".hp
                   ".cfg", ".ini"})  # fmt: skip
 PASSES = "[Luban: `{command}` passes after this edit. If nothing else is left, finish.]"
 PROGRESS = "[Luban: `{command}` after this edit: {counts}]"
+MAX_BROKEN_SHOWN = 5
 Stat = tuple[int, int]  # (mtime in ns, size)
 
 
@@ -112,7 +113,8 @@ class Judge:
         if run.passed:
             return Verdict(False, PASSES.format(command=self.gate.name), run)
         counts = run.view.split("\n", 1)[0]
-        return Verdict(False, PROGRESS.format(command=self.gate.name, counts=counts), run)
+        text = PROGRESS.format(command=self.gate.name, counts=counts)
+        return Verdict(False, text + _broken(previous, run), run)
 
     def _restore(self, ws: Workspace, changed: list[str]) -> list[str]:
         """Put `changed` back as they were before the call; the paths that could not be."""
@@ -138,6 +140,23 @@ class Judge:
         return (f"{NOT_APPLIED}: after it, `{self.gate.name}` had {run.passing} tests passing instead of "
                 f"{self.best}, so Luban put back {shown} as before{kept}. The tests after your change:\n{run.view}\n\n"
                 "Read the code again and make a smaller, correct change that breaks no passing test.")
+
+
+def _broken(previous: TestRun | None, run: TestRun) -> str:
+    """A line naming the tests a kept edit made fail that passed before it, or "".
+
+    An edit that makes more tests pass is kept even when it breaks others (jinja2-18ad323c: 19 failing tests fixed,
+    one passing test broken); the model reads only the counts, and a run that ends so is not resolved. Named, the
+    broken test is something to repair."""
+    if previous is None or previous.report is None or previous.report.interrupted or run.report is None:
+        return ""  # no list of the tests that failed before to compare with
+    broken = sorted(run.failing - previous.failing)
+    if not broken:
+        return ""
+    shown = ", ".join(broken[:MAX_BROKEN_SHOWN]) + (f" and {len(broken) - MAX_BROKEN_SHOWN} more"
+                                                     if len(broken) > MAX_BROKEN_SHOWN else "")
+    return (f"\n[Luban kept the edit, as more tests pass, but these passed before it and fail now: {shown}. Make them "
+            "pass again without undoing the fix.]")
 
 
 def _stats(ws: Workspace) -> dict[str, Stat]:
