@@ -122,3 +122,14 @@ def test_a_first_run_that_ran_no_test_leaves_the_limit_as_it_was(ws, tmp_path):
     gate = TestGate("python3 -m pytest -q -p no:cacheprovider test_a.py")
     assert gate.paced(gate.run(ws)).timeout_s == TIMEOUT_S
     assert TestGate("true").paced(TestGate("true").run(ws)).timeout_s == TIMEOUT_S
+
+
+def test_a_failure_whose_test_names_share_a_part_with_the_task_is_not_pre_existing(ws, tmp_path):
+    """A report on `TLRUCache.expire`: TLRUCacheTest::test_tlru_datetime failed only because of the bug, yet
+    shared no whole word with it and was shown as pre-existing."""
+    (tmp_path / "test_misc.py").write_text(
+        "class TLRUCacheTest:\n    def test_tlru_datetime(self):\n        assert [(1, 1)] == []\n\n\n"
+        "def test_locale():\n    raise LookupError('no locale')\n")
+    report = TestGate("python3 -m pytest -q -p no:cacheprovider").run(ws).report
+    assert unrelated(report, "`cachetools.TLRUCache.expire` misbehaves: KeyError: 3") == frozenset(
+        {"test_misc.py::test_locale\nLookupError: no locale"})
