@@ -17,7 +17,9 @@ MEMOS = '''def _wrap(store, size):
 
 def stack_memo(size=8):
     """A memo of `size` entries; None: unbounded."""
-    if callable(size):
+    if size is not None:
+        return _wrap({}, None)
+    elif callable(size):
         return _wrap(Stack(8), 8)
     return _wrap(Stack(size), size)
 
@@ -39,9 +41,30 @@ def render(rows):
 
 
 def stack_copy(size=8):
-    if callable(size):
+    if size is not None:
+        return _wrap({}, None)
+    elif callable(size):
         return _wrap(Stack(8), 8)
     return _wrap(Stack(size), size)
+
+
+def lookup(table, key, default=None):
+    if key in table:
+        value = table[key]
+    else:
+        table[key] = value = default
+    return value
+
+
+def take(table, key, default=_MISSING):
+    if key in table:
+        value = table[key]
+        del table[key]
+    elif default is _MISSING:
+        raise KeyError(key)
+    else:
+        value = default
+    return value
 '''
 
 
@@ -55,8 +78,10 @@ def test_the_sibling_most_like_the_function_is_found_without_its_docstring():
         "        return _wrap(Queue(8), 8)\n    return _wrap(Queue(size), size)")
 
 
-def test_no_analogue_for_a_function_like_no_other_or_one_only_its_copies_resemble():
+def test_no_analogue_for_a_function_like_no_other_alike_only_in_shape_or_one_only_its_copies_resemble():
     assert most_like(MEMOS, definition("render")) == ""
+    # take and lookup share three quarters of their tokens and differ in meaning (Cache.pop and setdefault).
+    assert most_like(MEMOS, definition("take")) == ""
     # stack_copy is stack_memo token for token but for the name: it cannot show what is wrong, so the next is taken.
     assert most_like(MEMOS, definition("stack_memo")).startswith("def queue_memo(")
     assert most_like("def broken(:\n", ast.parse("def f(): pass").body[0]) == ""
@@ -74,7 +99,7 @@ def test_a_rewrite_request_shows_the_analogue_of_its_target(tmp_path):
         "from memos import stack_memo\n\n\ndef test_unbounded():\n    assert stack_memo(None) == ({}, None)\n")
     ws = Workspace.open(tmp_path, tmp_path.parent / "out")
     run = TestGate(f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider").run(ws)
-    goal = target(run, ws, Guards(), (Suspect("memos.py", 7, "stack_memo", 0.9),))
+    goal = target(run, ws, Guards(), (Suspect("memos.py", 8, "stack_memo", 0.9),))
     assert goal.like == most_like(MEMOS, definition("stack_memo"))
     prompt = request(goal, run, 0.0, None).messages[1].content
     assert ("A function much like it in the same file, to compare with (a difference may be the bug, or may be "
