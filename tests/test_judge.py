@@ -216,3 +216,22 @@ def test_a_kept_edit_that_breaks_a_passing_test_names_it(tmp_path):
         f"[Luban: `{PYTEST}` after this edit: 1 failed, 2 passed (pytest).]\n[Luban kept the edit, as more tests "
         "pass, but these passed before it and fail now: test_scale.py::test_triple. Make them pass again without "
         "undoing the fix.]")
+
+
+def test_a_test_run_that_cannot_import_the_workspaces_own_package_points_to_the_test_command(tmp_path):
+    """A 1.5B ran plain pytest in a src/ layout, read "No module named 'cachetools'" and tried pip, offline."""
+    from luban.harness.testcommand import tests_result
+
+    root = tmp_path / "p"
+    (root / "src" / "shelf").mkdir(parents=True)
+    (root / "src" / "shelf" / "__init__.py").write_text("SIZE = 2\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_shelf.py").write_text("from shelf import SIZE\n\n\ndef test_size():\n    assert SIZE == 2\n")
+    ws = Workspace.open(root, tmp_path / "out")
+    configured = f"PYTHONPATH=src {PYTEST} tests"
+    plain = tests_result(f"{PYTEST} tests", ws, 60, configured=configured)
+    assert plain.error and plain.content.split("\n[the whole output")[0].endswith(
+        "\n\n[Luban: `shelf` is this workspace's own code (src/shelf), not a package to install; the project's test "
+        f"command `{configured}` can import it. Run that command.]")
+    right = tests_result(configured, ws, 60, configured=configured)
+    assert not right.error and "Luban:" not in right.content

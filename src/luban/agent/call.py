@@ -117,7 +117,8 @@ def _executed(call: ToolCall, tool: Tool, touched: Touched, st: RunState
         elif st.harness.test_digests and tool.effect == "exec" and touched.command and runs_tests(
                 touched.command, st.gate.command if st.gate else ""):
             result = tests_result(touched.command, st.ws, _timeout(call.arguments),
-                                  baseline=st.judge.baseline if st.judge else frozenset())
+                                  baseline=st.judge.baseline if st.judge else frozenset(),
+                                  configured=st.gate.command if st.gate else "")
         else:
             result = tool(call.arguments, st.ws)
     except Exception as exc:  # the loop's one boundary with tool code: a tool bug must not end the session

@@ -31,10 +31,12 @@ def runs_tests(command: str, configured: str = "") -> bool:
 
 
 def tests_result(command: str, ws: Workspace, timeout: int, *, baseline: frozenset[str] = frozenset(),
-                 execute: Execute = bash.execute) -> ToolResult:
-    """Run `command` as the bash tool would and answer with the digest of its results, the whole output saved."""
+                 execute: Execute = bash.execute, configured: str = "") -> ToolResult:
+    """Run `command` as the bash tool would and answer with the digest of its results, the whole output saved;
+    `configured`: the project's test command, pointed to when `command` cannot import the workspace's own code."""
     tested = run_tests(command, ws, timeout, execute)
     shown = digest(tested.report, ws.root, baseline=baseline).replace(f"{ws.root}/", "")
+    shown += _own_module_hint(tested.output, ws, command, configured)
     saved = ws.relative(ws.save_output("bash", tested.output)) if tested.output else ""
     parts = [shown] if shown else []
     if saved:
@@ -43,3 +45,23 @@ def tests_result(command: str, ws: Workspace, timeout: int, *, baseline: frozens
     parts.append(f"timed out after {timeout} s; process group killed" if tested.exit_code is None
                  else f"exit code: {tested.exit_code}")
     return ToolResult("\n".join(parts), error=tested.exit_code != 0)
+
+
+_MISSING_MODULE = re.compile(r"No module named '([A-Za-z_]\w*)")
+
+
+def _own_module_hint(output: str, ws: Workspace, command: str, configured: str) -> str:
+    """A pointer to the configured test command when `command` failed to import a package of the workspace itself.
+
+    Why: a 1.5B ran plain `python -m pytest` in a src/ layout whose test command sets PYTHONPATH=src, read
+    "No module named 'cachetools'" and spent the rest of its run on `pip install cachetools`, offline.
+    """
+    if not configured.strip() or configured.strip() in command:
+        return ""
+    for name in dict.fromkeys(_MISSING_MODULE.findall(output)):
+        where = next((rel for rel in (name, f"src/{name}", f"{name}.py", f"src/{name}.py")
+                      if (ws.root / rel).exists()), None)
+        if where:
+            return (f"\n\n[Luban: `{name}` is this workspace's own code ({where}), not a package to install; the "
+                    f"project's test command `{configured}` can import it. Run that command.]")
+    return ""
