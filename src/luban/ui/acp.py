@@ -31,6 +31,7 @@ from .acp_terminal import EditorTerminal
 from .acp_session import OPTIONS, STOP_REASONS, AcpSession, file_text, modes
 from .acp_updates import Updates
 from .headless import open_run, progress_printer
+from .interruption import catch_interrupts
 from .runtime import open_model, open_workspace
 
 
@@ -213,6 +214,7 @@ def prompt_text(blocks: list[Any]) -> str:
 
 def serve_acp(settings_for: Callable[[str], Settings], err: TextIO) -> int:
     """Serve ACP on stdin/stdout until the editor closes the connection."""
+    catch_interrupts()
     main = MainThread()
     agent = LubanAgent(settings_for, main, err)
     handler = logging.StreamHandler(err)

@@ -20,7 +20,7 @@ from ..safety import policy
 from ..sandbox import Unconfined
 from ..types import ApprovalNeeded, Decision, Outcome, TurnEnded
 from .headless import EXIT_CODES, Run, StreamJson, drive, opened
-from .interruption import record_interruption
+from .interruption import catch_interrupts, record_interruption
 from .sdk_control import END, Channel, ControlError, Outbox
 from .sdk_flags import CLAUDE_MODES, with_instructions
 
@@ -122,6 +122,7 @@ def serve_sdk(settings: Settings, instructions: str, ask_sdk: bool, stdin: TextI
     """Serve the SDK until stdin closes; the exit code of the last turn (0 when none ran)."""
     if settings.output_format != "stream-json":
         raise ConfigError("--input-format stream-json needs --output-format stream-json.")
+    catch_interrupts()
     outbox = Outbox(out)
     channel = Channel(stdin, outbox, err)
     session = SdkSession(settings, channel, ask_sdk, instructions)
