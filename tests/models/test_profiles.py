@@ -89,6 +89,7 @@ def test_the_embedded_model_profile():
         repeat_penalty=1.05,
         stop=("<|im_end|>", "<|endoftext|>"),
         focused_writes=True,
+        finish_on_pass=True,
     )
 
 
@@ -215,7 +216,8 @@ BAD_OVERRIDES = [
     (
         {"glm-4.6": {"temp": 0.5}},
         "Profile 'glm-4.6' has an unknown key 'temp'; the keys are patterns, tool_format, reasoning_format, "
-        "send_reasoning_back, context_window, temperature, top_p, top_k, min_p, repeat_penalty, stop, focused_writes.",
+        "send_reasoning_back, context_window, temperature, top_p, top_k, min_p, repeat_penalty, stop, focused_writes, "
+        "finish_on_pass.",
     ),
     (
         {"glm-4.6": {"temperature": "hot"}},

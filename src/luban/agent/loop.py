@@ -66,6 +66,8 @@ def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
     st.add((yield from st.opening(task)))
+    if st.finished:
+        return st.outcome("done", st.finished)
     if not st.judge:
         if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
             yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
@@ -117,6 +119,8 @@ def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passin
         st.add(st.window.result(call, view(result), paths))
         if st.repeats[st.last_key] >= STUCK_AT:
             return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
+        if st.finished:
+            return st.outcome("done", st.finished)
     return None
 
 

@@ -35,6 +35,8 @@ MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it sav
 # bugfix run the 1.5B read one file page by page for 14 steps, every thought the same): from the third such reply
 # the reading tools it just used are left out of the next turn, sampled warmer, as for a repeated call.
 SAME_THOUGHT_AT = 3
+FINISHED = ("`{judged}` passes after {change}, and failed before it: the run ends here, as the model's profile asks "
+            "(finish_on_pass).")
 
 
 def _checks(task: str, ws: Workspace, written: Written) -> Judge | None:
@@ -105,6 +107,7 @@ class RunState:
     refused: tuple[str, int] | None = None  # the last refused finish's whole text and its step
     asked: int = 0  # model requests so far (each one's seed is settings.seed plus this)
     rewritten: dict[str, int] = field(default_factory=dict)  # focused rewrites per definition (candidates.Trial)
+    finished: str = ""  # why the harness ends the run before the model says so (finish_on_pass); "" while it goes on
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -152,6 +155,10 @@ class RunState:
                                              self.transcript, self.may_write, self.settings.edit_samples - 1)
             notes = list(written.notes)
             self.checks = None if judge else _checks(task, self.ws, written)
+            # The stubs fail their own checks unwritten; a test command may not have run them at all.
+            judged = self.checks if not judge else judge if judge.started_failing else None
+            if written.passed and judged:
+                self.ends_here(judged.gate.name, "Luban's focused write of what the task names")
         if not judge:
             return Message("user", "\n\n".join([task, *notes]))
         tests = judge.last
@@ -179,7 +186,19 @@ class RunState:
         self.ws.listing.changed()
         verdict = self.judge.after(self.ws)
         refused = edited.error or verdict is None or verdict.refused
+        if not refused and verdict.run.passed:
+            self.ends_here(self.judge.gate.name, f"Luban's rewrite of {goal.name} in {goal.path}")
         return [repairs.note(goal, verdict.run if verdict else None, refused, edited.content)]
+
+    def ends_here(self, judged: str, change: str) -> None:
+        """With the profile's finish_on_pass, end the run: `change` made the judge `judged` pass, which failed before.
+
+        Why: a weak model told that the tests now pass, and to finish if nothing is left, went on anyway: in
+        cachetools-c55f50a5 the opening repair fixed the bug and the 1.5B spent the remaining nine minutes reading
+        the file and running `pip install`; in HumanEval-124 it added twenty lines of its own to a correct write,
+        and the hidden tests failed on them."""
+        if self.harness.finish_on_pass:
+            self.finished = FINISHED.format(judged=judged, change=change)
 
     def add(self, message: Message) -> None:
         self.messages.append(message)

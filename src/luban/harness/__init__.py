@@ -34,6 +34,7 @@ class Harness:
     localize_faults: bool = False  # a failing gate names the likeliest places of the bug (faults.py)
     focused_writes: bool = False  # from the profile: stubs the task names are written in a focused request first
     age_outputs: bool = False  # old tool outputs shrink to their first lines, in batches (context/aging.py)
+    finish_on_pass: bool = False  # from the profile: a change that turns the failing judge green ends the run
 
     def guards(self) -> Guards:
         """Fresh per-run guard state."""
@@ -65,4 +66,5 @@ def harness_for(settings: Settings, profile: Profile | None = None, environ: Map
                    profile.reasoning_format if profile else "none", profile.send_reasoning_back if profile else False,
                    Redactor.from_environ(environ or {}), Hooks.parse(settings.hooks), settings.regression_guard,
                    settings.test_digests, settings.skip_reruns, settings.localize_faults,
-                   profile.focused_writes if profile else False, settings.age_outputs)
+                   profile.focused_writes if profile else False, settings.age_outputs,
+                   profile.finish_on_pass if profile else False)

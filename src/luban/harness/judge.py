@@ -55,6 +55,7 @@ class Judge:
     localize: bool = False  # name the likeliest places of the bug when the tests fail (faults.py)
     suspects: tuple[Suspect, ...] = ()  # the latest localization's, best first: focused rewrites start there
     last: TestRun | None = None  # the latest run of the files as they are
+    started_failing: bool = False  # the run before any change failed: passing now means a change fixed it
     _stats: dict[str, Stat] = field(default_factory=dict)
     _kept: dict[str, bytes] = field(default_factory=dict)
 
@@ -63,6 +64,7 @@ class Judge:
         count the first best, its time what a hang is measured against (gate.paced)."""
         run = self.last = self.gate.run(ws)
         self.baseline, self.best = unrelated(run.report, self.task), run.passing
+        self.started_failing = not run.passed
         self.gate = self.gate.paced(run)
         self.before(ws)
         return run

@@ -152,6 +152,7 @@ def checks_command(path: str, text: str) -> str | None:
 class Written:
     notes: tuple[str, ...]  # one per stub, for the model
     checks: tuple[selfchecks.Checks, ...]  # without a judge: the self-checks the writes were judged by
+    passed: bool = False  # every stub was written, and its judge (the tests, or self-checks) passed after it
 
 
 def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max_tokens: int | None,
@@ -160,23 +161,27 @@ def write_stubs(task: str, ws: Workspace, asker: Asker, judge: Judge | None, max
     """Write each stub that `may_write` allows (the mode and rules, without asking) from a focused request,
     judged (without a judge: by self-checks, with up to `samples` warmer tries). What the model wrote is kept in
     the transcript as a rewrite record (it is not part of the conversation)."""
-    notes, used = [], []
+    notes, used, passes = [], [], []
     for stub in [s for s in stubs(ws, task) if may_write(s.path)]:
         stub = replace(stub, text=(ws.root / stub.path).read_text(encoding="utf-8"))
         new = yield from _write(stub, asker, max_tokens, transcript, 0.0)
         if new is None:
             yield asker.record(Notice(f"Focused write of {stub.name}: the reply held no usable function."))
+            passes.append(False)
             continue
         if judge:
             judge.before(ws)
             _put(ws, stub.path, new)
-            notes.append(_judged(stub, judge.after(ws)))
+            verdict = judge.after(ws)
+            notes.append(_judged(stub, verdict))
+            passes.append(bool(verdict and not verdict.refused and verdict.run.passed))
         else:
             checked = yield from _self_checked(stub, new, ws, asker, max_tokens, transcript, samples)
             notes.append(_self_judged(stub, *checked))
             used += [checked[0]] if checked[0] else []
+            passes.append(bool(checked[1] and checked[1].clean))
         yield asker.record(Notice(f"Focused write of {stub.name} in {stub.path}."))
-    return Written(tuple(notes), tuple(used))
+    return Written(tuple(notes), tuple(used), bool(passes) and all(passes))
 
 
 def _write(stub: Stub, asker: Asker, max_tokens: int | None, transcript: Transcript | None, temperature: float

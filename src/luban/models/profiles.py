@@ -42,6 +42,9 @@ class Profile:
     # A weak model: each function the task asks for is first written from a short, separate request
     # (harness/writes.py), which such a model gets right far more often than deep in a conversation.
     focused_writes: bool = False
+    # A weak model: the run ends once a change turns the judge green (the tests that failed at the start, or the
+    # checks of a focused write) instead of asking the model whether it is done (agent/state.py).
+    finish_on_pass: bool = False
 
     def matches(self, text: str) -> bool:
         return any(re.search(pattern, text, re.IGNORECASE) for pattern in self.patterns)
@@ -61,6 +64,7 @@ _KINDS: Mapping[str, str] = {
     "repeat_penalty": "number",
     "stop": "strings",
     "focused_writes": "bool",
+    "finish_on_pass": "bool",
 }
 _OPTIONAL = frozenset({"temperature", "top_p", "top_k", "min_p", "repeat_penalty"})
 _CHOICES: Mapping[str, tuple[str, ...]] = {
