@@ -164,6 +164,25 @@ def test_sampling_stops_at_the_first_edit_that_makes_the_tests_pass(tmp_path):
     assert outcome.status == "done"
 
 
+def test_a_sampled_edit_that_changes_no_tests_outcome_is_not_taken_in_place_of_the_models(tmp_path):
+    """Measured: a sample that negated a check no test covered was taken, as it did "no worse" than no change."""
+    code = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+    (tmp_path / "calc.py").write_text(code)
+    (tmp_path / "test_calc.py").write_text("import calc\n\ndef test_sub():\n    assert calc.sub(3, 2) == 1\n\n"
+                                           "def test_add():\n    assert calc.add(2, 3) == 5\n")
+    gate = TestGate("python3 -m pytest -q -p no:cacheprovider test_calc.py")
+    worse = turn("edit_file", path="calc.py", old_string="def sub(a, b):\n    return a - b",
+                 new_string="def sub(a, b):\n    return b - a")
+    aside = turn("edit_file", path="calc.py", old_string="a * b", new_string="b * a")
+    model = script(turn("read_file", path="calc.py"), worse, aside, *[turn("finish", answer="Gave up.")] * 4)
+    events, _ = run(model, tmp_path, Harness(JsonProtocol(), gate, read_before_write=True),
+                    settings=Settings(permission_mode="full-auto", edit_samples=2, focused_rewrites=False))
+    assert [e.text for e in events if isinstance(e, Notice)][0] == (
+        "Tried 2 candidate edits on a copy; none did better than leaving the code as it is.")
+    assert (tmp_path / "calc.py").read_text() == code
+    assert model.requests[3].messages[-1].content.startswith("Result of edit_file:\nError: This edit was not applied")
+
+
 def test_max_wall_s_stops_the_sampling_of_candidate_edits_with_the_outcome_written(tmp_path):
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     gate = TestGate("python3 -c 'import calc; assert calc.add(2, 3) == 5'")
