@@ -117,17 +117,18 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
             sample = (yield from sampler.reply(warmer))[0]
             scored.append((score(sample, trial), sample))
     chosen, after = best(scored)
-    if chosen is not turn and after == before:
+    if chosen is not turn and after >= before:
         # A sampled edit that changes no test's outcome is no progress, and it changes code the failing tests may
         # not even run (measured: in a boltons run it negated a type check 400 lines from the bug, which no test
-        # covered, and stayed). The model's own edit is then judged by itself: refused if it does worse.
+        # covered, and stayed); one that does worse is refused anyway, and the model then read a refusal of an
+        # edit it never wrote. The model's own edit is judged by itself: refused if it does worse.
         yield sampler.record(Notice(f"Tried {len(scored)} candidate edits on a copy; none did better than "
                                     "leaving the code as it is."))
         chosen, after = turn, scored[0][0]
     elif chosen is not turn:
         how = next((f"the model's focused rewrite of {name}" for sample, name in focused if sample is chosen),
                    "a sampled one")
-        verdict = "pass" if after[0] == 0 else "do better" if after < before else "do no worse"
+        verdict = "pass" if after[0] == 0 else "do better"
         yield sampler.record(Notice(f"Tried {len(scored)} candidate edits on a copy; took {how}, after which the "
                                     f"tests {verdict}."))
     # Tells the model its edit worked without a step spent running the tests. (Text mode's 1.5B, its code
