@@ -235,3 +235,10 @@ def test_a_test_run_that_cannot_import_the_workspaces_own_package_points_to_the_
         f"command `{configured}` can import it. Run that command.]")
     right = tests_result(configured, ws, 60, configured=configured)
     assert not right.error and "Luban:" not in right.content
+
+
+def test_a_tool_sent_to_bash_as_a_command_runs_as_that_tool(tmp_path):
+    root = project(tmp_path)
+    model = script(turn("bash", command="read_file shop.py"), *[turn("finish", answer="done")] * 4)
+    events, _ = run(model, root)
+    assert result_of(model, 1).startswith("Result of read_file:\n     1\tclass Cart:")

@@ -204,3 +204,21 @@ def test_a_repaired_name_and_repaired_arguments_are_reported_together():
     assert repair_call("Bash", '{"command": "ls', SPECS) == Repair("bash", {}, True, (
         "Your bash call was cut off: its arguments end before the JSON object is complete (they end with "
         "'{\"command\": \"ls'). Send the whole call again."))
+
+
+@pytest.mark.parametrize("command", ["read_file out/bash-1.txt", "bash -c 'read_file out/bash-1.txt'"])
+def test_a_tool_sent_to_the_shell_with_its_one_required_argument_becomes_that_tools_call(command):
+    assert repair_call("bash", {"command": command}, SPECS) == Repair("read_file", {"path": "out/bash-1.txt"}, True)
+
+
+def test_a_tool_sent_to_the_shell_otherwise_is_refused_with_what_it_is():
+    command = "edit_file a.py 'x' 'y'"
+    found = repair_call("bash", {"command": command}, SPECS)
+    assert found.call_name == "bash" and found.error == (
+        "`edit_file` is one of your tools, not a shell command: call the edit_file tool itself, with the arguments "
+        "path (required), edits (required), options.")
+
+
+@pytest.mark.parametrize("command", ["grep -rn read_file src", "cat read_file", "echo 'read_file x", "ls"])
+def test_other_commands_are_left_alone(command):
+    assert repair_call("bash", {"command": command}, SPECS) == Repair("bash", {"command": command})

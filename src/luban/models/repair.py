@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -48,7 +49,41 @@ def repair_call(name: str, raw_arguments: str | Mapping[str, Any], specs: Sequen
             return Repair(spec.name, {}, renamed, message)
         args = value
     args, typed, error = _check(spec, args)
+    if error is None and (meant := _tool_as_command(spec, args, specs)):
+        return meant
     return Repair(spec.name, args, renamed or fixed or typed, error)
+
+
+# ---- a tool called as a shell command ----
+
+
+def _tool_as_command(spec: ToolSpec, args: Mapping[str, Any], specs: Sequence[ToolSpec]) -> Repair | None:
+    """A shell command that is one of the other tools' names (`read_file out/bash-1.txt`, also inside
+    `bash -c '…'`): with just the one argument such a tool requires, that tool's call; else a message saying what
+    it is. None for any other command. Only names with an underscore count: `grep` or `ls` are programs too.
+
+    Why: told that a test run's whole output "is in out/bash-1.txt; read it with read_file", the 1.5B sent
+    `read_file out/bash-1.txt` to bash, and `bash -c 'read_file …'`, four times: "command not found"."""
+    command = args.get("command")
+    words = _words(command) if spec.name == "bash" and isinstance(command, str) else []
+    if len(words) == 3 and words[0] in ("bash", "sh") and words[1] == "-c":
+        words = _words(words[2])
+    named = next((s for s in specs if words and s.name == words[0] and "_" in s.name and s is not spec), None)
+    if named is None:
+        return None
+    required = [k for k in named.parameters.get("required") or () if isinstance(k, str)]
+    schema = (named.parameters.get("properties") or {}).get(required[0], {}) if len(required) == 1 else {}
+    if len(words) == 2 and schema.get("type") == "string":
+        return Repair(named.name, {required[0]: words[1]}, True)
+    return Repair(spec.name, args, False, f"`{named.name}` is one of your tools, not a shell command: call the "
+                                          f"{named.name} tool itself, with the arguments {keys(named)}.")
+
+
+def _words(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return []
 
 
 # ---- the tool name ----
