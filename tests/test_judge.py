@@ -242,3 +242,16 @@ def test_a_tool_sent_to_bash_as_a_command_runs_as_that_tool(tmp_path):
     model = script(turn("bash", command="read_file shop.py"), *[turn("finish", answer="done")] * 4)
     events, _ = run(model, root)
     assert result_of(model, 1).startswith("Result of read_file:\n     1\tclass Cart:")
+
+
+def test_a_test_run_that_passes_where_the_project_command_fails_says_so(tmp_path):
+    """A 1.5B ran the suite without the project's PYTHONPATH, on the installed copy of the library: "784 passed"."""
+    root = project(tmp_path)
+    model = script(turn("bash", command=f"{PYTEST} -k count"), *[turn("finish", answer="done")] * 4)
+    run(model, root)
+    told = result_of(model, 1)
+    assert told.startswith("Result of bash:\n5 passed (pytest).")
+    assert told.endswith(
+        f"[Luban: this passes, but the project's test command `{PYTEST}` fails on the files as they are now (1 failed, "
+        "5 passed (pytest)): this run does not test the same code or the same tests. The task is judged by the "
+        "project's command.]")

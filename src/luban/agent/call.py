@@ -140,7 +140,7 @@ def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunStat
     changed them, bash included), else how the tests stand now."""
     verdict = judge.after(st.ws)
     if verdict is None:
-        return result
+        return _passes_elsewhere(judge, call, result) if judge is st.judge else result
     st.reruns.ran(judge.gate.command, st.ws, st.steps, ToolResult(verdict.run.view, not verdict.run.passed))
     if verdict.refused:
         yield st.record(Notice(f"{call.name} left fewer tests passing; its changes were undone."))
@@ -148,6 +148,23 @@ def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunStat
     if verdict.run.passed and judge.started_failing:
         st.ends_here(judge.gate.name, f"the model's {call.name} call")
     return ToolResult(f"{result.content}\n\n{verdict.text}", result.error)
+
+
+def _passes_elsewhere(judge: Judge, call: ToolCall, result: ToolResult) -> ToolResult:
+    """A test run through bash that passes, on files the project's test command last failed on, with a note that
+    it tests something else.
+
+    Why: a 1.5B ran `coverage run -m pytest tests` without the project's PYTHONPATH=src, so the tests imported the
+    installed copy of the library, read "784 passed", and concluded that the bug was gone; the gate's run of the
+    same files had two failures."""
+    command = call.arguments.get("command")
+    last = judge.last
+    if result.error or not isinstance(command, str) or last is None or last.passed or not runs_tests(command):
+        return result
+    counts = last.view.split("\n", 1)[0].rstrip(".")
+    return ToolResult(f"{result.content}\n\n[Luban: this passes, but the project's test command `{judge.gate.command}` "
+                      f"fails on the files as they are now ({counts}): this run does not test the same code or the "
+                      "same tests. The task is judged by the project's command.]", result.error)
 
 
 def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState
