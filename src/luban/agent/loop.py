@@ -66,8 +66,6 @@ def _tests_at_stop(outcome: Outcome, st: RunState) -> Outcome:
 
 def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome]:
     st.add((yield from st.opening(task)))
-    if st.finished:
-        return st.outcome("done", st.finished)
     if not st.judge:
         if st.harness.gate:  # a gate the mode switched off (RunState.gate): say so rather than skip it silently
             yield st.record(Notice(NO_TESTS_IN_PLAN.format(command=st.harness.gate.command)))
@@ -113,14 +111,12 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
 def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passing: str | None
          ) -> Generator[Event, Decision | None, Outcome | None]:
     """Run the turn's calls in order; the outcome when one repeated until the model counts as stuck."""
-    for call in calls:
+    for call in (c for c in calls if not st.finished):  # finish_on_pass: the calls after a passing one do not run
         call, result = yield from run_call(call, st, rejected, passing)
         paths = [p for p in touched_by(st.tools.get(call.name), call.arguments).paths if p]
         st.add(st.window.result(call, view(result), paths))
         if st.repeats[st.last_key] >= STUCK_AT:
             return st.outcome("stuck", f"The model repeated the same {call.name} call {STUCK_AT} times.")
-        if st.finished:
-            return st.outcome("done", st.finished)
     return None
 
 

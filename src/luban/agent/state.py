@@ -326,6 +326,9 @@ class RunState:
             raise TimeUp(f"Stopped after {self.settings.max_wall_s:.0f} s (max_wall_s), {during}.")
 
     def limit_reached(self) -> Outcome | None:
+        """Why the run stops before its next step, if it does: the harness ended it (finish_on_pass), or a limit."""
+        if self.finished:
+            return self.outcome("done", self.finished)
         s = self.settings
         if self.steps >= s.max_steps:
             return self.outcome("max_steps", f"Stopped after {self.steps} steps (max_steps).")
