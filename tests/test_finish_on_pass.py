@@ -59,7 +59,7 @@ def test_an_edit_that_makes_the_failing_tests_pass_ends_the_run_there(tmp_path):
     model = script(FIX, turn("edit_file", path="shop.py", old_string="sum(items)", new_string="sum(items) * 1"))
     outcome = run(model, root, guarded())
     assert outcome.status == "done" and outcome.steps == 1 and len(model.requests) == 1
-    assert outcome.message == FINISHED.format(judged=PYTEST, change="the model's edit_file call")
+    assert outcome.message == FINISHED.format(judged=PYTEST, change="the edit_file call of step 1")
     assert (root / "shop.py").read_text() == "def total(items):\n    return sum(items)\n"
 
 
@@ -109,4 +109,4 @@ def test_after_a_failing_focused_write_the_edit_that_makes_its_checks_pass_ends_
     harness = Harness(JsonProtocol(), regression_guard=True, focused_writes=True, finish_on_pass=True)
     outcome = run(model, root, harness, task="Implement `double` in `solution.py`.")
     assert outcome.status == "done" and outcome.steps == 1 and len(model.requests) == 2
-    assert outcome.message == FINISHED.format(judged="python3 -m doctest solution.py", change="the model's edit_file call")
+    assert outcome.message == FINISHED.format(judged="python3 -m doctest solution.py", change="the edit_file call of step 1")

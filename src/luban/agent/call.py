@@ -145,8 +145,8 @@ def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunStat
     if verdict.refused:
         yield st.record(Notice(f"{call.name} left fewer tests passing; its changes were undone."))
         return ToolResult(f"{verdict.text}\n\nThe call's own result was:\n{result.content}", error=True)
-    if verdict.run.passed and judge.started_failing:
-        st.ends_here(judge.gate.name, f"the model's {call.name} call")
+    if verdict.run.passed and judge.started_failing:  # the call is the model's, or a candidate Luban chose for it
+        st.ends_here(judge.gate.name, f"the {call.name} call of step {st.steps}")
     return ToolResult(f"{result.content}\n\n{verdict.text}", result.error)
 
 
