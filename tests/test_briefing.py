@@ -191,3 +191,36 @@ def test_locate_fault_is_offered_with_a_test_command_outside_plan_mode():
                                                 localize_faults=False))
     tool = offered_tools(Settings(permission_mode="full-auto", test_command="pytest -x"), "fix total")[-1]
     assert (tool.command, tool.task) == ("pytest -x", "fix total")
+
+
+GRADES = "def grade(score):\n    if score > 90:\n        return 'A'\n    if score > 80:\n        return 'B'\n    return 'C'\n"
+GRADE_TESTS = ("from grades import grade\n\n\ndef test_a():\n    assert grade(90) == 'A'\n\n\n"
+               "def test_b():\n    assert grade(80) == 'B'\n\n\ndef test_c():\n    assert grade(10) == 'C'\n")
+HALF_FIXED = "```python\ndef grade(score):\n    if score >= 90:\n        return 'A'\n    if score > 80:\n" \
+             "        return 'B'\n    return 'C'\n```"
+ALL_FIXED = "```python\ndef grade(score):\n    if score >= 90:\n        return 'A'\n    if score >= 80:\n" \
+            "        return 'B'\n    return 'C'\n```"
+
+
+def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_starts_from_it(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "grades.py").write_text(GRADES)
+    (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
+    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
+    no_idea = assistant("No idea.")
+    model = script(assistant(HALF_FIXED), no_idea, no_idea, assistant(ALL_FIXED), FINISH)
+    gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                   settings=Settings(permission_mode="full-auto", edit_samples=1), history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
+                                   regression_guard=True, focused_writes=True))
+    outcome = list(gen)[-1].outcome
+    assert "if score >= 90:" in (ws.root / "grades.py").read_text()
+    assert "if score >= 80:" in (ws.root / "grades.py").read_text()
+    # The second round is shown the function as the first left it, and only the failure that is left.
+    second = model.requests[3].messages[-1].content
+    assert "if score >= 90:" in second and "test_b" in second and "test_a" not in second
+    briefing = model.requests[4].messages[1].content
+    first, last = briefing.split("[Luban rewrote")[1:]
+    assert "more tests pass after it, but not all" in first and "The tests now" not in first
+    assert "and now the tests pass" in last
+    assert outcome.status == "done"

@@ -171,24 +171,31 @@ class RunState:
         return Message("user", "\n\n".join([task, briefing, *notes]))
 
     def _repaired(self, tests: TestRun) -> Generator[Event, Decision | None, list[str]]:
-        """Opening repairs (harness/repairs.py): the best focused rewrite of the suspects, applied and judged."""
-        trial = self.trial
+        """Opening repairs (harness/repairs.py): the best focused rewrite of the suspects, applied and judged; again
+        from there, while each round leaves more tests passing but not all."""
+        trial, applied = self.trial, []
         if trial is None or not trial.focused or not copyable(trial):
             return []
-        found = yield from repairs.repair(trial, self, tests, self.may_write)
-        if found is None:
-            return []
-        (call,), goal = found[0].calls, found[1]
-        if self.checkpoints:
-            self.checkpoints.before_write(self.messages, self.transcript)
-        self.judge.before(self.ws)
-        edited = self.tools[call.name](call.arguments, self.ws)
-        self.ws.listing.changed()
-        verdict = self.judge.after(self.ws)
-        refused = edited.error or verdict is None or verdict.refused
-        if not refused and verdict.run.passed:
+        for _ in range(repairs.OPENING_ROUNDS):
+            found = yield from repairs.repair(trial, self, tests, self.may_write)
+            if found is None:
+                break
+            (call,), goal = found[0].calls, found[1]
+            if self.checkpoints:
+                self.checkpoints.before_write(self.messages, self.transcript)
+            self.judge.before(self.ws)
+            edited = self.tools[call.name](call.arguments, self.ws)
+            self.ws.listing.changed()
+            verdict = self.judge.after(self.ws)
+            refused = edited.error or verdict is None or verdict.refused
+            applied.append((goal, verdict.run if verdict else None, refused, edited.content))
+            if refused or verdict.run.passed:
+                break
+            tests = verdict.run
+        if applied and not applied[-1][2] and applied[-1][1].passed:
+            goal = applied[-1][0]
             self.ends_here(self.judge.gate.name, f"Luban's rewrite of {goal.name} in {goal.path}")
-        return [repairs.note(goal, verdict.run if verdict else None, refused, edited.content)]
+        return [repairs.note(*repair, last=i == len(applied) - 1) for i, repair in enumerate(applied)]
 
     def ends_here(self, judged: str, change: str) -> None:
         """With the profile's finish_on_pass, end the run: `change` made the judge `judged` pass, which failed before.
