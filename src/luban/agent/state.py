@@ -180,22 +180,27 @@ class RunState:
             found = yield from repairs.repair(trial, self, tests, self.may_write)
             if found is None:
                 break
-            (call,), goal = found[0].calls, found[1]
-            if self.checkpoints:
-                self.checkpoints.before_write(self.messages, self.transcript)
-            self.judge.before(self.ws)
-            edited = self.tools[call.name](call.arguments, self.ws)
-            self.ws.listing.changed()
-            verdict = self.judge.after(self.ws)
-            refused = edited.error or verdict is None or verdict.refused
-            applied.append((goal, verdict.run if verdict else None, refused, edited.content))
-            if refused or verdict.run.passed:
+            run, refused, change = self._applied(found[0].calls[0])
+            applied.append((found[1], run, refused, change))
+            if run is None or refused or run.passed:
                 break
-            tests = verdict.run
-        if applied and not applied[-1][2] and applied[-1][1].passed:
+            tests = run
+        if applied and applied[-1][1] and not applied[-1][2] and applied[-1][1].passed:
             goal = applied[-1][0]
             self.ends_here(self.judge.gate.name, f"Luban's rewrite of {goal.name} in {goal.path}")
         return [repairs.note(*repair, last=i == len(applied) - 1) for i, repair in enumerate(applied)]
+
+    def _applied(self, call: ToolCall) -> tuple[TestRun | None, bool, str]:
+        """A harness edit applied like the model's (checkpointed first, then judged by the regression guard): the
+        tests after it, whether the guard undid it, and the edit's result."""
+        if self.checkpoints:
+            self.checkpoints.before_write(self.messages, self.transcript)
+        self.judge.before(self.ws)
+        edited = self.tools[call.name](call.arguments, self.ws)
+        self.ws.listing.changed()
+        verdict = self.judge.after(self.ws)
+        refused = edited.error or verdict is None or verdict.refused
+        return (verdict.run if verdict else None), refused, edited.content
 
     def ends_here(self, judged: str, change: str) -> None:
         """With the profile's finish_on_pass, end the run: `change` made the judge `judged` pass, which failed before.
