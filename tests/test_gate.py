@@ -5,6 +5,7 @@ import pytest
 
 from luban.harness.gate import (EXCERPT_HEAD, EXCERPT_TAIL, HANG_FACTOR, HANG_MIN_S, TIMEOUT_S, TestGate, TestRun, excerpt,
                                relative_paths)
+from luban.harness.selfchecks import Checks
 from luban.harness.testdigest import unrelated
 from luban.workspace import Workspace
 
@@ -133,3 +134,12 @@ def test_a_failure_whose_test_names_share_a_part_with_the_task_is_not_pre_existi
     report = TestGate("python3 -m pytest -q -p no:cacheprovider").run(ws).report
     assert unrelated(report, "`cachetools.TLRUCache.expire` misbehaves: KeyError: 3") == frozenset(
         {"test_misc.py::test_locale\nLookupError: no locale"})
+
+
+def test_a_run_that_counts_no_tests_is_summed_up_by_the_error_it_ended_with(ws, tmp_path):
+    (tmp_path / "solution.py").write_text("def first(x: List[int]) -> int:\n    return x[0]\n")
+    checks = Checks("solution.py", ("assert first([1]) == 1",))
+    run = TestGate(checks.command, label=checks.label).run(ws)
+    assert run.view.startswith("Traceback\n")  # the digest's first line, which alone told the model nothing
+    assert run.headline == "NameError: name 'List' is not defined. Did you mean: 'list'?"
+    assert TestGate("python3 -m pytest -q").run(ws).headline == "No test ran (pytest)."  # a digest's first line

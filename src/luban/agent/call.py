@@ -161,7 +161,7 @@ def _passes_elsewhere(judge: Judge, call: ToolCall, result: ToolResult) -> ToolR
     last = judge.last
     if result.error or not isinstance(command, str) or last is None or last.passed or not runs_tests(command):
         return result
-    counts = last.view.split("\n", 1)[0].rstrip(".")
+    counts = last.headline.rstrip(".")
     return ToolResult(f"{result.content}\n\n[Luban: this passes, but the project's test command `{judge.gate.command}` "
                       f"fails on the files as they are now ({counts}): this run does not test the same code or the "
                       "same tests. The task is judged by the project's command.]", result.error)

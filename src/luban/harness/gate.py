@@ -41,6 +41,16 @@ class TestRun:
         return self.shown or excerpt(self.output)
 
     @property
+    def headline(self) -> str:
+        """The one line a verdict quotes of the run: its counts; where the runner counts none (a script whose file
+        does not load), the error it ended with. (The digest's first line there is "Traceback", and a 1.5B told only
+        that rewrote the file four times without the import its error named.)"""
+        report = self.report
+        if report and not report.counts and report.failures and report.failures[0].cause:
+            return report.failures[0].cause[:300]
+        return self.view.split("\n", 1)[0]
+
+    @property
     def passing(self) -> int:
         """Tests passing; for a runner that counts none, 1 when the command passed. A run that timed out or
         collected nothing counts 0: it is never "not worse" than one that ran tests."""
@@ -97,7 +107,7 @@ class TestGate:
     def refused_again(self, run: TestRun, step: int) -> str:
         """A refusal whose whole text would repeat the one the model got at `step`, in one line: measured, a
         weak model's repeated finishes each re-sent 600-1,100 tokens of the same digest (15-27 s of prefill)."""
-        counts = run.view.split("\n", 1)[0].rstrip(".")
+        counts = run.headline.rstrip(".")
         return (f"{REFUSED} `{self.command}` still fails exactly as when you tried to finish at step {step}, shown "
                 f"above ({counts}). Fix the code until it passes, then finish.")
 

@@ -114,8 +114,7 @@ class Judge:
         self.before(ws)
         if run.passed:
             return Verdict(False, PASSES.format(command=self.gate.name), run)
-        counts = run.view.split("\n", 1)[0]
-        text = PROGRESS.format(command=self.gate.name, counts=counts)
+        text = PROGRESS.format(command=self.gate.name, counts=run.headline)
         return Verdict(False, text + _broken(previous, run), run)
 
     def _restore(self, ws: Workspace, changed: list[str]) -> list[str]:
