@@ -15,6 +15,7 @@ from luban.harness.faults import Suspect
 from luban.harness.gate import TestGate
 from luban.harness.guards import Guards
 from luban.harness.candidates import SAMPLE_TEMPERATURE
+from luban.harness.repairs import OPENING_TRIES
 from luban.harness.rewrites import Target, request, target
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
@@ -139,23 +140,24 @@ def test_a_weak_model_starts_from_the_focused_rewrite_of_the_top_suspect_that_ma
     assert outcome.status == "done"
 
 
-def test_rewrites_that_do_not_help_are_not_applied_and_each_suspect_gets_one(tmp_path):
+def test_rewrites_that_do_not_help_are_not_applied_and_the_suspects_are_asked_in_turn_greedy_first(tmp_path):
     unchanged = (PROJECT / "shop" / "pricing.py").read_text()
-    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * 3 + [FINISH])
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH])
     assert pricing == unchanged
-    asked = [r.messages[-1].content for r in model.requests[:3]]
-    assert ["`discounted`" in asked[0], "`total`" in asked[1], "`__init__`" in asked[2]] == [True] * 3
-    assert [r.temperature for r in model.requests[:3]] == [0.0] * 3
-    assert "[Luban rewrote" not in model.requests[3].messages[1].content
+    asked = [r.messages[-1].content for r in model.requests[:OPENING_TRIES]]
+    assert all(f"`{name}`" in text for name, text in zip(["discounted", "total", "__init__"] * 2, asked, strict=True))
+    assert [r.temperature for r in model.requests[:OPENING_TRIES]] == [0.0] * 3 + [SAMPLE_TEMPERATURE] * 3
+    assert "[Luban rewrote" not in model.requests[OPENING_TRIES].messages[1].content
 
 
 def test_a_suspect_asked_again_is_asked_warmer(tmp_path):
     # With shop/cart.py protected, only `discounted` is left to rewrite: the same greedy request twice would
     # bring the same reply twice.
-    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * 3 + [FINISH], protected=("shop/cart.py",))
-    asked = model.requests[:3]
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH],
+                                         protected=("shop/cart.py",))
+    asked = model.requests[:OPENING_TRIES]
     assert all("`discounted`" in r.messages[-1].content for r in asked)
-    assert [r.temperature for r in asked] == [0.0, SAMPLE_TEMPERATURE, SAMPLE_TEMPERATURE]
+    assert [r.temperature for r in asked] == [0.0] + [SAMPLE_TEMPERATURE] * (OPENING_TRIES - 1)
 
 
 def test_a_failing_test_comes_with_its_parameters_and_the_request_shows_it(tmp_path):

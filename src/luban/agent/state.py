@@ -171,15 +171,19 @@ class RunState:
         return Message("user", "\n\n".join([task, briefing, *notes]))
 
     def _repaired(self, tests: TestRun) -> Generator[Event, Decision | None, list[str]]:
-        """Opening repairs (harness/repairs.py): the best focused rewrite of the suspects, applied and judged; again
-        from there, while each round leaves more tests passing but not all."""
+        """Opening repairs (harness/repairs.py), in rounds: each round's best focused rewrite of the suspects, when
+        it leaves more tests passing, applied and judged; the next round starts from there, until the tests pass or
+        the rewrites allowed are spent."""
         trial, applied = self.trial, []
         if trial is None or not trial.focused or not copyable(trial):
             return []
         for _ in range(repairs.OPENING_ROUNDS):
-            found = yield from repairs.repair(trial, self, tests, self.may_write)
-            if found is None:
+            tries = min(repairs.OPENING_TRIES - sum(trial.rewritten.values()), repairs.OPENING_REWRITES)
+            if tries <= 0:
                 break
+            found = yield from repairs.repair(trial, self, tests, self.may_write, tries)
+            if found is None:
+                continue  # nothing better this round: the next one asks again, warmer
             run, refused, change = self._applied(found[0].calls[0])
             applied.append((found[1], run, refused, change))
             if run is None or refused or run.passed:
