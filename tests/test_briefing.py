@@ -195,7 +195,8 @@ def test_locate_fault_is_offered_with_a_test_command_outside_plan_mode():
     assert (tool.command, tool.task) == ("pytest -x", "fix total")
 
 
-GRADES = "def grade(score):\n    if score > 90:\n        return 'A'\n    if score > 80:\n        return 'B'\n    return 'C'\n"
+GRADES = ("def grade(score):\n    if score > 90:\n        return 'A'\n    if score > 80:\n        return 'B'\n"
+          "    return 'C'\n")
 GRADE_TESTS = ("from grades import grade\n\n\ndef test_a():\n    assert grade(90) == 'A'\n\n\n"
                "def test_b():\n    assert grade(80) == 'B'\n\n\ndef test_c():\n    assert grade(10) == 'C'\n")
 HALF_FIXED = "```python\ndef grade(score):\n    if score >= 90:\n        return 'A'\n    if score > 80:\n" \

@@ -22,18 +22,18 @@ from .gate import TestRun
 CHANGE_SHOWN = 1500  # characters of the applied edit's diff in the note: a function's rewrite, not a file
 OPENING_REWRITES = 3  # rewrites a round asks for, a suspect each in turn; the first after which the tests pass ends it
 # Rounds: the best rewrite of a round that leaves more tests passing is applied, and the next round starts from it,
-# shown the failures that are left (in the bugfix runs four first rewrites were partial, cachetools 446 -> 459 of
-# 465 passing, jinja2 747 -> 766 of 784, and the model, deep in its conversation, then fixed none of the rest); after
-# a round that found nothing better the next samples again. OPENING_TRIES bounds the rewrites of all rounds: every
-# bugfix task resolved so far was resolved by a focused rewrite, the warmer ones differ from run to run (inflection's
-# second rewrite failed in one run and passed in the next), and each costs about 30 s where the model's own
-# conversation costs the rest of the 600.
+# shown only the failures left (in bf-30 four first rewrites were partial, cachetools 446 -> 459 of 465 passing, and
+# the model, deep in its conversation, fixed none of the rest; in bf-32 a second round ran in two such tasks and
+# found nothing better in either); after a round that found nothing better, the next samples again. OPENING_TRIES
+# bounds the rewrites of all rounds: seven of the eight bugfix tasks resolved in bf-30 were resolved by a focused
+# rewrite, the warmer ones differ from run to run (inflection-7eca6cfe's second rewrite failed in bf-30 and passed in bf-32), and each
+# costs about 30 s where the model's own conversation costs the rest of the 600.
 OPENING_ROUNDS = 3
 OPENING_TRIES = 6
 
 
-def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[str], bool], tries: int = OPENING_REWRITES
-           ) -> Generator[Event, Decision | None, tuple[Turn, rewrites.Target] | None]:
+def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[str], bool],
+           tries: int = OPENING_REWRITES) -> Generator[Event, Decision | None, tuple[Turn, rewrites.Target] | None]:
     """The edit_file turn of the best of `tries` focused rewrites of the top suspects and its target, when one
     leaves more tests passing than `now` (the gate's failing run); None when none does, or none may be written
     unasked."""
