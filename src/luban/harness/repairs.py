@@ -26,8 +26,8 @@ OPENING_REWRITES = 3  # rewrites a round asks for, a suspect each in turn; the f
 # the model, deep in its conversation, fixed none of the rest; in bf-32 a second round ran in two such tasks and
 # found nothing better in either); after a round that found nothing better, the next samples again. OPENING_TRIES
 # bounds the rewrites of all rounds: seven of the eight bugfix tasks resolved in bf-30 were resolved by a focused
-# rewrite, the warmer ones differ from run to run (inflection-7eca6cfe's second rewrite failed in bf-30 and passed in bf-32), and each
-# costs about 30 s where the model's own conversation costs the rest of the 600.
+# rewrite, the warmer ones differ from run to run (inflection-7eca6cfe's second rewrite failed in bf-30 and passed
+# in bf-32), and each costs about 30 s where the model's own conversation costs the rest of the 600.
 OPENING_ROUNDS = 3
 OPENING_TRIES = 6
 
