@@ -227,3 +227,22 @@ def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_st
     assert "more tests pass after it, but not all" in first and "The tests now" not in first
     assert "and now the tests pass" in last
     assert outcome.status == "done"
+
+
+def test_a_rewrite_that_fixes_one_place_and_breaks_another_is_tried_with_the_fix_alone(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "grades.py").write_text(GRADES.replace("score > 80", "score >= 80"))
+    (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
+    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
+    fix_and_noise = ALL_FIXED.replace("return 'C'", "return 'D'")
+    model = script(assistant(fix_and_noise), FINISH)
+    gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                   settings=Settings(permission_mode="full-auto", edit_samples=1), history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
+                                   regression_guard=True, focused_writes=True))
+    outcome = list(gen)[-1].outcome
+    # The whole rewrite leaves as many tests failing as before (test_c instead of test_a); its first place alone
+    # makes them all pass.
+    assert (ws.root / "grades.py").read_text() == GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
+    assert "and now the tests pass" in model.requests[1].messages[1].content
+    assert outcome.status == "done"

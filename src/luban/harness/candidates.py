@@ -154,20 +154,26 @@ def rewrite_turn(goal: rewrites.Target, now: TestRun, temperature: float, trial:
 def score(turn: Turn, trial: Trial) -> Score:
     """Lower is better: (0 tests pass | 1 they fail | 2 the edit failed | 9 not an allowed edit,
     minus the tests passing, the failures)."""
+    return tried(turn, trial)[0]
+
+
+def tried(turn: Turn, trial: Trial) -> tuple[Score, TestRun | None]:
+    """The turn's score (see `score`), and the test run it was scored by (None where the tests did not run)."""
     if len(turn.calls) != 1 or trial.tools.get(turn.calls[0].name) is None:
-        return WORST
+        return WORST, None
     call, tool = turn.calls[0], trial.tools[turn.calls[0].name]
     checked = repair_call(call.name, call.written, [t.spec for t in trial.tools.values()])
     if tool.effect != "write" or checked.error or trial.guards.refuse(call, tool.effect, trial.ws,
                                                                       touched_by(tool, call.arguments)):
-        return WORST
+        return WORST, None
     with tempfile.TemporaryDirectory(prefix="luban-try-") as tmp:
         copy = Path(tmp) / "ws"
         shutil.copytree(trial.ws.root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         scratch = Workspace.open(copy, Path(tmp) / "out", trial.ws.sandbox)
         if tool(checked.arguments, scratch).error:
-            return (2, 0, 0)
-        return tests_score(trial.gate.run(scratch))
+            return (2, 0, 0), None
+        run = trial.gate.run(scratch)
+        return tests_score(run), run
 
 
 def tests_score(run: TestRun) -> Score:
