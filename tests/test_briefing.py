@@ -246,3 +246,21 @@ def test_a_rewrite_that_fixes_one_place_and_breaks_another_is_tried_with_the_fix
     assert (ws.root / "grades.py").read_text() == GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
     assert "and now the tests pass" in model.requests[1].messages[1].content
     assert outcome.status == "done"
+
+
+def test_a_candidate_rewrite_of_the_models_edit_is_judged_with_each_place_alone_too(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "grades.py").write_text(GRADES.replace("score > 80", "score >= 80"))
+    (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
+    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
+    call = {"thought": "t", "tool": "edit_file",
+            "args": {"path": "grades.py", "old_string": "'A'", "new_string": "'Z'"}}
+    read_it = {"thought": "t", "tool": "read_file", "args": {"path": "grades.py"}}
+    model = script(assistant(json.dumps(read_it)), assistant(json.dumps(call)),
+                   assistant(ALL_FIXED.replace("return 'C'", "return 'D'")), FINISH)
+    gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
+                   settings=Settings(permission_mode="full-auto", edit_samples=2), history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), regression_guard=True))
+    outcome = list(gen)[-1].outcome
+    assert (ws.root / "grades.py").read_text() == GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
+    assert outcome.status == "done"

@@ -2,7 +2,8 @@
 
 from luban.harness.hunks import MAX_PLACES, each_alone
 
-OLD = "def grade(score):\n    if score > 90:\n        return 'A'\n    if score > 80:\n        return 'B'\n    return 'C'\n"
+OLD = ("def grade(score):\n    if score > 90:\n        return 'A'\n    if score > 80:\n        return 'B'\n"
+       "    return 'C'\n")
 
 
 def test_each_of_two_changed_places_is_applied_alone():

@@ -21,7 +21,7 @@ from ..session import Transcript
 from ..tools import Tool, touched_by
 from ..types import Completion, Decision, Event, Notice, Request
 from ..workspace import Workspace
-from . import rewrites
+from . import hunks, rewrites
 from .faults import Suspect
 from .gate import TestGate, TestRun
 from .guards import Guards
@@ -108,10 +108,10 @@ def search(turn: Turn, request: Request, trial: Trial, sampler: Sampler, call_id
         if goal:
             sample = yield from rewrite_turn(goal, now, warmer.temperature, trial, sampler, call_id)
         if sample:
+            rewrite_score, sample = min(with_each_place_alone(sample, goal, now, trial), key=lambda pair: pair[0])
             focused.append((sample, goal.name))
             # The model chose its own edits; a rewrite it did not ask for must earn its place by progress
             # (measured: one that only turned failures into NameErrors was taken and derailed the run).
-            rewrite_score = score(sample, trial)
             scored.append((rewrite_score if rewrite_score < before else WORST, sample))
         else:
             sample = (yield from sampler.reply(warmer))[0]
@@ -149,6 +149,19 @@ def rewrite_turn(goal: rewrites.Target, now: TestRun, temperature: float, trial:
         return None
     trial.guards.saw(trial.ws.resolve(goal.path))  # the request quoted the text the edit replaces
     return trial.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, new, call_id))
+
+
+def with_each_place_alone(turn: Turn, goal: rewrites.Target, now: TestRun, trial: Trial) -> list[tuple[Score, Turn]]:
+    """The rewrite's score, and where it changes a few separate places, makes some failing tests pass and still
+    leaves the tests failing, each place applied alone with its score (hunks.py): the fix without the noise."""
+    after, run = tried(turn, trial)
+    scored = [(after, turn)]
+    if after[0] != 1 or run is None or not now.failing - run.failing:
+        return scored
+    for variant in hunks.each_alone(goal.source, turn.calls[0].arguments["new_string"]):
+        alone = trial.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, variant, "call_0_repair"))
+        scored.append((score(alone, trial), alone))
+    return scored
 
 
 def score(turn: Turn, trial: Trial) -> Score:

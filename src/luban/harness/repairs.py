@@ -15,8 +15,9 @@ from typing import Callable, Generator
 
 from ..models.protocol import Turn
 from ..types import Decision, Event, Notice
-from . import hunks, rewrites
-from .candidates import SAMPLE_TEMPERATURE, Sampler, Score, Trial, rewrite_turn, score, tests_score, tried
+from . import rewrites
+from .candidates import (SAMPLE_TEMPERATURE, Sampler, Score, Trial, rewrite_turn, tests_score,
+                         with_each_place_alone)
 from .gate import TestRun
 
 CHANGE_SHOWN = 1500  # characters of the applied edit's diff in the note: a function's rewrite, not a file
@@ -50,7 +51,7 @@ def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[st
         turn = yield from rewrite_turn(goal, now, temperature, trial, sampler, "call_0_repair")
         if turn is None:
             continue
-        for after, turn in _with_each_place_alone(turn, goal, now, trial):
+        for after, turn in with_each_place_alone(turn, goal, now, trial):
             if after < before and (chosen is None or after < chosen[0]):
                 chosen = (after, turn, goal)
         if chosen and chosen[0][0] == 0:
@@ -61,19 +62,6 @@ def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[st
     yield sampler.record(Notice(f"Rewrote {goal.name} in {goal.path} before the first step, tried on a copy: "
                                 f"{-after[1]} tests pass after it instead of {-before[1]}."))
     return turn, goal
-
-
-def _with_each_place_alone(turn: Turn, goal: rewrites.Target, now: TestRun, trial: Trial) -> list[tuple[Score, Turn]]:
-    """The rewrite's score, and where it changes a few separate places, makes some failing tests pass and still
-    leaves the tests failing, each place applied alone with its score (hunks.py): the fix without the noise."""
-    after, run = tried(turn, trial)
-    scored = [(after, turn)]
-    if after[0] != 1 or run is None or not now.failing - run.failing:
-        return scored
-    for variant in hunks.each_alone(goal.source, turn.calls[0].arguments["new_string"]):
-        alone = trial.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, variant, "call_0_repair"))
-        scored.append((score(alone, trial), alone))
-    return scored
 
 
 def note(goal: rewrites.Target, run: TestRun | None, refused: bool, change: str = "", last: bool = True) -> str:
