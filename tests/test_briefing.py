@@ -205,20 +205,30 @@ ALL_FIXED = "```python\ndef grade(score):\n    if score >= 90:\n        return '
             "        return 'B'\n    return 'C'\n```"
 
 
-def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_starts_from_it(tmp_path):
+FIXED_GRADES = GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
+
+
+def grades_run(tmp_path, replies, grades=GRADES, opening=True, samples=1):
+    """A run on the grades project: `opening` turns on the focused writes (and so the opening repair)."""
     (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "grades.py").write_text(GRADES)
+    (tmp_path / "project" / "grades.py").write_text(grades)
     (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
     ws = Workspace.open(tmp_path / "project", tmp_path / "out")
-    no_idea = assistant("No idea.")
-    model = script(assistant(HALF_FIXED), no_idea, no_idea, assistant(ALL_FIXED), FINISH)
+    model = script(*replies)
     gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
-                   settings=Settings(permission_mode="full-auto", edit_samples=1), history=[Message("system", "s")],
-                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
-                                   regression_guard=True, focused_writes=True))
+                   settings=Settings(permission_mode="full-auto", edit_samples=samples),
+                   history=[Message("system", "s")],
+                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=opening,
+                                   regression_guard=True, focused_writes=opening))
     outcome = list(gen)[-1].outcome
-    assert "if score >= 90:" in (ws.root / "grades.py").read_text()
-    assert "if score >= 80:" in (ws.root / "grades.py").read_text()
+    return model, outcome, (ws.root / "grades.py").read_text()
+
+
+def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_starts_from_it(tmp_path):
+    no_idea = assistant("No idea.")
+    model, outcome, grades = grades_run(tmp_path, [assistant(HALF_FIXED), no_idea, no_idea, assistant(ALL_FIXED),
+                                                   FINISH])
+    assert grades == FIXED_GRADES
     # The second round is shown the function as the first left it, and only the failure that is left.
     second = model.requests[3].messages[-1].content
     assert "if score >= 90:" in second and "test_b" in second and "test_a" not in second
@@ -230,37 +240,23 @@ def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_st
 
 
 def test_a_rewrite_that_fixes_one_place_and_breaks_another_is_tried_with_the_fix_alone(tmp_path):
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "grades.py").write_text(GRADES.replace("score > 80", "score >= 80"))
-    (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
-    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
     fix_and_noise = ALL_FIXED.replace("return 'C'", "return 'D'")
-    model = script(assistant(fix_and_noise), FINISH)
-    gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
-                   settings=Settings(permission_mode="full-auto", edit_samples=1), history=[Message("system", "s")],
-                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=True,
-                                   regression_guard=True, focused_writes=True))
-    outcome = list(gen)[-1].outcome
+    model, outcome, grades = grades_run(tmp_path, [assistant(fix_and_noise), FINISH],
+                                        GRADES.replace("score > 80", "score >= 80"))
     # The whole rewrite leaves as many tests failing as before (test_c instead of test_a); its first place alone
     # makes them all pass.
-    assert (ws.root / "grades.py").read_text() == GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
+    assert grades == FIXED_GRADES
     assert "and now the tests pass" in model.requests[1].messages[1].content
     assert outcome.status == "done"
 
 
 def test_a_candidate_rewrite_of_the_models_edit_is_judged_with_each_place_alone_too(tmp_path):
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "grades.py").write_text(GRADES.replace("score > 80", "score >= 80"))
-    (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
-    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
+    read_it = {"thought": "t", "tool": "read_file", "args": {"path": "grades.py"}}
     call = {"thought": "t", "tool": "edit_file",
             "args": {"path": "grades.py", "old_string": "'A'", "new_string": "'Z'"}}
-    read_it = {"thought": "t", "tool": "read_file", "args": {"path": "grades.py"}}
-    model = script(assistant(json.dumps(read_it)), assistant(json.dumps(call)),
-                   assistant(ALL_FIXED.replace("return 'C'", "return 'D'")), FINISH)
-    gen = loop.run("Grades on the boundary are wrong.", model=model, tools=(read.TOOL, edit.TOOL), ws=ws,
-                   settings=Settings(permission_mode="full-auto", edit_samples=2), history=[Message("system", "s")],
-                   harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), regression_guard=True))
-    outcome = list(gen)[-1].outcome
-    assert (ws.root / "grades.py").read_text() == GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
+    replies = [assistant(json.dumps(read_it)), assistant(json.dumps(call)),
+               assistant(ALL_FIXED.replace("return 'C'", "return 'D'")), FINISH]
+    model, outcome, grades = grades_run(tmp_path, replies, GRADES.replace("score > 80", "score >= 80"), opening=False,
+                                        samples=2)
+    assert grades == FIXED_GRADES
     assert outcome.status == "done"
