@@ -189,8 +189,8 @@ class RunState:
             if run is None or refused or run.passed:
                 break
             tests = run
-        if applied and applied[-1][1] and not applied[-1][2] and applied[-1][1].passed:
-            goal = applied[-1][0]
+        goal, run, refused, _ = applied[-1] if applied else (None, None, True, "")
+        if goal and run and not refused and run.passed:
             self.ends_here(self.judge.gate.name, f"Luban's rewrite of {goal.name} in {goal.path}")
         return [repairs.note(*repair, last=i == len(applied) - 1) for i, repair in enumerate(applied)]
 

@@ -159,7 +159,7 @@ def with_each_place_alone(turn: Turn, goal: rewrites.Target, now: TestRun, trial
     if after[0] != 1 or run is None or not now.failing - run.failing:
         return scored
     for variant in hunks.each_alone(goal.source, turn.calls[0].arguments["new_string"]):
-        alone = trial.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, variant, "call_0_repair"))
+        alone = trial.protocol.turn_for(rewrites.thought(goal), rewrites.edit_call(goal, variant, turn.calls[0].id))
         scored.append((score(alone, trial), alone))
     return scored
 
