@@ -174,7 +174,7 @@ class ToolFinished:
 class ApprovalNeeded:
     call: ToolCall
     reason: str
-    risky: bool = False  # it can destroy work (policy.RISKS): snapshot the workspace before running it
+    risky: bool = False  # it can destroy work (safety/risks.py): snapshot the workspace before running it
     # What would let such a call run without asking: the least permissive looser mode that allows it, and
     # whether an allow rule for exactly this call would. Neither: only a person's approval will do.
     looser_mode: str | None = None
