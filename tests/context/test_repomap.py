@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from luban.context.repomap import CACHE_FILE, Limits, build, pagerank, repo_map
+from luban.context.repomap import Limits, build, pagerank, repo_map
+from luban.context.tagcache import CACHE_FILE
 from luban.context.tags import LANGUAGES, Definition, FileTags, extract
 from luban.context.tokens import estimate
 from luban.context.prompt import system_prompt

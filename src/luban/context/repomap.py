@@ -6,12 +6,9 @@ definition is then scored by the rank flowing into it, and the best ones are ren
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..workspace.listing import skipped
-from .tags import Definition, FileTags, extract, language_for
+from .tagcache import load_tags
+from .tags import FileTags, language_for
 from .tokens import estimate
 
 # Bigger files are generated or vendored (minified bundles, amalgamations) and parse slowly for little.
 MAX_FILE_BYTES = 1_000_000
-CACHE_FILE = "repomap-tags.json"
-CACHE_VERSION = 1
 DAMPING = 0.85
 # Names many files define (`get`, `run`, `__init__`) say little about which of them a use means.
 COMMON_DEFINERS = 5
@@ -71,7 +67,7 @@ def build(root: Path, *, in_play: Sequence[str] = (), budget_tokens: int = 1024,
     walked, stopped = (files, "") if files is not None else _walk(root, limits, stop)
     candidates = _candidates(root, walked)
     play = list(dict.fromkeys(_relative(root, p) for p in in_play))
-    tags, unread = _load_tags(root, candidates, cache_dir, _first(candidates, play), lambda: limits.clock() >= stop)
+    tags, unread = load_tags(root, candidates, cache_dir, _first(candidates, play), lambda: limits.clock() >= stop)
     parts = [f"the search for files stopped {stopped}"] if stopped else []
     if unread:
         parts.append(f"{unread:,} of the {len(candidates):,} source files found were not read within "
@@ -91,7 +87,7 @@ def definitions(root: Path, *, cache_dir: Path | None = None, files: Sequence[st
     stop = limits.clock() + limits.seconds
     walked = files if files is not None else _walk(root, limits, stop)[0]
     candidates = _candidates(root, walked)
-    return _load_tags(root, candidates, cache_dir, list(candidates), lambda: limits.clock() >= stop)[0]
+    return load_tags(root, candidates, cache_dir, list(candidates), lambda: limits.clock() >= stop)[0]
 
 
 def _relative(root: Path, path: str) -> str:
@@ -158,111 +154,6 @@ def _first(candidates: dict[str, tuple[int, int]], in_play: list[str]) -> list[s
     """The order to read candidates in: the files in play, then shallow before deep."""
     play = [rel for rel in in_play if rel in candidates]
     return play + sorted(set(candidates) - set(play), key=lambda rel: (rel.count("/"), rel))
-
-
-# --- tags, cached per file by (mtime_ns, size) ---------------------------------------------------------
-
-
-def _load_tags(root: Path, candidates: dict[str, tuple[int, int]], cache_dir: Path | None, order: list[str],
-               time_up: Callable[[], bool]) -> tuple[dict[str, FileTags], int]:
-    """The tags of each candidate that could be read, sorted by path, from the cache where its mtime and size still
-    match, else parsed in `order` until `time_up`; and how many were left unparsed."""
-    cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
-    cached = _read_cache(cache_path, root) if cache_path is not None else {}
-    tags: dict[str, FileTags] = {}
-    entries: dict[str, dict] = {}
-    unread = 0
-    for rel in order:
-        mtime_ns, size = candidates[rel]
-        entry = cached.get(rel)
-        found = _decode(entry) if entry and entry.get("mtime_ns") == mtime_ns and entry.get("size") == size else None
-        if found is None:
-            if unread or time_up():  # parsing is what takes the time; a cached entry costs next to nothing
-                unread += 1
-                continue
-            found = _parse(root / rel)
-            if found is None:
-                continue  # unreadable now; maybe not next time, so not cached
-            entry = _encode(found, mtime_ns, size)
-        tags[rel] = found
-        entries[rel] = entry
-    if cache_path is not None and entries != cached:
-        _write_cache(cache_path, root, entries)
-    return {rel: tags[rel] for rel in sorted(tags) if tags[rel].definitions or tags[rel].references}, unread
-
-
-def _parse(path: Path) -> FileTags | None:
-    """The file's tags; empty for a binary or non-UTF-8 file, None when it cannot be read."""
-    try:
-        source = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        if b"\0" in source:
-            raise ValueError("binary")
-        source.decode("utf-8")
-    except ValueError:
-        return FileTags()
-    return extract(source, language_for(path.name))
-
-
-def _read_cache(path: Path, root: Path) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("root") != str(root.resolve()):
-        return {}
-    files = data.get("files")
-    return {k: v for k, v in files.items() if isinstance(v, dict)} if isinstance(files, dict) else {}
-
-
-def _write_cache(path: Path, root: Path, entries: dict[str, dict]) -> None:
-    # Written whole to a temporary file and renamed: a crash or a concurrent reader never sees half a file.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "root": str(root.resolve()), "files": entries}), "utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        # The cache only saves time: a read-only or missing disk must not stop the map.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def _encode(tags: FileTags, mtime_ns: int, size: int) -> dict:
-    return {
-        "mtime_ns": mtime_ns,
-        "size": size,
-        "defs": [[d.name, d.line, d.depth, d.parent, d.signature] for d in tags.definitions],
-        "refs": [list(r) for r in tags.references],
-    }
-
-
-def _decode(entry: dict) -> FileTags | None:
-    """An entry's tags, or None when it is not what `_encode` writes (an old or damaged cache)."""
-    try:
-        defs = []
-        for name, line, depth, parent, signature in entry["defs"]:
-            if not (parent is None or (type(parent) is int and 0 <= parent < len(defs))):
-                return None
-            defs.append(Definition(_str(name), _int(line), _int(depth), parent, _str(signature)))
-        refs = tuple((_str(name), _int(count)) for name, count in entry["refs"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return FileTags(tuple(defs), refs)
-
-
-def _str(value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(value)
-    return value
-
-
-def _int(value) -> int:
-    if type(value) is not int:
-        raise TypeError(value)
-    return value
 
 
 # --- ranking -------------------------------------------------------------------------------------------
