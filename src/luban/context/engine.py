@@ -16,7 +16,7 @@ from ..workspace import Workspace
 from .aging import SHORT_CHARS, age
 from .budget import Budget
 from .compact import Compaction, Summarise, compact, history_tokens, prune
-from .output import Limits, fit, page
+from .output import Limits, fit
 from .prompt import system_prompt
 from .tokens import CHARS_PER_TOKEN, counter
 
@@ -79,8 +79,8 @@ class Window:
     def fit(self, call: ToolCall, view: str) -> str:
         """A tool result cut to the window's budget for one output; the whole of it saved to read by range."""
         chars = int(self.budget.tool_output * CHARS_PER_TOKEN)
-        ws, limits = self.ws, Limits(chars, max(chars // 40, 40))
-        return page(view, limits) or fit(view, limits, lambda full: ws.relative(ws.save_output(call.name, full)))
+        ws = self.ws
+        return fit(view, Limits(chars, max(chars // 40, 40)), lambda full: ws.relative(ws.save_output(call.name, full)))
 
     def result(self, call: ToolCall, view: str, paths: Sequence[str] = ()) -> Message:
         """The message that carries a tool's result to the model, fitted, and remembered so that compaction can

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 MAX_LINE_CHARS = 1_000
-_NUMBERED = re.compile(r" *(\d+)\t")  # a file's line as read_file shows it, `cat -n` style
-_NOTE = re.compile(r"\[.*\]$")  # what read_file says after the lines: [showing lines 1-40 of 90; ...]
-_TOTAL = re.compile(r"\bof (\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -42,28 +38,6 @@ def fit(text: str, limits: Limits, save: Callable[[str], str]) -> str:
     marker = f"[... {what}; full output in {save(text)} — read it with read_file (offset, limit) or grep ...]"
     parts = ["".join(head).removesuffix("\n"), marker, "".join(tail).removesuffix("\n")]
     return "\n".join(part for part in parts if part)
-
-
-def page(text: str, limits: Limits) -> str | None:
-    """A file's numbered lines over `limits` cut at a whole line, with where to read on; None for other text.
-
-    Why not a head and a tail: a read of lines 510-1062 then showed 510-569 and 891-1062, and the 1.5B asked for
-    the same read twice more, never seeing the lines between."""
-    lines = text.splitlines(keepends=True)
-    if len(text) <= limits.chars and len(lines) <= limits.lines:
-        return None
-    numbered = [line for line in lines if _NUMBERED.match(line)]
-    notes = [line.strip() for line in lines if not _NUMBERED.match(line)]
-    if not numbered or not all(_NOTE.match(note) for note in notes):
-        return None
-    kept = _take(numbered, max(limits.lines - 1, 1), max(limits.chars - 200, 1))
-    if not kept or len(kept) == len(numbered):
-        return None
-    first, last = (int(_NUMBERED.match(line)[1]) for line in (kept[0], kept[-1]))  # type: ignore[index]
-    total = next((found[1] for note in notes if (found := _TOTAL.search(note))), None)
-    of = f" of {total}" if total else ""
-    return (f"{''.join(kept)}[showing lines {first}-{last}{of}, as many as one result holds; call read_file with "
-            f"offset={last + 1} to continue]")
 
 
 def _shorten(line: str) -> str:
