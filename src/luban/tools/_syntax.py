@@ -7,6 +7,7 @@ import ast
 from dataclasses import dataclass
 
 from ..context.tags import language_for
+from ._names import undefined_note
 
 EXCERPT_CHARS = 120
 
@@ -36,6 +37,7 @@ def judge(path: str, before: str | None, after: str) -> Judgement:
     did not parse). A file that did not parse before is changed as asked, with the error still reported: a
     repair in several steps must be able to take its first step. A new file is refused only for Python,
     whose compiler confirms the error; tree-sitter's other grammars stumble on valid code (C macros).
+    A Python edit that parses but leaves a name undefined is applied with a warning (_names).
     """
     language = language_for(path)
     if language is None:
@@ -48,7 +50,7 @@ def judge(path: str, before: str | None, after: str) -> Judgement:
         was_broken = before is not None and _tree_problem(before, language) is not None
         problem = _tree_problem(after, language)
     if problem is None:
-        return Judgement(True, "")
+        return Judgement(True, undefined_note(path, before, after) if language == "python" else "")
     if was_broken or (before is None and language != "python"):
         return Judgement(True, f"{path} does not parse as {language} ({problem}).")
     verb = "would not parse" if before is None else "would no longer parse"
