@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import ConfigError
+from . import ablation
 from .backends import Backend, Job
 from .records import Record, RunStore
 from .runner import SCAFFOLDS, ModelSource, RunOptions
@@ -54,9 +55,10 @@ def select(tasks: Sequence[Task], pattern: str | None = None, limit: int | None 
 
 def pending_jobs(tasks: Sequence[Task], scaffolds: Sequence[str], done: set[tuple[str, str]]) -> list[Job]:
     """Scaffolds interleaved per task, so each pair runs side by side on an equally busy machine."""
-    unknown = [s for s in scaffolds if s not in SCAFFOLDS]
+    unknown = [s for s in scaffolds if s not in SCAFFOLDS and ablation.aid_of(s) is None]
     if unknown:
-        raise ConfigError(f"Unknown scaffold {unknown[0]!r}; use {' or '.join(SCAFFOLDS)}.")
+        raise ConfigError(f"Unknown scaffold {unknown[0]!r}; use {', '.join(SCAFFOLDS)}, or for an ablation "
+                          f"{ablation.names()}.")
     if "direct" in scaffolds:
         from .direct import supports
 

@@ -27,6 +27,7 @@ from ..session import Transcript
 from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Outcome, ToolFinished, ToolStarted,
                      TurnEnded)
 from ..workspace import Workspace
+from . import ablation
 from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
 from .task import Task
@@ -148,7 +149,11 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
                              max_steps=settings.max_steps, max_wall_s=settings.max_wall_s,
                              max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
                              command_timeout_s=options.command_timeout_s)
-    harness = harness_for(settings, match_profile(load_profiles(settings.profiles), model.info.name))
+    aid = ablation.aid_of(scaffold)
+    profile = match_profile(load_profiles(settings.profiles), model.info.name)
+    if aid is not None:
+        settings, profile = aid.settings(settings), aid.profile(profile)
+    harness = harness_for(settings, profile)
     tools = offered_tools(settings, task.prompt)
     session = Transcript.create(transcript.parent, ws.root, model.info.name, label(harness.protocol),
                                 [t.spec.name for t in tools])

@@ -127,7 +127,10 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
                      "eval build-suite, eval compare RUN_A [RUN_B] [--held-out DATASET], eval report RUN.")
     p.add_argument("suite", help="humaneval | bugfix | ipi | PATH to task folders | build-suite | compare | report")
     p.add_argument("runs", nargs="*", help="run folders, for compare and report")
-    p.add_argument("--scaffold", default="luban", help="luban, bash-only, direct, or several: luban,direct")
+    p.add_argument("--scaffold", default="luban",
+                   help="luban, bash-only, direct, luban-without-AID (an ablation: AID is one of regression-guard, "
+                   "test-digests, skip-reruns, localize-faults, age-outputs, focused-rewrites, edit-samples, "
+                   "focused-writes, finish-on-pass), or several: luban,direct")
     p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
     p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, or one of several separated by "
                    "commas, e.g. 'HumanEval-1*' or 'boltons-*,toolz-*'")
