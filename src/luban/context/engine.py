@@ -16,6 +16,7 @@ from ..workspace import Workspace
 from .aging import SHORT_CHARS, age
 from .budget import Budget
 from .compact import Compaction, Summarise, compact, history_tokens, prune
+from .outline import outlined
 from .output import Limits, fit
 from .prompt import system_prompt
 from .tokens import CHARS_PER_TOKEN, counter
@@ -79,8 +80,10 @@ class Window:
     def fit(self, call: ToolCall, view: str) -> str:
         """A tool result cut to the window's budget for one output; the whole of it saved to read by range."""
         chars = int(self.budget.tool_output * CHARS_PER_TOKEN)
-        ws = self.ws
-        return fit(view, Limits(chars, max(chars // 40, 40)), lambda full: ws.relative(ws.save_output(call.name, full)))
+        ws, limits = self.ws, Limits(chars, max(chars // 40, 40))
+        if call.name == "read_file" and (shown := outlined(call.arguments, view, limits)):
+            return shown
+        return fit(view, limits, lambda full: ws.relative(ws.save_output(call.name, full)))
 
     def result(self, call: ToolCall, view: str, paths: Sequence[str] = ()) -> Message:
         """The message that carries a tool's result to the model, fitted, and remembered so that compaction can
