@@ -9,6 +9,8 @@ from luban.errors import ConfigError
 from luban.eval import ablation
 from luban.eval.evaluate import pending_jobs
 from luban.eval.folder import load_folder
+from luban.eval.records import Record
+from luban.eval.report import ablation_rows, markdown
 from luban.eval.runner import run_task
 from luban.models.profiles import load_profiles, match_profile
 from luban.models.scripted import ScriptedSource
@@ -68,3 +70,20 @@ def test_unknown_aids_are_refused_with_the_known_ones_listed(guarded_task):
     assert [j.scaffold for j in jobs] == ["luban", "luban-without-skip-reruns"]
     with pytest.raises(ConfigError, match="Unknown scaffold 'luban-without-courage'.*luban-without-finish-on-pass"):
         pending_jobs([guarded_task], ["luban-without-courage"], set())
+
+
+def test_the_report_has_a_row_per_ablated_aid_against_luban_on_the_same_tasks():
+    def rec(task, scaffold, resolved, wall_s):
+        return Record(task, "s", scaffold, "m", "easy", resolved, "d", "done", wall_s=wall_s)
+
+    records = [rec("t1", "luban", True, 40.0), rec("t1", "luban-without-finish-on-pass", True, 90.0),
+               rec("t2", "luban", True, 50.0), rec("t2", "luban-without-finish-on-pass", False, 600.0),
+               rec("t3", "luban", False, 600.0), rec("t3", "luban-without-finish-on-pass", True, 300.0),
+               rec("t4", "luban", True, 30.0)]  # not finished without the aid: left out of the pair
+    assert ablation_rows(records) == [
+        ("aid turned off", "resolved with / without", "tasks it wins", "tasks it loses",
+         "median wall s with / without"),
+        ("finish-on-pass", "2 / 2 of 3", "t2", "t3", "50 / 300")]
+    assert "## Ablation: each aid turned off" in markdown({}, records)
+    assert ablation_rows([r for r in records if r.scaffold == "luban"]) == []
+    assert "## Ablation" not in markdown({}, [r for r in records if r.scaffold == "luban"])

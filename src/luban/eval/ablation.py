@@ -53,3 +53,4 @@ def aid_of(scaffold: str) -> Aid | None:
 
 def names() -> str:
     return ", ".join(PREFIX + name for name in AIDS)
+

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
+from . import ablation
 from .records import Record
 
 
@@ -76,6 +77,8 @@ def markdown(meta: dict[str, Any], records: Sequence[Record]) -> str:
              f"Command: `{meta.get('command', '')}`", "", md_table(summary_rows(records)), ""]
     if len(tiers_of(records)) > 1:
         lines += ["## Resolve rate per tier", "", md_table(tier_rows(records)), ""]
+    if ablated := ablation_rows(records):
+        lines += ["## Ablation: each aid turned off, against luban on the same tasks", "", md_table(ablated), ""]
     lines += ["## Tasks", "", md_table(task_rows(records)), ""]
     return "\n".join(lines)
 
@@ -117,6 +120,28 @@ def task_rows(records: Sequence[Record]) -> Rows:
                                               f"{r.wall_s:.0f} s")
         tier = next(r.tier for r in records if r.task == task)
         rows.append((task, tier or "-", *cells))
+    return rows
+
+
+def ablation_rows(records: Sequence[Record]) -> Rows:
+    """One row per ablated aid of a run that also ran `luban`, on the tasks both finished: what Luban resolves
+    with and without it, the tasks the aid wins (resolved only with it) and loses (only without), and median
+    wall time each way; [] when the run has no such pair."""
+    by_key = {r.key: r for r in records}
+    ablated = sorted({r.scaffold for r in records if ablation.aid_of(r.scaffold)})
+    if "luban" not in {r.scaffold for r in records} or not ablated:
+        return []
+    rows = [("aid turned off", "resolved with / without", "tasks it wins", "tasks it loses",
+             "median wall s with / without")]
+    for scaffold in ablated:
+        pairs = [(by_key[(r.task, "luban")], r) for r in records
+                 if r.scaffold == scaffold and (r.task, "luban") in by_key]
+        wins = [w.task for w, wo in pairs if w.resolved and not wo.resolved]
+        losses = [w.task for w, wo in pairs if wo.resolved and not w.resolved]
+        rows.append((scaffold.removeprefix(ablation.PREFIX),
+                     f"{sum(w.resolved for w, _ in pairs)} / {sum(wo.resolved for _, wo in pairs)} of {len(pairs)}",
+                     ", ".join(wins) or "-", ", ".join(losses) or "-",
+                     f"{_median(w.wall_s for w, _ in pairs):.0f} / {_median(wo.wall_s for _, wo in pairs):.0f}"))
     return rows
 
 
