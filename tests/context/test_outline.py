@@ -68,13 +68,23 @@ def test_what_does_not_fit_even_so_is_counted(tmp_path):
     assert int(last.split()[1]) + outline.count(" step_") + head.count("def step_") == 390
 
 
-def test_ranges_the_model_chose_short_reads_and_other_files_are_left_to_the_usual_cut(tmp_path):
-    text = module(60)
-    assert outlined({"path": "ledger.py", "offset": 1, "limit": 400}, read_view(tmp_path, text, limit=400),
-                    LIMITS) is None
-    assert outlined({"path": "ledger.py", "offset": 20}, read_view(tmp_path, text, offset=20), LIMITS) is None
+def test_a_long_range_is_outlined_with_the_file_s_own_line_numbers(tmp_path):
+    text = module(120)
+    lines = text.splitlines()
+    start = lines.index("def step_40(value, scale=40):") + 1
+    view = read_view(tmp_path, text, offset=start, limit=300)
+    shown = outlined({"path": "ledger.py", "offset": start, "limit": 300}, view, LIMITS)
+    assert shown is not None and shown.startswith(f"{start:>6}\tdef step_40(value, scale=40):")
+    assert f"[Lines {start}-{start + 299} of ledger.py are more than one result shows." in shown
+    middle = lines.index("def step_70(value, scale=70):") + 1
+    assert f"{middle:>6}  def step_70(value, scale=70)" in shown or f"{middle} step_70" in shown
+
+
+def test_short_reads_output_without_definitions_and_other_files_are_left_to_the_usual_cut(tmp_path):
     assert outlined({"path": "ledger.py"}, read_view(tmp_path, module(2)), LIMITS) is None
-    (tmp_path / "repo" / "notes.txt").write_text(text)
+    data = "".join(f"value_{i} = {i}  # a line long enough to matter\n" for i in range(600))
+    assert outlined({"path": "ledger.py"}, read_view(tmp_path, data), LIMITS) is None
+    (tmp_path / "repo" / "notes.txt").write_text(module(60))
     notes = read.TOOL({"path": "notes.txt"}, Workspace.open(tmp_path / "repo", tmp_path / "scratch")).content
     assert outlined({"path": "notes.txt"}, notes, LIMITS) is None
 

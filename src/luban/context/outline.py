@@ -1,16 +1,19 @@
-"""A whole-file read too long for one result: the file's first lines, then an outline of the rest (each
-definition's line and signature), instead of a head and a tail.
+"""A read too long for one result: its first lines, then an outline of the rest (each definition's line and
+signature), instead of a head and a tail.
 
 Why: weak models read whole modules. In bf-30 and bf-36 nine of fifteen reads were read_file(path) of a source
 file of 37k-71k characters; cut to a head and a tail, such a read showed the licence, the imports and the last
 150 lines of the file, while the function the briefing named sat in the middle (boltons' remap at line 1206 of
-1659). The outline costs the same share of the window and says where every function is, so the next read can
-ask for the lines that matter.
+1659). A long range fared no better: lines 510-1062 of jinja2's runtime.py showed as 510-569 and 891-1062, and the
+model asked for the same range twice more. The outline costs the same share of the window and says where every
+function is, so the next read can ask for the lines that matter. Output with no definitions after its first
+lines (data, prose) is cut as before.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Mapping
 
 from .output import Limits
@@ -25,31 +28,33 @@ MORE_CHARS = 60  # room kept for the closing count
 
 
 def outlined(arguments: Mapping[str, Any], view: str, limits: Limits) -> str | None:
-    """The read's first lines and an outline of the others; None where this is not a whole-file read of source
-    code that is too long (an explicit offset or limit is a range the model chose: it is cut as other output)."""
+    """The read's first lines and an outline of the others; None where the read is not of source code, fits,
+    or has no definitions after its first lines."""
     path = arguments.get("path")
-    if not isinstance(path, str) or "limit" in arguments or arguments.get("offset", 1) != 1:
-        return None
-    language = language_for(path)
+    language = language_for(path) if isinstance(path, str) else None
     lines = view.splitlines()
     if language is None or (len(view) <= limits.chars and len(lines) <= limits.lines):
         return None
     numbered = [found for line in lines if (found := _NUMBERED.match(line))]
     notes = [line for line in lines if not _NUMBERED.match(line)]
-    if not numbered or int(numbered[0][1]) != 1 or not all(_NOTE.match(note.strip()) for note in notes):
+    if not numbered or not all(_NOTE.match(note.strip()) for note in notes):
         return None
-    source = "\n".join(found[2] for found in numbered)
+    first, last = int(numbered[0][1]), int(numbered[-1][1])
     head = _first([found[0] for found in numbered], limits.chars // FIRST_SHARE, limits.lines // FIRST_SHARE)
+    source = "\n".join(found[2] for found in numbered)
     every = extract(source.encode("utf-8", errors="surrogateescape"), language).definitions
-    rest = [(d, name) for d, name in zip(every, _qualified(every)) if d.line > len(head)]
+    rest = [(replace(d, line=d.line + first - 1), name) for d, name in zip(every, _qualified(every))
+            if d.line > len(head)]
     if not rest:
         return None
-    last = int(numbered[-1][1])
     total = next((int(found[1]) for note in notes if (found := _TOTAL.search(note))), last)
-    beyond = f" (the outline ends at line {last})" if total > last else ""
-    note = (f"[{path} has {total} lines, more than one result shows. Lines {len(head) + 1}-{total} are not shown; "
-            f"below, by line number, are the definitions in them{beyond}. To read one, call read_file with "
-            "offset=<its line> and limit=<how many lines>.]")
+    whole = first == 1
+    what, end = ((f"{path} has {total} lines, more", total) if whole
+                 else (f"Lines {first}-{last} of {path} are more", last))
+    beyond = f" (the outline ends at line {last})" if end > last else ""
+    note = (f"[{what} than one result shows. Lines {first + len(head)}-{end} are not shown; below, by line "
+            f"number, are the definitions in them{beyond}. To read one, call read_file with offset=<its line> and "
+            "limit=<how many lines>.]")
     room = limits.chars - sum(len(line) + 1 for line in head) - len(note) - 1
     return "\n".join([*head, note, _outline(rest, room, limits.lines - len(head) - 1)])
 
