@@ -113,6 +113,14 @@ def test_the_same_reason_three_times_in_a_row_drops_the_reading_tools_it_used_fo
     assert [b["properties"]["tool"]["const"] for b in fourth] == ["edit_file", "finish"]
 
 
+def test_after_a_reply_that_could_not_be_read_the_next_is_sampled_warmer(tmp_path):
+    # Greedy decoding gives the same unreadable reply again (bf-35: three replies cut at the length limit alike).
+    model = script(assistant("not json"), assistant("not json either"), turn("finish", answer="ok"))
+    _, outcome = run(model, tmp_path, Harness(JsonProtocol()))
+    assert outcome.status == "done"
+    assert [r.temperature for r in model.requests] == [0.0, loop.UNSTICK_TEMPERATURE, loop.UNSTICK_TEMPERATURE]
+
+
 def test_three_malformed_replies_in_a_row_stop_the_run(tmp_path):
     model = script(*[assistant("not json") for _ in range(3)])
     _, outcome = run(model, tmp_path, Harness(JsonProtocol()))

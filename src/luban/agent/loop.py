@@ -76,7 +76,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
             return limit
         for event in maintain(st.window, st.messages, st.summary, st.transcript):
             yield st.record(event)
-        request, turn, finish_reason = yield from st.fitted_reply(_request(st))
+        request, turn, finish_reason = yield from st.fitted_reply(_request(st, malformed))
         rejected = passing = None
         if st.trial and worth_sampling(turn, st.trial):
             turn, rejected, passing = yield from search(turn, request, st.trial, st, f"call_{st.steps}_rewrite")
@@ -137,11 +137,12 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
     return st.outcome("done", turn.answer or "")
 
 
-def _request(st: RunState) -> Request:
+def _request(st: RunState, malformed: int) -> Request:
     st.steps += 1
     hints = st.hints()
-    # At temperature 0 a model that just repeated itself will do so again: sample more freely until it moves on.
-    unstick = hints.avoid and not (st.must_read or hints.final)
+    # At temperature 0 a model that just repeated itself or sent an unreadable reply will do so again (bf-35's
+    # toolz-830dbf1f: one reply cut at the length limit three times, ~70 s each): sample more freely until it moves on.
+    unstick = (hints.avoid or malformed) and not (st.must_read or hints.final)
     temperature = max(st.settings.temperature, UNSTICK_TEMPERATURE) if unstick else st.settings.temperature
     request = st.protocol.request(st.messages, st.specs, temperature, st.settings.max_reply_tokens, hints)
     st.must_edit = False
