@@ -4,6 +4,7 @@ from typing import Any, Mapping
 import httpx
 
 from luban.agent import call as calls, loop
+from luban.context import engine
 from luban.config import Settings
 from luban.errors import ModelUnavailable
 from luban.harness import Harness
@@ -116,6 +117,26 @@ def test_a_long_result_just_shown_is_pointed_at_not_shown_again(tmp_path):
                      f"{same}\n\n{calls.NUDGE.format(n=4)}"]
     # The repeats still count as repeats of the real result: the loop is stopped as stuck all the same.
     assert (outcome.status, outcome.steps) == ("stuck", 5)
+
+
+def test_a_long_result_shown_whole_some_steps_back_is_pointed_at(tmp_path):
+    long = "y" * 700  # longer than an output the history keeps as it is (aging.SHORT_CHARS)
+    steps = [call(long, id="c1"), call("other", id="c2"), call(long, id="c3"), call("b", id="c4"),
+             call(long + "!", id="c5")]
+    model = script(*[assistant(calls=[c]) for c in steps], assistant("Done."))
+    drive(model, tmp_path, harness=Harness(skip_reruns=True, age_outputs=True))
+    shown = [r.messages[-1].content for r in model.requests[1:]]
+    assert shown[0] == f"echo: {long}"
+    assert shown[2] == engine.SHOWN_EARLIER.format(name="echo")
+    assert shown[4] == f"echo: {long}!"  # another result is shown whole
+
+
+def test_with_skip_reruns_off_an_earlier_result_is_shown_again(tmp_path):
+    long = "y" * 700
+    steps = [call(long, id="c1"), call("other", id="c2"), call(long, id="c3")]
+    model = script(*[assistant(calls=[c]) for c in steps], assistant("Done."))
+    drive(model, tmp_path, harness=Harness(skip_reruns=False, age_outputs=True))
+    assert model.requests[3].messages[-1].content == f"echo: {long}"
 
 
 def test_a_fixed_seed_gives_each_request_of_the_run_its_own_seed(tmp_path):

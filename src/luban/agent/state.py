@@ -121,6 +121,7 @@ class RunState:
         ws.listing.changed()  # the user may have changed files since the last turn
         window = Window.for_model(model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools], ws)
         window.whole = {} if harness.age_outputs else None
+        window.earlier = {} if harness.skip_reruns else None
         guards = harness.guards()
         done = finished_calls(read_records(transcript.path)[0]) if transcript else []
         guards.recall(done, {t.spec.name: t for t in tools}, ws)

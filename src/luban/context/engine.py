@@ -23,6 +23,7 @@ from .tokens import CHARS_PER_TOKEN, counter
 
 # Never assume a big window: a server that does not say gets the size every local setup manages.
 FALLBACK_WINDOW = 8_192
+SHOWN_EARLIER = "[{name} gave exactly the result it gave the same call earlier, which is still shown above.]"
 MAX_FAILED_COMPACTIONS = 2
 Render = Callable[[str], Message]
 
@@ -47,6 +48,9 @@ class Window:
     # id(message) → its text, for the long tool outputs in the history not shortened yet (aging.py); None: they
     # are never shortened.
     whole: dict[int, str] | None = None
+    # (tool, arguments, result) → the message that showed that long result, while it may be pointed back to; None:
+    # a repeated result is shown again in full.
+    earlier: dict[tuple[str, str, str], Message] | None = None
 
     @property
     def in_play(self) -> list[str]:
@@ -90,14 +94,26 @@ class Window:
         prune it; `paths`: the files the call touched (the repo map follows them)."""
         protocol = self.protocol
         text = self.fit(call, view)
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str), text)
+        if self._still_shown(key):
+            text = SHOWN_EARLIER.format(name=call.name)
         message = protocol.result(call, text)
         self.results[id(message)] = (call, lambda text: protocol.result(call, text))
         if self.whole is not None and len(text) > SHORT_CHARS:
             self.whole[id(message)] = text
+            if self.earlier is not None:
+                self.earlier[key] = message
         for path in paths:
             self.touched.pop(path, None)
             self.touched[path] = None
         return message
+
+    def _still_shown(self, key: tuple[str, str, str]) -> bool:
+        """Whether the same call gave the same long result earlier, and the history still shows that result
+        whole. Why: the 1.5B read an unchanged 426-line module three times in bf-36's inflection-27320799, the
+        repeats some steps apart, each about 3k prompt tokens and up to 99 s of prefill on 2 cores."""
+        shown = self.earlier.get(key) if self.earlier is not None and self.whole is not None else None
+        return shown is not None and id(shown) in self.whole  # held here, so its id is not reused
 
 
 def session_prefix(ws: Workspace, model: Model, reply_tokens: int, protocol: ToolProtocol,
