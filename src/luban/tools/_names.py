@@ -33,14 +33,14 @@ def undefined_note(path: str, before: str | None, after: str) -> str:
     new = sorted(now.keys() - was, key=lambda name: now[name])
     if not new:
         return ""
-    shown = "; ".join(_where(name, now[name], after) for name in new[:LISTED_NAMES])
+    shown = "; ".join(_where(name, now[name][0], after) for name in new[:LISTED_NAMES])
     more = f"; and {len(new) - LISTED_NAMES} more" if len(new) > LISTED_NAMES else ""
     return (f"Warning: {path} now uses names that nothing in it defines or imports (NameError when that code runs): "
             f"{shown}{more}. Add the missing import or definition.")
 
 
-def _undefined(text: str) -> dict[str, int] | None:
-    """Each undefined name with the first line that uses it; None where the text cannot be judged."""
+def _undefined(text: str) -> dict[str, tuple[int, int]] | None:
+    """Each undefined name with the (line, column) of its first use; None where the text cannot be judged."""
     try:
         tree = ast.parse(text)
         table = symtable.symtable(text, "<edit>", "exec")
@@ -50,11 +50,12 @@ def _undefined(text: str) -> dict[str, int] | None:
         return None  # a star import may bind anything
     defined, used = _bound_and_global_uses(table)
     missing = used - defined - _KNOWN
-    lines: dict[str, int] = {}
+    first: dict[str, tuple[int, int]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in missing:
-            lines[node.id] = min(lines.get(node.id, node.lineno), node.lineno)
-    return lines
+            at = (node.lineno, node.col_offset)
+            first[node.id] = min(first.get(node.id, at), at)
+    return first
 
 
 def _bound_and_global_uses(top: symtable.SymbolTable) -> tuple[set[str], set[str]]:
