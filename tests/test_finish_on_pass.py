@@ -110,3 +110,17 @@ def test_after_a_failing_focused_write_the_edit_that_makes_its_checks_pass_ends_
     outcome = run(model, root, harness, task="Implement `double` in `solution.py`.")
     assert outcome.status == "done" and outcome.steps == 1 and len(model.requests) == 2
     assert outcome.message == FINISHED.format(judged="python3 -m doctest solution.py", change="the edit_file call of step 1")
+
+
+def test_an_edit_that_deletes_the_docstring_examples_does_not_pass_them(tmp_path):
+    """`python3 -m doctest` passes a file with no examples; the run must not end on a write that dropped them."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "solution.py").write_text(STUB)
+    dropped = turn("edit_file", path="solution.py", old_string='    """Twice x.\n    >>> double(2)\n    4\n    """\n',
+                   new_string="")
+    model = script(assistant(BAD), dropped, turn("finish", answer="done"))
+    harness = Harness(JsonProtocol(), regression_guard=True, focused_writes=True, finish_on_pass=True)
+    outcome = run(model, root, harness, task="Implement `double` in `solution.py`.")
+    assert (outcome.status, outcome.message, len(model.requests)) == ("done", "done", 3)
+    assert "solution.py has no docstring examples left to run" in model.requests[2].messages[-1].content

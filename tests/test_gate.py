@@ -5,8 +5,10 @@ import pytest
 
 from luban.harness.gate import (EXCERPT_HEAD, EXCERPT_TAIL, HANG_FACTOR, HANG_MIN_S, TIMEOUT_S, TestGate, TestRun, excerpt,
                                relative_paths)
+from luban.harness import selfchecks
 from luban.harness.selfchecks import Checks
 from luban.harness.testdigest import unrelated
+from luban.harness.writes import checks_command
 from luban.workspace import Workspace
 
 LOUD_FAILURE = "python3 -c \"print('x'*5000); raise SystemExit(1)\""
@@ -143,3 +145,20 @@ def test_a_run_that_counts_no_tests_is_summed_up_by_the_error_it_ended_with(ws, 
     assert run.view.startswith("Traceback\n")  # the digest's first line, which alone told the model nothing
     assert run.headline == "NameError: name 'List' is not defined. Did you mean: 'list'?"
     assert TestGate("python3 -m pytest -q").run(ws).headline == "No test ran (pytest)."  # a digest's first line
+
+
+def test_a_runner_that_counts_nothing_is_summed_up_by_its_last_line(ws, tmp_path):
+    (tmp_path / "solution.py").write_text("def double(x):\n    return x + 1\n")
+    run = TestGate(checks_command("solution.py", ">>> double(2)")).run(ws)
+    assert run.view.startswith("Last lines of the output:\n")
+    assert run.headline == "solution.py has no docstring examples left to run: they were the checks of this task."
+    assert not run.passed
+
+
+def test_checks_of_docstring_examples_that_are_gone_do_not_pass(ws, tmp_path):
+    """`python3 -m doctest` passes a file without examples: a write that dropped them passed nothing."""
+    (tmp_path / "solution.py").write_text("def double(x):\n    return x + 1\n")
+    result = selfchecks.run(Checks("solution.py"), ws)
+    assert (result.passed, result.total, result.clean) == (0, 0, False)
+    assert "solution.py has no docstring examples left to run" in result.report
+    assert not TestGate(Checks("solution.py").command).run(ws).passed

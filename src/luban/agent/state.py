@@ -51,7 +51,7 @@ def _checks(task: str, ws: Workspace, written: Written) -> Judge | None:
     for rel in named_files(ws, task):
         command = checks_command(rel, (ws.root / rel).read_text(encoding="utf-8", errors="replace"))
         if command:
-            judge = Judge(TestGate(command))
+            judge = Judge(TestGate(command, label=f"python3 -m doctest {rel}"))
             judge.first(ws)
             return judge
     return None

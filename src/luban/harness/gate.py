@@ -48,6 +48,9 @@ class TestRun:
         report = self.report
         if report and not report.counts and report.failures and report.failures[0].cause:
             return report.failures[0].cause[:300]
+        if report and not report.counts and report.tail.strip():
+            # A runner that prints no counts: the digest opens with "Last lines of the output:", which says nothing.
+            return report.tail.strip().splitlines()[-1][:300]
         return self.view.split("\n", 1)[0]
 
     @property

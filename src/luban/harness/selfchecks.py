@@ -66,14 +66,17 @@ else:
         runner.run(test, out=failures.append)
     passed, total = runner.tries - runner.failures, runner.tries
 print("".join(failures)[:3000] if not asserts else "\\n".join(failures[:8]))
+if not total:
+    print({path!r}, "has no docstring examples left to run: they were the checks of this function.")
 print(f"checks passed: {{passed}}/{{total}}")
 # The same again as unittest prints it, after the line above (what `run` reads stops there), so that the checks
 # can serve as the regression guard's test command: its report reader takes counts and failures from this.
 for number, failure in enumerate(failures if asserts else [], 1):
     print("=" * 70, f"FAIL: check_{{number}} (luban.checks)", "-" * 70, failure, sep="\\n")
-print("-" * 70, f"Ran {{total}} tests in 0.000s", "", "OK" if passed == total else f"FAILED (failures={{total - passed}})",
+ok = 0 < total == passed  # no example left to run is no check passed
+print("-" * 70, f"Ran {{total}} tests in 0.000s", "", "OK" if ok else f"FAILED (failures={{total - passed or 1}})",
       sep="\\n")
-sys.exit(0 if passed == total else 1)
+sys.exit(0 if ok else 1)
 """
 
 
@@ -108,7 +111,7 @@ class Result:
 
     @property
     def clean(self) -> bool:
-        return self.passed == self.total
+        return 0 < self.total == self.passed
 
 
 def doctests(path: str, source: str) -> Checks | None:

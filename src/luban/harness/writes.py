@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 import textwrap
 from dataclasses import dataclass, replace
 from typing import Callable, Generator, Protocol
@@ -144,8 +145,16 @@ def _with_docstring(code: str, stub: Stub) -> str:
 
 
 def checks_command(path: str, text: str) -> str | None:
-    """The command that runs the file's docstring examples, when it has any."""
-    return f"python3 -m doctest {path}" if ">>>" in text else None
+    """The command that runs the file's docstring examples, when it has any, and fails once none is left.
+
+    Why: `python3 -m doctest` passes a file without examples. In he-37's HumanEval-10 the 1.5B rewrote
+    solution.py whole without its docstrings, the examples "passed", and finish_on_pass ended the run on a wrong
+    answer that the hidden tests failed."""
+    if ">>>" not in text:
+        return None
+    quoted = shlex.quote(path)
+    gone = shlex.quote(f"{path} has no docstring examples left to run: they were the checks of this task.")
+    return f"python3 -m doctest {quoted} && {{ grep -q '>>>' {quoted} || {{ echo {gone}; false; }}; }}"
 
 
 @dataclass(frozen=True)
