@@ -252,6 +252,5 @@ def test_a_test_run_that_passes_where_the_project_command_fails_says_so(tmp_path
     told = result_of(model, 1)
     assert told.startswith("Result of bash:\n5 passed (pytest).")
     assert told.endswith(
-        f"[Luban: this passes, but the project's test command `{PYTEST}` fails on the files as they are now (1 failed, "
-        "5 passed (pytest)): this run does not test the same code or the same tests. The task is judged by the "
-        "project's command.]")
+        f"[Luban: this passes, but the command the task is judged by, `{PYTEST}`, fails on the files as they are now "
+        "(1 failed, 5 passed (pytest)): this run does not test the same code or the same tests.]")

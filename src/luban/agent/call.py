@@ -140,7 +140,7 @@ def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunStat
     changed them, bash included), else how the tests stand now."""
     verdict = judge.after(st.ws)
     if verdict is None:
-        return _passes_elsewhere(judge, call, result) if judge is st.judge else result
+        return _passes_elsewhere(judge, call, result)
     st.reruns.ran(judge.gate.command, st.ws, st.steps, ToolResult(verdict.run.view, not verdict.run.passed))
     if verdict.refused:
         yield st.record(Notice(f"{call.name} left fewer tests passing; its changes were undone."))
@@ -151,20 +151,22 @@ def _judged_result(judge: Judge, call: ToolCall, result: ToolResult, st: RunStat
 
 
 def _passes_elsewhere(judge: Judge, call: ToolCall, result: ToolResult) -> ToolResult:
-    """A test run through bash that passes, on files the project's test command last failed on, with a note that
-    it tests something else.
+    """A test run through bash that passes, on files the judge's command (the project's tests, or the checks of a
+    focused write) last failed on, with a note that it tests something else.
 
     Why: a 1.5B ran `coverage run -m pytest tests` without the project's PYTHONPATH=src, so the tests imported the
     installed copy of the library, read "784 passed", and concluded that the bug was gone; the gate's run of the
-    same files had two failures."""
+    same files had two failures. In he-38's HumanEval-10 it ran `python3 -m doctest solution.py` on a file whose
+    examples it had deleted (exit 0, nothing run) and finished."""
     command = call.arguments.get("command")
     last = judge.last
-    if result.error or not isinstance(command, str) or last is None or last.passed or not runs_tests(command):
+    if (result.error or not isinstance(command, str) or last is None or last.passed
+            or not runs_tests(command, judge.gate.name)):
         return result
     counts = last.headline.rstrip(".")
-    return ToolResult(f"{result.content}\n\n[Luban: this passes, but the project's test command `{judge.gate.command}` "
-                      f"fails on the files as they are now ({counts}): this run does not test the same code or the "
-                      "same tests. The task is judged by the project's command.]", result.error)
+    return ToolResult(f"{result.content}\n\n[Luban: this passes, but the command the task is judged by, "
+                      f"`{judge.gate.name}`, fails on the files as they are now ({counts}): this run does not test the "
+                      "same code or the same tests.]", result.error)
 
 
 def _permitted(call: ToolCall, effect: Effect, touched: Touched, st: RunState
