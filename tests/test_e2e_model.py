@@ -85,3 +85,22 @@ def test_real_model_focused_write_of_a_stub_passes_its_docstring_examples(tmp_pa
     assert done.returncode == 0, done.stderr
     checked = subprocess.run([sys.executable, "-m", "doctest", "solution.py"], cwd=repo, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
+
+
+def test_real_model_eval_with_fresh_server_starts_each_run_on_an_empty_cache(tmp_path):
+    """llama.cpp's greedy reply depends on what its prompt cache held; --fresh-server gives each run a new server."""
+    common = ["eval", "humaneval", "--embedded-model", "qwen2.5-coder-0.5b", "--scaffold", "direct",
+              "--tasks", "HumanEval-0,HumanEval-2"]
+
+    def cached(run):
+        return [r["cached_tokens"] for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())]
+
+    shared, fresh = tmp_path / "shared", tmp_path / "fresh"
+    for run, flags in ((shared, []), (fresh, ["--fresh-server"])):
+        home = tmp_path / f"{run.name}-home"  # luban() keeps each call's data dir in the folder it is given
+        home.mkdir()
+        done = luban([*common, *flags, "--run-dir", str(run)], home)
+        assert done.returncode == 0, done.stderr
+    assert max(cached(shared)) > 0  # the second problem found the prompt template's start in the shared server
+    assert cached(fresh) == [0, 0]
+    assert json.loads((fresh / "run.json").read_text())["fresh_server"] is True

@@ -161,6 +161,18 @@ def test_eval_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
     assert "needs one or two run folders" in capsys.readouterr().err
 
 
+def test_fresh_server_is_refused_where_no_embedded_server_can_be_restarted_per_run(tmp_path, capsys):
+    from luban.ui.cli import main
+
+    where = ["eval", "humaneval", "--fresh-server", "--cwd", str(tmp_path), "--run-dir", str(tmp_path / "run")]
+    assert main([*where, "--base-url", "http://127.0.0.1:9/v1"]) == 2
+    assert "cannot restart a server at --base-url" in capsys.readouterr().err
+    assert main([*where, "--jobs", "2"]) == 2
+    assert capsys.readouterr().err == ("luban: --fresh-server runs one task at a time, each with the model's server to "
+                                       "itself; drop --jobs and --ray.\n")
+    assert not (tmp_path / "run").exists()  # refused before the run folder was made
+
+
 def test_full_auto_without_a_working_sandbox_refuses_to_start(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LUBAN_HOME", str(tmp_path / "home"))
     # No server at this address: the refusal comes before any model is contacted.

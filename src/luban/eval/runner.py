@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Generator, Protocol
+from typing import TYPE_CHECKING, Any, Generator, Iterator, Protocol
 
 from ..agent import loop
 from ..config import Settings, environment
@@ -24,13 +24,16 @@ from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
 from ..sandbox import make as make_sandbox
 from ..session import Transcript
-from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Outcome, ToolFinished, ToolStarted,
-                     TurnEnded)
+from ..types import (ApprovalNeeded, AssistantText, Decision, Event, ModelReplied, Outcome, Request, StreamItem,
+                     ToolFinished, ToolStarted, TurnEnded)
 from ..workspace import Workspace
 from . import ablation
 from .grade import Trace, Verdict, file_hashes, grade
 from .records import Record
 from .task import Task
+
+if TYPE_CHECKING:
+    from ..models.embedded import EmbeddedServer
 
 SCAFFOLDS = ("luban", "bash-only", "direct")
 EDIT_TOOLS = ("edit_file", "write_file")
@@ -65,6 +68,55 @@ class ServerSource:
                                                idle_timeout_s=self.idle_timeout_s))
         model.discover()
         return model
+
+
+@dataclass(frozen=True)
+class FreshServerSource:
+    """The embedded model started anew for each run (`luban eval --fresh-server`), so that no run finds another's
+    prompts in llama.cpp's prompt cache.
+
+    Why: llama.cpp's reply at temperature 0 depends on how much of the prompt came from its cache. On one server
+    shared by a run's scaffolds, jinja2-18ad323c's first focused rewrite came out one way with nothing cached (luban,
+    the run's first task: resolved at step 0) and another with 1,333 of its 1,334 tokens cached (the next scaffold:
+    not resolved in 600 s), and an ablation compared cache states, not aids (bf-40). From a fresh server, with the
+    sampling seed fixed (LUBAN_SEED), the same code on the same task makes the same requests and gets the same
+    replies. A start costs a few seconds of the run's wall time: the weights stay in the page cache."""
+
+    gguf: Path
+    name: str
+    context: int
+    log: Path
+    adapter: Path | None = None
+    first_token_timeout_s: float = 600.0
+    idle_timeout_s: float = 180.0
+
+    def open(self) -> Model:
+        from ..models.embedded import EmbeddedServer
+
+        server = EmbeddedServer(self.gguf, self.name, self.context, self.log, adapter=self.adapter)
+        url = server.start(lambda *_: None)
+        try:
+            model = ServerSource(url, self.name, None, self.first_token_timeout_s, self.idle_timeout_s).open()
+        except BaseException:
+            server.stop()
+            raise
+        return _Served(model, server)
+
+
+class _Served:
+    """A model whose server is stopped when the model is closed (FreshServerSource)."""
+
+    def __init__(self, model: Model, server: EmbeddedServer):
+        self.model, self.server, self.info = model, server, model.info
+
+    def complete(self, request: Request) -> Iterator[StreamItem]:
+        return self.model.complete(request)
+
+    def close(self) -> None:
+        try:
+            self.model.close()
+        finally:
+            self.server.stop()
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
     store = RunStore(run_dir)
     store.start({"suite": suite.name, "model": model_label, "scaffolds": list(scaffolds),
                  "tasks": [t.id for t in tasks], "command": "luban " + shlex.join(sys.argv[1:]),
-                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}, resume=bool(args.resume))
+                 "started": time.strftime("%Y-%m-%d %H:%M:%S"), "sampling_seed": settings.seed,
+                 "fresh_server": args.fresh_server}, resume=bool(args.resume))
     err.write(f"eval: {len(tasks)} {suite.name} task(s) × {', '.join(scaffolds)} → {run_dir}\n")
     with _model_source(settings, args, err) as (settings, source):
         options = RunOptions(settings, args.task_timeout, settings.sandbox, cache_dir(settings))
@@ -49,8 +50,8 @@ def run_eval(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int:
 @contextlib.contextmanager
 def _model_source(settings: Settings, args: Any, err: TextIO) -> Iterator[tuple[Settings, Any]]:
     """The settings with the tool protocol resolved, and how each task reaches the model."""
-    from ..eval.runner import InProcessSource, ServerSource
-    from .runtime import _connect, open_model, resolve_protocol, serve
+    from ..eval.runner import FreshServerSource, InProcessSource, ServerSource
+    from .runtime import _connect, embedded_server, open_model, resolve_protocol, serve
 
     if settings.transformers:
         with open_model(settings, progress_printer(err)) as model:
@@ -60,8 +61,14 @@ def _model_source(settings: Settings, args: Any, err: TextIO) -> Iterator[tuple[
         probe = _connect(settings, base_url, name)
         settings = resolve_protocol(settings, probe)
         probe.close()
-        yield settings, ServerSource(base_url, name or probe.info.name, settings.api_key,
-                                     settings.first_token_timeout_s, settings.idle_timeout_s)
+        if not args.fresh_server:
+            yield settings, ServerSource(base_url, name or probe.info.name, settings.api_key,
+                                         settings.first_token_timeout_s, settings.idle_timeout_s)
+            return
+    # The server above only told the tool protocol; each run starts its own.
+    server = embedded_server(settings, progress_printer(err))
+    yield settings, FreshServerSource(server.gguf, server.alias, server.context, server.log_path, server.adapter,
+                                      settings.first_token_timeout_s, settings.idle_timeout_s)
 
 
 def _model_label(settings: Settings) -> str | None:
@@ -154,6 +161,13 @@ def eval_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
         raise ConfigError("--jobs must be at least 1.")
     if settings.transformers and (args.jobs > 1 or args.ray):
         raise ConfigError("An in-process model (--transformers) runs one task at a time; drop --jobs and --ray.")
+    if args.fresh_server and (settings.base_url or settings.transformers):
+        raise ConfigError("--fresh-server starts the embedded model anew for each run; it cannot restart a server at "
+                          "--base-url, and the in-process model (--transformers) starts each run from an empty "
+                          "cache already.")
+    if args.fresh_server and (args.jobs != 1 or args.ray):
+        raise ConfigError("--fresh-server runs one task at a time, each with the model's server to itself; drop "
+                          "--jobs and --ray.")
     if not settings.base_url and settings.model:  # `--model NAME` without a server picks an embedded model
         settings = replace(settings, embedded_model=settings.model, model=None)
     return run_eval(settings, args, out, err)

@@ -6,7 +6,7 @@ import contextlib
 import importlib.util
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..config import Settings, environment, untrusted_project
 from ..context.engine import session_prefix
@@ -26,6 +26,9 @@ from ..tools import Tool, todo
 from ..types import Message, ToolSpec
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
+
+if TYPE_CHECKING:
+    from ..models.embedded import EmbeddedServer
 
 Progress = Callable[[str, float], None]
 LISTED = 5  # leftover temp files named one by one; the rest are counted
@@ -105,19 +108,25 @@ def open_in_process(settings: Settings, progress: Progress) -> Model:
 def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tuple[str, str | None]]:
     """(base URL, model name) of the configured server, or of the embedded model started for the block
     with `slots` concurrent requests (eval jobs)."""
-    adapter = adapter_file(settings)  # the in-process model takes its own (open_in_process)
     if settings.base_url:
+        adapter_file(settings)  # refuses an adapter for a server's model
         yield settings.base_url, settings.model
         return
+    with embedded_server(settings, progress, slots) as server:
+        yield server.start(progress), server.alias
+
+
+def embedded_server(settings: Settings, progress: Progress, slots: int = 1) -> EmbeddedServer:
+    """The embedded model's server, not started yet, its GGUF assembled from the installed packages."""
     from ..models import catalog
     from ..models.embedded import EmbeddedServer
 
+    adapter = adapter_file(settings)  # the in-process model takes its own (open_in_process)
     spec = catalog.spec_for(settings.embedded_model)
     data_dir = Path(settings.data_dir)
     gguf = catalog.assemble(spec, data_dir, progress)
     log = data_dir / "logs" / "embedded-server.log"
-    with EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots, adapter=adapter) as server:
-        yield server.start(progress), spec.name
+    return EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots, adapter=adapter)
 
 
 def adapter_file(settings: Settings) -> Path | None:
