@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import httpx
+import pytest
 
 from luban.agent import call as calls, loop
 from luban.context import engine
@@ -160,11 +161,14 @@ def test_max_tokens(tmp_path):
     assert (outcome.status, outcome.steps, outcome.usage.prompt_tokens) == ("max_tokens", 1, 900)
 
 
-def test_reply_cut_by_length_asks_to_continue_instead_of_finishing(tmp_path):
-    cut = Completion(Message("assistant", '```json\n{"name": "echo", "argu'), "length", Usage())
+@pytest.mark.parametrize(("reason", "told"), [("length", "Your reply was cut off by the length limit."),
+                                              ("repeat", "Your reply was stopped: it repeated the same text over")])
+def test_reply_cut_short_asks_to_continue_instead_of_finishing(tmp_path, reason, told):
+    cut = Completion(Message("assistant", '```json\n{"name": "echo", "argu'), reason, Usage())
     model = script(cut, assistant("finished"))
     _, outcome = drive(model, tmp_path)
-    assert model.requests[1].messages[-1] == Message("user", loop.CUT_OFF)
+    assert model.requests[1].messages[-1].content.startswith(told)
+    assert "Keep each reply short" in model.requests[1].messages[-1].content
     assert outcome.status == "done"
 
 

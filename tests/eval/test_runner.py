@@ -32,6 +32,18 @@ def test_a_good_fix_resolves_and_the_record_holds_the_run(suite_dir, tmp_path):
                                                                    "exit-code.luban.session.jsonl"]
 
 
+def test_every_run_of_a_task_works_in_the_same_folder(suite_dir, tmp_path):
+    """Paths reach the prompt: a run's folder is named after its task, so two runs of it see the same ones."""
+    task = load_folder(suite_dir).tasks[1]
+
+    def workspace(name):
+        run_task(task, "luban", FIX, OPTIONS, tmp_path / f"{name}.jsonl")
+        return json.loads((tmp_path / f"{name}.session.jsonl").read_text().splitlines()[0])["cwd"]
+
+    assert workspace("first") == workspace("second")
+    assert workspace("third").endswith("luban-eval-exit-code/ws")
+
+
 def test_grading_by_test_ids_tells_a_good_fix_from_a_bad_one(suite_dir, tmp_path):
     task = load_folder(suite_dir).tasks[0]
     good = run_task(task, "luban", FIX, OPTIONS, tmp_path / "good.jsonl")

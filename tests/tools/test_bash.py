@@ -53,6 +53,15 @@ def test_it_runs_in_the_workspace_root(ws):
     assert TOOL({"command": "pwd"}, ws) == ToolResult(f"{ws.root}\nexit code: 0")
 
 
+def test_paths_under_the_workspace_are_shown_relative_to_it(ws):
+    """A traceback's absolute paths would put the workspace's folder name into the prompt (a new temporary
+    folder in each eval run, which changed the model's replies); the root itself is still shown as it is."""
+    (ws.root / "boom.py").write_text("raise ValueError('x')\n")
+    shown = TOOL({"command": "python3 \"$PWD/boom.py\"; pwd"}, ws).content
+    assert 'File "boom.py", line 1, in <module>' in shown
+    assert f"\n{ws.root}\nexit code: 0" in shown
+
+
 def test_pagers_prompts_and_colours_are_turned_off(ws):
     command = 'echo "$PAGER $GIT_PAGER $GIT_TERMINAL_PROMPT $TERM $NO_COLOR"'
     assert TOOL({"command": command}, ws) == ToolResult("cat cat 0 dumb 1\nexit code: 0")

@@ -22,15 +22,13 @@ from ..types import AssistantText, Decision, Event, Message, Notice, Outcome, Re
 from ..workspace import Workspace
 from ..workspace.checkpoints import Checkpoints
 from .call import STUCK_AT, run_call
-from .state import RunState
+from .state import CUT_OFFS, RunState
 
 MALFORMED_LIMIT, UNSTICK_TEMPERATURE = 3, 0.7
 # Stopped by the harness, not the user or an error. Not max_time: a test run would overrun the user's limit.
 STOPPED = frozenset({"stuck", "max_steps", "max_tokens"})
 NO_TESTS_IN_PLAN = ("Plan mode runs no commands: the test command `{command}` was not run, and the answer is not "
                     "checked against it.")
-CUT_OFF = ("Your reply was cut off by the length limit. Keep each reply short: change files with small "
-           "edit_file replacements instead of rewriting them whole.")
 
 
 def run(task: str, *, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -89,7 +87,7 @@ def _steps(task: str, st: RunState) -> Generator[Event, Decision | None, Outcome
             st.stats["rejected"] += 1
             malformed += 1
             if malformed < MALFORMED_LIMIT:
-                st.add(Message("user", CUT_OFF if finish_reason == "length" else turn.error))
+                st.add(Message("user", CUT_OFFS.get(finish_reason, turn.error)))
         elif turn.calls:
             rejected_before = st.stats["rejected"]
             # With the regression guard the edit's own test run says how the tests stand after it.
@@ -122,8 +120,8 @@ def _ran(calls: tuple[ToolCall, ...], st: RunState, rejected: str | None, passin
 
 def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[Event, Decision | None, Outcome | None]:
     """The model answered without a call: done, unless the reply was cut or the test gate refuses it."""
-    if finish_reason == "length":
-        st.add(Message("user", CUT_OFF))
+    if finish_reason in CUT_OFFS:
+        st.add(Message("user", CUT_OFFS[finish_reason]))
         return None
     if st.judge and not (tests := st.judge.run(st.ws)).passed:
         if st.refusals >= st.gate.max_refusals:

@@ -21,6 +21,7 @@ from ..harness.writes import Written, checks_command, named_files, write_stubs
 from ..models import Model, drain
 from ..models.protocol import FINISH, ToolProtocol, Turn, TurnHints
 from ..models.reasoning import reasoning_apart
+from ..models.repetition import REPEAT
 from ..safety import policy
 from ..session import Transcript, finished_calls, read_records
 from ..tools import EXISTING, Tool
@@ -37,6 +38,11 @@ MAX_PATH_CHOICES = 300  # beyond this a path enum costs more grammar than it sav
 SAME_THOUGHT_AT = 3
 FINISHED = ("`{judged}` passes after {change}, and failed before it: the run ends here, as the model's profile asks "
             "(finish_on_pass).")
+_SHORTER = " Keep each reply short: change files with small edit_file replacements instead of rewriting them whole."
+# What the model is told of a reply cut short, by the finish reason: the server's length limit, or Luban stopping a
+# reply that repeated one block of text over and over (models/repetition.py).
+CUT_OFFS = {"length": "Your reply was cut off by the length limit." + _SHORTER,
+            REPEAT: "Your reply was stopped: it repeated the same text over and over." + _SHORTER}
 
 
 def _checks(task: str, ws: Workspace, written: Written) -> Judge | None:

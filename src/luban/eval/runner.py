@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -157,7 +158,7 @@ class Collected:
 def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions, transcript: Path) -> Record:
     """Never raises for a task's own failure: a crash becomes a record with status `crashed`."""
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="luban-eval-"))
+    tmp = _run_folder(task.id)
     try:
         root = tmp / "ws"
         root.mkdir()
@@ -182,6 +183,18 @@ def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions
                       wall_s=time.monotonic() - started, transcript=_rel(transcript))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_folder(task_id: str) -> Path:
+    """A new folder for one run, named after its task: paths in it reach the prompt (a traceback, a saved output),
+    and a random name there changed the model's replies from one run of the same task to the next. A second run of
+    the task at the same time (--jobs) gets a random name."""
+    path = Path(tempfile.gettempdir()) / f"luban-eval-{re.sub(r'[^A-Za-z0-9_.-]', '_', task_id)}"
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return Path(tempfile.mkdtemp(prefix="luban-eval-"))
+    return path
 
 
 def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunOptions,

@@ -19,6 +19,7 @@ from ..errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolErro
 from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
+from .repetition import REPEAT
 from .tokenize import ServerTokenizer
 from .wire import assemble, body_bytes, chat_body, error_message, iter_data, overflows, sentence
 
@@ -204,7 +205,7 @@ class OpenAICompatModel:
         try:
             for item in assemble(iter_data(self._lines(exchange, sent, cap))):
                 if isinstance(item, Completion):
-                    finished = True
+                    finished = item.finish_reason != REPEAT  # a loop the stream was stopped for: hang up on it
                     item = replace(item, model=item.model or name, wall_s=time.monotonic() - started)
                 yield item
         finally:

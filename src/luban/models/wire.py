@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import ContextOverflow, ModelError, ModelProtocolError, ModelRejected, ReplyBroken
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
+from . import repetition
 from .repair import read_arguments
 
 # How servers say that a prompt does not fit their window, in their own words (taken from their sources):
@@ -60,6 +61,7 @@ def chat_body(request: Request, model: str, progress: bool = False) -> dict[str,
         body["response_format"] = dict(request.response_format)
     if progress:
         body["return_progress"] = True
+        body["timings_per_token"] = True  # so a reply stopped mid-stream (repetition.py) still has its usage
     return body
 
 
@@ -131,6 +133,9 @@ def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | P
             done = True
             break
         yield from turn.feed(_decode(payload))
+        if turn.finish_reason is None and repetition.looping(turn.tail):
+            turn.finish_reason = repetition.REPEAT  # the caller stops the stream: the rest would only repeat
+            break
     if not done and turn.finish_reason is None:
         raise ReplyBroken(
             "The model server ended its reply before finishing it (no finish_reason and no [DONE]); "
@@ -178,6 +183,10 @@ class _Turn:
         self.model = ""
         self.usage: Mapping[str, Any] = {}
         self.timings: Mapping[str, Any] = {}
+        self.tail = ""  # the last of the text, reasoning and call arguments, as repetition.looping needs it
+
+    def _grow(self, text: str) -> None:
+        self.tail = (self.tail + text)[-repetition.KEPT:]
 
     def feed(self, chunk: Mapping[str, Any]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress]:
         if chunk.get("error") or chunk.get("object") == "error":
@@ -196,11 +205,13 @@ class _Turn:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 self.content.append(content)
+                self._grow(content)
                 yield TextDelta(content)
             # vLLM has sent both names with the same text, so take one, never both.
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 self.reasoning.append(reasoning)
+                self._grow(reasoning)
                 yield ReasoningDelta(reasoning)
             for position, part in enumerate(_list(delta.get("tool_calls"))):
                 self._add_call_part(_mapping(part), position)
@@ -217,6 +228,7 @@ class _Turn:
         arguments = function.get("arguments")
         if isinstance(arguments, str):
             parts.arguments.append(arguments)
+            self._grow(arguments)
         elif isinstance(arguments, Mapping):
             parts.arguments.append(json.dumps(arguments, ensure_ascii=False))
 

@@ -86,7 +86,7 @@ def execute(command: str, ws: Workspace, timeout: int) -> tuple[int | None, str]
     """Run `command` as the tool does (sandboxed, its own process group), uncut: (exit code, or None when it
     timed out; all its output). For the harness, which reads test output as data before the model sees it."""
     run = _run(command, ws, timeout)
-    return run.exit_code, run.output.decode("utf-8", errors="replace")
+    return run.exit_code, relative_paths(run.output.decode("utf-8", errors="replace"), ws)
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,19 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def relative_paths(text: str, ws: Workspace) -> str:
+    """`text` with paths under the workspace root written relative to it, as the command ran there.
+
+    Why: a traceback or doctest report names files by their absolute path. In an eval the workspace is a new
+    temporary folder each run, and its random name in the prompt changed the model's replies from one run of the
+    same task to the next (he-43's HumanEval-10 took 8 steps where he-42's took 4 from the same start)."""
+    for root in {str(ws.root), str(ws.root.resolve())}:
+        text = text.replace(root + os.sep, "")
+    return text
+
+
 def _report(ws: Workspace, run: _Run, timeout: int) -> ToolResult:
-    text = run.output.decode("utf-8", errors="replace")
+    text = relative_paths(run.output.decode("utf-8", errors="replace"), ws)
     parts = [_fit(ws, text)] if text else []
     if run.dropped:
         parts.append(f"[output after the first {MAX_CAPTURE_BYTES} bytes was not kept: {run.dropped} bytes]")

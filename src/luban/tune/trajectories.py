@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from ..agent.loop import CUT_OFF
+from ..agent.state import CUT_OFFS
 from ..context.prompt import RULES
 from ..errors import SessionError
 from ..harness.candidates import NOT_APPLIED
@@ -211,7 +211,7 @@ def _items(messages: list[Message], protocol: ToolProtocol, specs: tuple[ToolSpe
 
 def _verdict(turn, results: tuple[Message, ...], after: Message | None, specs) -> str:
     """"train", "drop", or why the turn is masked."""
-    if turn.error or (not turn.calls and after is not None and after.content == CUT_OFF):
+    if turn.error or (not turn.calls and after is not None and after.content in CUT_OFFS.values()):
         return "drop"
     if turn.calls:
         checks = [repair_call(c.name, c.written, list(specs)) for c in turn.calls]

@@ -100,11 +100,17 @@ class Workspace:
             os.close(root)
 
     def save_output(self, name: str, data: str) -> Path:
-        """Keep a full tool output that was cut for the model; returns its path."""
-        fd, name_path = tempfile.mkstemp(prefix=f"{name}-", suffix=".txt", dir=self.scratch)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
-            f.write(data)
-        return Path(name_path)
+        """Keep a full tool output that was cut for the model; returns its path, numbered in order (`bash-3.txt`):
+        a random name would reach the prompt, and change the model's replies from one run to the next."""
+        number = 1
+        while True:
+            path = Path(self.scratch) / f"{name}-{number}.txt"
+            try:
+                with path.open("x", encoding="utf-8", errors="replace") as f:
+                    f.write(data)
+                return path
+            except FileExistsError:
+                number += 1
 
 
 def atomic_write(path: Path, data: bytes) -> None:
