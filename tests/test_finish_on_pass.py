@@ -112,31 +112,32 @@ def test_after_a_failing_focused_write_the_edit_that_makes_its_checks_pass_ends_
     assert outcome.message == FINISHED.format(judged="python3 -m doctest solution.py", change="the edit_file call of step 1")
 
 
-def test_an_edit_that_deletes_the_docstring_examples_does_not_pass_them(tmp_path):
-    """`python3 -m doctest` passes a file with no examples; the run must not end on a write that dropped them."""
+# An edit that deletes the stub's docstring, and with it the examples its checks run.
+DROP_EXAMPLES = dict(path="solution.py", old_string='    """Twice x.\n    >>> double(2)\n    4\n    """\n',
+                     new_string="")
+
+
+def run_on_stub(tmp_path, *turns):
+    """The focused write's BAD reply, then `turns`, on a project holding the stub, with finish_on_pass."""
     root = tmp_path / "p"
     root.mkdir()
     (root / "solution.py").write_text(STUB)
-    dropped = turn("edit_file", path="solution.py", old_string='    """Twice x.\n    >>> double(2)\n    4\n    """\n',
-                   new_string="")
-    model = script(assistant(BAD), dropped, turn("finish", answer="done"))
+    model = script(assistant(BAD), *turns)
     harness = Harness(JsonProtocol(), regression_guard=True, focused_writes=True, finish_on_pass=True)
-    outcome = run(model, root, harness, task="Implement `double` in `solution.py`.")
+    return model, run(model, root, harness, task="Implement `double` in `solution.py`.")
+
+
+def test_an_edit_that_deletes_the_docstring_examples_does_not_pass_them(tmp_path):
+    """`python3 -m doctest` passes a file with no examples; the run must not end on a write that dropped them."""
+    model, outcome = run_on_stub(tmp_path, turn("edit_file", **DROP_EXAMPLES), turn("finish", answer="done"))
     assert (outcome.status, outcome.message, len(model.requests)) == ("done", "done", 3)
     assert "solution.py has no docstring examples left to run" in model.requests[2].messages[-1].content
 
 
 def test_running_doctest_by_hand_on_a_file_without_examples_is_told_that_the_checks_fail(tmp_path):
     """he-38's HumanEval-10: `python3 -m doctest solution.py` exits 0 on the file whose examples the model deleted."""
-    root = tmp_path / "p"
-    root.mkdir()
-    (root / "solution.py").write_text(STUB)
-    dropped = turn("edit_file", path="solution.py", old_string='    """Twice x.\n    >>> double(2)\n    4\n    """\n',
-                   new_string="")
     by_hand = turn("bash", command="python3 -m doctest solution.py")
-    model = script(assistant(BAD), dropped, by_hand, turn("finish", answer="done"))
-    harness = Harness(JsonProtocol(), regression_guard=True, focused_writes=True, finish_on_pass=True)
-    run(model, root, harness, task="Implement `double` in `solution.py`.")
+    model, _ = run_on_stub(tmp_path, turn("edit_file", **DROP_EXAMPLES), by_hand, turn("finish", answer="done"))
     assert ("[Luban: this passes, but the command the task is judged by, `python3 -m doctest solution.py`, fails on the "
             "files as they are now (solution.py has no docstring examples left to run: they were the checks of this "
             "task): this run does not test the same code or the same tests.]") in model.requests[3].messages[-1].content

@@ -191,9 +191,7 @@ def relative_paths(text: str, ws: Workspace) -> str:
     Why: a traceback or doctest report names files by their absolute path. In an eval the workspace is a new
     temporary folder each run, and its random name in the prompt changed the model's replies from one run of the
     same task to the next (he-43's HumanEval-10 took 8 steps where he-42's took 4 from the same start)."""
-    for root in {str(ws.root), str(ws.root.resolve())}:
-        text = text.replace(root + os.sep, "")
-    return text
+    return text.replace(f"{ws.root}{os.sep}", "")  # the root is resolved already (Workspace.open)
 
 
 def _report(ws: Workspace, run: _Run, timeout: int) -> ToolResult:
