@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 from ..errors import Cancelled, LubanError, TimeUp
-from ..models import Model
+from ..models import KeepsHead, Model
 from ..models.protocol import ToolProtocol
 from ..session import Transcript
 from ..types import Compacted, Event, Message, Notice, ToolCall, ToolSpec, Usage
@@ -18,7 +18,7 @@ from .budget import Budget
 from .compact import Compaction, Summarise, compact, history_tokens, prune
 from .outline import outlined
 from .output import Limits, fit
-from .prompt import system_prompt
+from .prompt import frozen_head, system_prompt
 from .tokens import CHARS_PER_TOKEN, counter
 
 # Never assume a big window: a server that does not say gets the size every local setup manages.
@@ -117,9 +117,14 @@ class Window:
 
 
 def session_prefix(ws: Workspace, model: Model, reply_tokens: int, protocol: ToolProtocol,
-                   specs: Sequence[ToolSpec]) -> Message:
-    """The system prompt a new session starts with."""
-    return Window.for_model(model, reply_tokens, protocol, specs, ws).system()
+                   specs: Sequence[ToolSpec], warm: bool = False) -> Message:
+    """The system prompt a new session starts with. `warm`: the session owns the model's server for now (not a
+    subagent's, which shares it with its parent), so the server may start from the saved head (head_cache.py)."""
+    window = Window.for_model(model, reply_tokens, protocol, specs, ws)
+    if warm and isinstance(model, KeepsHead):
+        head = Message("system", frozen_head(protocol.system_text(specs)))
+        model.keep_head(protocol.request([head], specs, 0.0, 1))
+    return window.system()
 
 
 def maintain(window: Window, messages: list[Message], summarise: Summarise, transcript: Transcript | None

@@ -52,13 +52,18 @@ def system_prompt(ws: Workspace, tool_text: str = "", budget: int | None = None,
     """The rules, the protocol's tool instructions, the project's AGENTS.md, and a view of the repository
     fitted to what is left of `budget` tokens (None: no limit). `in_play`: files the run works on; `limits`: how
     much work the repo map may do."""
-    head = "\n\n".join(p for p in (RULES, tool_text) if p)
+    head = frozen_head(tool_text)
     room = None if budget is None else max(budget - estimate(head), MIN_VIEW_TOKENS)
     memory = project_memory(ws.root, cap_chars=MEMORY_MAX_CHARS if room is None else int(room * MEMORY_SHARE * 3))
     if room is not None:
         room = max(room - estimate(memory), MIN_VIEW_TOKENS)
     parts = [head, memory, repository_view(ws.root, room, in_play, ws.scratch, limits, ws.listing)]
     return Message("system", "\n\n".join(p for p in parts if p))
+
+
+def frozen_head(tool_text: str) -> str:
+    """The start of the system prompt that depends on nothing but the tools: the same in every session."""
+    return "\n\n".join(p for p in (RULES, tool_text) if p)
 
 
 def repository_view(root: Path, budget: int | None, in_play: Sequence[str] = (),

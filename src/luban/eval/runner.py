@@ -20,7 +20,8 @@ from ..config import Settings, environment
 from ..context.engine import session_prefix
 from ..errors import TimeUp
 from ..harness import harness_for, offered_tools
-from ..models import Model
+from ..models import KeepsHead, Model
+from ..models.head_cache import Head
 from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
 from ..sandbox import make as make_sandbox
@@ -60,13 +61,14 @@ class ServerSource:
     api_key: str | None = None
     first_token_timeout_s: float = 600.0
     idle_timeout_s: float = 180.0
+    heads: Path | None = None  # the embedded server's saved prompt heads
 
     def open(self) -> Model:
         from ..models.openai_compat import OpenAICompatModel, ServerConfig
 
         model = OpenAICompatModel(ServerConfig(self.base_url, self.name, self.api_key,
                                                first_token_timeout_s=self.first_token_timeout_s,
-                                               idle_timeout_s=self.idle_timeout_s))
+                                               idle_timeout_s=self.idle_timeout_s, head_cache=self.heads))
         model.discover()
         return model
 
@@ -90,14 +92,16 @@ class FreshServerSource:
     adapter: Path | None = None
     first_token_timeout_s: float = 600.0
     idle_timeout_s: float = 180.0
+    heads: Path | None = None
 
     def open(self) -> Model:
         from ..models.embedded import EmbeddedServer
 
-        server = EmbeddedServer(self.gguf, self.name, self.context, self.log, adapter=self.adapter)
+        server = EmbeddedServer(self.gguf, self.name, self.context, self.log, adapter=self.adapter, heads=self.heads)
         url = server.start(lambda *_: None)
         try:
-            model = ServerSource(url, self.name, None, self.first_token_timeout_s, self.idle_timeout_s).open()
+            model = ServerSource(url, self.name, None, self.first_token_timeout_s, self.idle_timeout_s,
+                                 self.heads).open()
         except BaseException:
             server.stop()
             raise
@@ -112,6 +116,9 @@ class _Served:
 
     def complete(self, request: Request) -> Iterator[StreamItem]:
         return self.model.complete(request)
+
+    def keep_head(self, request: Request) -> Head | None:
+        return self.model.keep_head(request) if isinstance(self.model, KeepsHead) else None
 
     def close(self) -> None:
         try:
@@ -222,7 +229,8 @@ def _agent(task: Task, scaffold: str, model: Model, ws: Workspace, options: RunO
     tools = offered_tools(settings, task.prompt)
     session = Transcript.create(transcript.parent, ws.root, model.info.name, label(harness.protocol),
                                 [t.spec.name for t in tools])
-    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools])
+    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, [t.spec for t in tools],
+                            warm=True)
     session.append_message(system)
     keep_as = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".session.jsonl")
     _log(transcript, {"type": "session", "path": keep_as.name})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 from ..types import Completion, ReplyRestarted, Request, StreamItem
+from .head_cache import Head
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ class Model(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsHead(Protocol):
+    """A model whose server can start a session from the saved KV state of the system prompt's head."""
+
+    def keep_head(self, request: Request) -> Head | None:
+        """`request`: the head alone, as the system message of a request shaped like the session's."""
+        ...
 
 
 def drain(model: Model, request: Request, restarted: Callable[[ReplyRestarted], object] | None = None

@@ -6,6 +6,7 @@ stopped cleanly, cannot take the agent down if it crashes, and dies with us (it 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -25,6 +26,17 @@ LOAD_TIMEOUT_S = 600.0
 ADAPTER_FAILED = re.compile(r"failed to apply lora adapter: (.+)")
 
 
+def weights_key(gguf: Path, adapter: Path | None) -> str:
+    """A folder name for what the server computes with, the model file and the adapter if any: a saved KV state
+    is only valid for the weights that computed it."""
+    key = f"{gguf.stem}-{gguf.stat().st_size}"
+    if adapter:
+        seen = adapter.stat()
+        digest = hashlib.sha256(f"{adapter.resolve()}:{seen.st_size}:{seen.st_mtime_ns}".encode()).hexdigest()[:12]
+        key += f"+{digest}"
+    return key
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -35,9 +47,10 @@ class EmbeddedServer:
     """Context manager around the llama.cpp server child; `base_url` is set once it answers /health."""
 
     def __init__(self, gguf: Path, alias: str, context: int, log_path: Path, threads: int | None = None,
-                 slots: int = 1, adapter: Path | None = None):
+                 slots: int = 1, adapter: Path | None = None, heads: Path | None = None):
         self.gguf, self.alias, self.context, self.log_path, self.slots = gguf, alias, context, log_path, slots
         self.adapter = adapter  # a GGUF LoRA adapter applied to every request
+        self.heads = heads  # where the server saves prompt heads (head_cache.py); see weights_key
         self.threads = threads or os.cpu_count() or 2
         self.process: subprocess.Popen | None = None
         self.base_url = ""
@@ -46,6 +59,9 @@ class EmbeddedServer:
         port = free_port()
         argv = [sys.executable, "-m", "luban.models.llama_server", str(self.gguf), self.alias, str(port),
                 str(self.context), str(self.threads), str(os.getpid()), str(self.slots)]
+        if self.heads:
+            self.heads.mkdir(parents=True, exist_ok=True)
+        argv.append(str(self.heads or ""))
         if self.adapter:
             argv.append(str(self.adapter))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """Child-process entry point that serves a GGUF with xllamacpp until told to stop or orphaned.
 
-argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID SLOTS [ADAPTER]
+argv: GGUF ALIAS PORT CONTEXT THREADS PARENT_PID SLOTS HEADS [ADAPTER]
+
+HEADS: the folder where slots are saved and restored from (head_cache.py); empty: none.
 
 ADAPTER: a GGUF LoRA adapter (`luban tune train` writes one) applied to every request at scale 1.
 """
@@ -14,7 +16,7 @@ import time
 
 
 def main(argv: list[str]) -> None:
-    gguf, alias, port, context, threads, parent, slots, *adapter = argv
+    gguf, alias, port, context, threads, parent, slots, heads, *adapter = argv
     import xllamacpp  # deferred: heavy, and only this child needs it
 
     params = xllamacpp.CommonParams()
@@ -28,6 +30,8 @@ def main(argv: list[str]) -> None:
     params.cpuparams_batch.n_threads = int(threads)
     params.use_jinja = True
     params.endpoint_props = True
+    if heads:
+        params.slot_save_path = os.path.join(heads, "")  # llama.cpp appends the file name to it as it is
     if adapter:
         params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(adapter[0], 1.0)]
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

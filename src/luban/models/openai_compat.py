@@ -4,12 +4,14 @@ retries (also of a reply that breaks off), first-token and idle timeouts sized f
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import random
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import httpx
@@ -19,6 +21,7 @@ from ..errors import (Cancelled, ConfigError, ContextOverflow, ModelProtocolErro
 from ..types import Completion, ReplyRestarted, Request, StreamItem
 from . import ModelInfo
 from .exchange import END, Exchange
+from .head_cache import Head, keep_head
 from .repetition import REPEAT
 from .tokenize import ServerTokenizer
 from .wire import assemble, body_bytes, chat_body, error_message, iter_data, overflows, sentence
@@ -45,6 +48,9 @@ class ServerConfig:
     idle_timeout_s: float = 180.0
     max_retries: int = 4
     backoff_s: float = 1.0
+    # Where the server saves slots (llama.cpp's --slot-save-path): set for a server Luban started, whose files it
+    # may read; the head of the system prompt is kept there between sessions (head_cache.py).
+    head_cache: Path | None = None
 
     @property
     def root(self) -> str:
@@ -163,10 +169,11 @@ class OpenAICompatModel:
         """Tokens in `text` by the server's own tokenizer; None where it has no `/tokenize`."""
         return self._tokenizer.count(text)
 
-    def _probe(self, method: str, path: str, body: object = None) -> Any:
+    def _probe(self, method: str, path: str, body: object = None, timeout: httpx.Timeout | None = None) -> Any:
         """The JSON a discovery endpoint answers, or None when this server lacks it; raises when unreachable."""
         try:
-            response = self._client.request(method, self._root + path, json=body, timeout=self._probe_timeout)
+            response = self._client.request(method, self._root + path, json=body,
+                                             timeout=timeout or self._probe_timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise
         except httpx.TransportError:
@@ -177,6 +184,16 @@ class OpenAICompatModel:
             return response.json()
         except ValueError:
             return None
+
+    def keep_head(self, request: Request) -> Head | None:
+        """Start the next request from the saved KV state of `request`'s head (its one system message), where
+        this is a server Luban started; None where not."""
+        if self.config.head_cache is None:
+            return None
+        body = chat_body(request, self.config.model or self.info.name)
+        # Patient: computing the head the first time takes a prompt's prefill.
+        post = functools.partial(self._probe, "POST", timeout=self._client.timeout)
+        return keep_head(post, functools.partial(self._probe, "GET"), self.config.head_cache, body)
 
     # ---- completion ----
 

@@ -57,18 +57,18 @@ def _model_source(settings: Settings, args: Any, err: TextIO) -> Iterator[tuple[
         with open_model(settings, progress_printer(err)) as model:
             yield settings, InProcessSource(model, _model_label(settings))
         return
-    with serve(settings, progress_printer(err), slots=args.jobs) as (base_url, name):
-        probe = _connect(settings, base_url, name)
+    with serve(settings, progress_printer(err), slots=args.jobs) as endpoint:
+        probe = _connect(settings, endpoint)
         settings = resolve_protocol(settings, probe)
         probe.close()
         if not args.fresh_server:
-            yield settings, ServerSource(base_url, name or probe.info.name, settings.api_key,
-                                         settings.first_token_timeout_s, settings.idle_timeout_s)
+            yield settings, ServerSource(endpoint.base_url, endpoint.model or probe.info.name, settings.api_key,
+                                         settings.first_token_timeout_s, settings.idle_timeout_s, endpoint.heads)
             return
     # The server above only told the tool protocol; each run starts its own.
     server = embedded_server(settings, progress_printer(err))
     yield settings, FreshServerSource(server.gguf, server.alias, server.context, server.log_path, server.adapter,
-                                      settings.first_token_timeout_s, settings.idle_timeout_s)
+                                      settings.first_token_timeout_s, settings.idle_timeout_s, server.heads)
 
 
 def _model_label(settings: Settings) -> str | None:

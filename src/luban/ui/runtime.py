@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -84,8 +84,8 @@ def open_model(settings: Settings, progress: Progress) -> Iterator[Model]:
         finally:
             model.close()
         return
-    with serve(settings, progress) as (base_url, name):
-        yield _connect(settings, base_url, name)
+    with serve(settings, progress) as endpoint:
+        yield _connect(settings, endpoint)
 
 
 def open_in_process(settings: Settings, progress: Progress) -> Model:
@@ -104,29 +104,40 @@ def open_in_process(settings: Settings, progress: Progress) -> Model:
     return TransformersModel(checkpoint, tool_format=profile.tool_format, stop=profile.stop)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the model is served: the server's URL, the model's name there (None: the one it serves), and the
+    folder where the server saves prompt heads (only a server Luban started has one)."""
+
+    base_url: str
+    model: str | None
+    heads: Path | None = None
+
+
 @contextlib.contextmanager
-def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[tuple[str, str | None]]:
-    """(base URL, model name) of the configured server, or of the embedded model started for the block
-    with `slots` concurrent requests (eval jobs)."""
+def serve(settings: Settings, progress: Progress, slots: int = 1) -> Iterator[Endpoint]:
+    """The configured server, or the embedded model started for the block with `slots` concurrent requests (eval
+    jobs)."""
     if settings.base_url:
         adapter_file(settings)  # refuses an adapter for a server's model
-        yield settings.base_url, settings.model
+        yield Endpoint(settings.base_url, settings.model)
         return
     with embedded_server(settings, progress, slots) as server:
-        yield server.start(progress), server.alias
+        yield Endpoint(server.start(progress), server.alias, server.heads)
 
 
 def embedded_server(settings: Settings, progress: Progress, slots: int = 1) -> EmbeddedServer:
     """The embedded model's server, not started yet, its GGUF assembled from the installed packages."""
     from ..models import catalog
-    from ..models.embedded import EmbeddedServer
+    from ..models.embedded import EmbeddedServer, weights_key
 
     adapter = adapter_file(settings)  # the in-process model takes its own (open_in_process)
     spec = catalog.spec_for(settings.embedded_model)
     data_dir = Path(settings.data_dir)
     gguf = catalog.assemble(spec, data_dir, progress)
     log = data_dir / "logs" / "embedded-server.log"
-    return EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots, adapter=adapter)
+    heads = data_dir / "heads" / weights_key(gguf, adapter)
+    return EmbeddedServer(gguf, spec.name, settings.embedded_context, log, slots=slots, adapter=adapter, heads=heads)
 
 
 def adapter_file(settings: Settings) -> Path | None:
@@ -145,10 +156,10 @@ def adapter_file(settings: Settings) -> Path | None:
     return path
 
 
-def _connect(settings: Settings, base_url: str, model_name: str | None) -> Model:
-    config = ServerConfig(base_url=base_url, model=model_name, api_key=settings.api_key,
+def _connect(settings: Settings, endpoint: Endpoint) -> Model:
+    config = ServerConfig(base_url=endpoint.base_url, model=endpoint.model, api_key=settings.api_key,
                           first_token_timeout_s=settings.first_token_timeout_s,
-                          idle_timeout_s=settings.idle_timeout_s)
+                          idle_timeout_s=settings.idle_timeout_s, head_cache=endpoint.heads)
     model = OpenAICompatModel(config)
     model.discover()
     return model
@@ -186,6 +197,6 @@ def open_session(settings: Settings, ws: Workspace, model: Model, specs: Sequenc
         return Transcript.resume(path)
     transcript = Transcript.create(sessions_dir(settings), ws.root, model.info.name, label(harness.protocol),
                                    [s.name for s in specs])
-    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, specs)
+    system = session_prefix(ws, model, settings.max_reply_tokens, harness.protocol, specs, warm=True)
     transcript.append_message(system)
     return transcript, [system], []

@@ -1,0 +1,95 @@
+"""The frozen head of the system prompt (rules and tool instructions) kept on disk as llama.cpp's KV state, so a
+new session on the embedded model starts with it already computed.
+
+Why: every session's first request is uncached, and its head (about 700 tokens for the JSON protocol) costs about
+17 s of prefill on the 1.5B on two cores before the first token, in every `luban -p` and in every run of a
+`--fresh-server` eval. The head is the same for every session with the same tools, so it is computed once, saved
+with llama.cpp's slot save (`--slot-save-path`), and restored into the slot at the start of each later session.
+llama.cpp then reuses it as the cached prefix of the first request, and keeps it in its host-memory prompt cache
+when a side request (a focused write) takes the slot first. Restoring the same bytes each time also keeps runs
+reproducible: every session starts from the same cache state.
+
+Only a server Luban starts has a save folder; a user's server is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+# Ends the head inside the rendered template; a NUL cannot occur in the prompt's own text.
+END_OF_HEAD = "\x00luban-end-of-head\x00"
+KEEP_FILES = 8  # heads per model: one per tool set and protocol in use; about 28 MB each for the 1.5B
+
+Post = Callable[[str, Mapping[str, Any]], Any]  # POST a JSON body to a path of the server; its JSON, or None
+
+
+@dataclass(frozen=True)
+class Head:
+    """A head restored into a slot: its file, its tokens, and whether this session had to compute it."""
+
+    name: str
+    tokens: int
+    computed: bool
+
+
+def keep_head(post: Post, get: Callable[[str], Any], folder: Path, body: Mapping[str, Any]) -> Head | None:
+    """Restore the head of `body` (a chat request whose only message is the system head) into an idle slot,
+    computing and saving it first if no session has; None where the server cannot (no template endpoint, no idle
+    slot, a refused save or restore): the session then starts as it would have without."""
+    text = head_text(post, body)
+    slot = idle_slot(get("/slots"))
+    if text is None or slot is None:
+        return None
+    name = f"head-{hashlib.sha256(text.encode()).hexdigest()[:24]}.bin"
+    computed = not (folder / name).is_file()
+    if computed and not _save(post, folder, name, text, slot):
+        return None
+    restored = post(f"/slots/{slot}?action=restore", {"filename": name})
+    if not isinstance(restored, Mapping) or not isinstance(restored.get("n_restored"), int):
+        return None
+    os.utime(folder / name)  # the least recently used heads are the ones pruned
+    return Head(name, restored["n_restored"], computed)
+
+
+def head_text(post: Post, body: Mapping[str, Any]) -> str | None:
+    """The prompt text the server's chat template renders before the first token after the head: the system
+    message is marked where the head ends, and a user message follows so the template renders a whole turn."""
+    messages = [dict(m) for m in body["messages"]]
+    messages[0]["content"] += END_OF_HEAD
+    shaped = {k: v for k, v in body.items() if k in ("model", "tools")}
+    rendered = post("/apply-template", {**shaped, "messages": [*messages, {"role": "user", "content": "."}]})
+    prompt = rendered.get("prompt") if isinstance(rendered, Mapping) else None
+    if not isinstance(prompt, str) or END_OF_HEAD not in prompt:
+        return None
+    return prompt[: prompt.index(END_OF_HEAD)]
+
+
+def idle_slot(slots: object) -> int | None:
+    """The first slot not serving a request (another eval job may hold the others)."""
+    if not isinstance(slots, list):
+        return None
+    idle = [s.get("id") for s in slots if isinstance(s, Mapping) and not s.get("is_processing")]
+    return next((i for i in idle if isinstance(i, int)), None)
+
+
+def _save(post: Post, folder: Path, name: str, text: str, slot: int) -> bool:
+    """Compute the head in `slot` and save it as `name`: under a name of this process first, so a session of
+    another process never restores half a file."""
+    done = post("/completion", {"prompt": text, "n_predict": 0, "cache_prompt": True, "id_slot": slot})
+    part = f"{name}.{os.getpid()}.part"
+    saved = post(f"/slots/{slot}?action=save", {"filename": part})
+    if not isinstance(done, Mapping) or not isinstance(saved, Mapping) or not (folder / part).is_file():
+        return False
+    os.replace(folder / part, folder / name)
+    _prune(folder)
+    return True
+
+
+def _prune(folder: Path) -> None:
+    heads = sorted(folder.glob("head-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in heads[KEEP_FILES:]:
+        old.unlink(missing_ok=True)
