@@ -69,6 +69,7 @@ def test_real_model_eval_run_on_a_task_folder_with_two_jobs(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == ["report.html", "report.json", "report.md", "results.jsonl",
                                                      "run.json", "transcripts"]
     assert done.stdout.startswith("| scaffold | resolved |")
+    assert json.loads((run / "run.json").read_text())["fresh_server"] is False  # two jobs share one server
 
 
 def test_real_model_focused_write_of_a_stub_passes_its_docstring_examples(tmp_path):
@@ -88,7 +89,8 @@ def test_real_model_focused_write_of_a_stub_passes_its_docstring_examples(tmp_pa
 
 
 def test_real_model_eval_with_fresh_server_starts_each_run_on_an_empty_cache(tmp_path):
-    """llama.cpp's greedy reply depends on what its prompt cache held; --fresh-server gives each run a new server."""
+    """llama.cpp's greedy reply depends on what its prompt cache held; with --jobs 1 each run gets a new server
+    unless --shared-server is asked for."""
     common = ["eval", "humaneval", "--embedded-model", "qwen2.5-coder-0.5b", "--scaffold", "direct",
               "--tasks", "HumanEval-0,HumanEval-2"]
 
@@ -96,11 +98,11 @@ def test_real_model_eval_with_fresh_server_starts_each_run_on_an_empty_cache(tmp
         return [r["cached_tokens"] for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())]
 
     shared, fresh = tmp_path / "shared", tmp_path / "fresh"
-    for run, flags in ((shared, []), (fresh, ["--fresh-server"])):
+    for run, flags in ((shared, ["--shared-server"]), (fresh, [])):
         home = tmp_path / f"{run.name}-home"  # luban() keeps each call's data dir in the folder it is given
         home.mkdir()
         done = luban([*common, *flags, "--run-dir", str(run)], home)
         assert done.returncode == 0, done.stderr
     assert max(cached(shared)) > 0  # the second problem found the prompt template's start in the shared server
     assert cached(fresh) == [0, 0]
-    assert json.loads((fresh / "run.json").read_text())["fresh_server"] is True
+    assert [json.loads((run / "run.json").read_text())["fresh_server"] for run in (shared, fresh)] == [False, True]

@@ -18,7 +18,7 @@ from luban.models.head_cache import KEEP_FILES
 from luban.models.openai_compat import OpenAICompatModel, ServerConfig
 from luban.models.protocol import JsonProtocol
 from luban.tools import default_tools
-from luban.types import Message
+from luban.types import Message, Request
 from luban.workspace import Workspace
 
 GGUF = user_data_dir(os.environ) / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -26,8 +26,9 @@ TASK = Message("user", "Say which file holds the function add.")
 
 
 def first_request(tmp_path: Path, heads: Path | None):
-    """A new session's system prompt, then its first request, on a server started for it: (cached tokens,
-    reply, the saved heads by name and inode)."""
+    """A new session's system prompt, a side request with a prompt of its own (as a focused write sends), then
+    the session's first request, on a server started for them: (cached tokens of the side request and of the
+    first request, its reply, the saved heads by name and inode)."""
     repo = tmp_path / "repo"
     repo.mkdir(exist_ok=True)
     (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
@@ -36,25 +37,28 @@ def first_request(tmp_path: Path, heads: Path | None):
     with EmbeddedServer(GGUF, "m", 4096, tmp_path / "server.log", threads=2, heads=heads) as server:
         model = OpenAICompatModel(ServerConfig(server.start(lambda *_: None), "m", head_cache=heads))
         system = session_prefix(ws, model, 64, protocol, specs, warm=True)
+        side = drain(model, Request((Message("system", "You are a careful programmer."), TASK), (), 0.0, 8))
         done = drain(model, protocol.request([system, TASK], specs, 0.0, 40))
         model.close()
     files = {p.name: p.stat().st_ino for p in heads.iterdir()} if heads else {}
-    return done.usage.cached_tokens, done.message.content, files
+    return side.usage.cached_tokens, done.usage.cached_tokens, done.message.content, files
 
 
 @pytest.mark.model
 @pytest.mark.skipif(not GGUF.is_file(), reason="the embedded 0.5B is assembled by the README's set-up")
 def test_a_new_session_starts_from_the_saved_head_and_replies_as_the_first_did(tmp_path):
     heads = tmp_path / "heads" / weights_key(GGUF, None)
-    cached, reply, files = first_request(tmp_path, heads)
-    assert len(files) == 1 and cached > 500  # the head (rules and tools) came from the slot it was restored into
+    side, cached, reply, files = first_request(tmp_path, heads)
+    # The head (rules and tools) is restored only for the request that starts with it, after the side request,
+    # and came from the cache although the side request had the slot last.
+    assert side == 0 and cached > 500 and len(files) == 1
 
-    again, reply_again, files_again = first_request(tmp_path, heads)
+    side, again, reply_again, files_again = first_request(tmp_path, heads)
     assert files_again == files  # restored, not computed and saved anew
-    assert (again, reply_again) == (cached, reply)  # the same bytes restored: the same reply, token for token
+    assert (side, again, reply_again) == (0, cached, reply)  # the same bytes restored: the same reply
 
-    cold, _, _ = first_request(tmp_path, None)
-    assert cold == 0
+    _, cold, _, _ = first_request(tmp_path, None)
+    assert cold < 20  # without saved heads: only the chat template's opening, shared with the side request
 
 
 # ---- what a server can refuse (mock HTTP transport) ----
@@ -87,7 +91,7 @@ def keep(tmp_path: Path, server: Server):
     model = OpenAICompatModel(ServerConfig("http://llama", "m", head_cache=tmp_path),
                               transport=httpx.MockTransport(server))
     request = JsonProtocol().request([Message("system", "You are Luban.")], [], 0.0, 1)
-    return model.keep_head(request)
+    return model.restore_head(request)
 
 
 def test_a_saved_head_is_restored_without_computing_it_again(tmp_path):
@@ -111,7 +115,7 @@ def test_no_head_is_restored_into_a_slot_serving_another_request(tmp_path):
 def test_a_server_luban_did_not_start_is_left_alone(tmp_path):
     server = Server(tmp_path)
     model = OpenAICompatModel(ServerConfig("http://llama", "m"), transport=httpx.MockTransport(server))
-    assert model.keep_head(JsonProtocol().request([Message("system", "x")], [], 0.0, 1)) is None
+    assert model.restore_head(JsonProtocol().request([Message("system", "x")], [], 0.0, 1)) is None
     assert server.paths == []
 
 
@@ -120,5 +124,5 @@ def test_only_the_most_recently_used_heads_are_kept(tmp_path):
     for n in range(KEEP_FILES + 2):
         model = OpenAICompatModel(ServerConfig("http://llama", "m", head_cache=tmp_path),
                                   transport=httpx.MockTransport(Server(tmp_path)))
-        names.append(model.keep_head(JsonProtocol().request([Message("system", f"head {n}")], [], 0.0, 1)).name)
+        names.append(model.restore_head(JsonProtocol().request([Message("system", f"head {n}")], [], 0.0, 1)).name)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[-KEEP_FILES:])

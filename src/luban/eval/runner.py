@@ -21,7 +21,6 @@ from ..context.engine import session_prefix
 from ..errors import TimeUp
 from ..harness import harness_for, offered_tools
 from ..models import KeepsHead, Model
-from ..models.head_cache import Head
 from ..models.profiles import load_profiles, match_profile
 from ..models.protocol import label
 from ..sandbox import make as make_sandbox
@@ -117,8 +116,9 @@ class _Served:
     def complete(self, request: Request) -> Iterator[StreamItem]:
         return self.model.complete(request)
 
-    def keep_head(self, request: Request) -> Head | None:
-        return self.model.keep_head(request) if isinstance(self.model, KeepsHead) else None
+    def keep_head(self, request: Request) -> None:
+        if isinstance(self.model, KeepsHead):
+            self.model.keep_head(request)
 
     def close(self) -> None:
         try:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol, runtime_checkable
 
 from ..types import Completion, ReplyRestarted, Request, StreamItem
-from .head_cache import Head
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Model(Protocol):
 class KeepsHead(Protocol):
     """A model whose server can start a session from the saved KV state of the system prompt's head."""
 
-    def keep_head(self, request: Request) -> Head | None:
+    def keep_head(self, request: Request) -> None:
         """`request`: the head alone, as the system message of a request shaped like the session's."""
         ...
 

@@ -85,6 +85,7 @@ class OpenAICompatModel:
         self._random = random.Random()
         self._info: ModelInfo | None = None
         self._progress = False  # llama.cpp streams prompt progress when asked (found by discover)
+        self._head: Request | None = None  # a head to restore before the first request that starts with it
         self._tokenizer = ServerTokenizer(self._probe, lambda: self.config.model or self.info.name)
         read_s = max(config.first_token_timeout_s, config.idle_timeout_s)
         self._probe_timeout = httpx.Timeout(config.connect_timeout_s, read=_PROBE_READ_S)
@@ -185,9 +186,17 @@ class OpenAICompatModel:
         except ValueError:
             return None
 
-    def keep_head(self, request: Request) -> Head | None:
-        """Start the next request from the saved KV state of `request`'s head (its one system message), where
-        this is a server Luban started; None where not."""
+    def keep_head(self, request: Request) -> None:
+        """Start the first request whose system message begins with `request`'s (the head alone) from the head's
+        saved KV state, where this is a server Luban started.
+
+        Not at once: a side request with a prompt of its own (a focused write) may come first, and it should
+        find the slot as a session without a saved head would leave it; restoring then would change its greedy
+        reply (llama.cpp's replies depend on how much of the prompt came from its cache)."""
+        self._head = request if self.config.head_cache is not None else None
+
+    def restore_head(self, request: Request) -> Head | None:
+        """Restore the saved KV state of `request`'s head into an idle slot now, computing it if no session has."""
         if self.config.head_cache is None:
             return None
         body = chat_body(request, self.config.model or self.info.name)
@@ -199,6 +208,9 @@ class OpenAICompatModel:
 
     def complete(self, request: Request) -> Iterator[StreamItem]:
         self._check_cancel()
+        if self._head is not None and request.messages[0].content.startswith(self._head.messages[0].content):
+            head, self._head = self._head, None
+            self.restore_head(head)
         name = self.config.model or self.info.name
         body = body_bytes(chat_body(request, name, self._progress))
         started = time.monotonic()

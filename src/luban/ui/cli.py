@@ -132,10 +132,12 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
                    "test-digests, skip-reruns, localize-faults, age-outputs, focused-rewrites, edit-samples, "
                    "focused-writes, finish-on-pass), or several: luban,direct")
     p.add_argument("--jobs", type=int, default=1, help="tasks run at once against the one model server")
-    p.add_argument("--fresh-server", action="store_true",
-                   help="start the embedded model anew for each run, so that no run finds another's prompts in "
-                   "llama.cpp's cache, whose state changes its greedy replies; with LUBAN_SEED set, a run repeats "
-                   "itself (--jobs 1)")
+    p.add_argument("--fresh-server", action="store_true", default=None,
+                   help="start the embedded model anew for each run (the default with --jobs 1), so that no run finds "
+                   "another's prompts in llama.cpp's cache, whose state changes its greedy replies; with LUBAN_SEED "
+                   "set, a run repeats itself")
+    p.add_argument("--shared-server", action="store_false", dest="fresh_server",
+                   help="run every task against one embedded server (the default with --jobs > 1)")
     p.add_argument("--tasks", metavar="PATTERN", help="only task ids matching this glob, or one of several separated by "
                    "commas, e.g. 'HumanEval-1*' or 'boltons-*,toolz-*'")
     p.add_argument("--tier", help="only tasks of this difficulty tier (or injection vector, for ipi)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shlex
@@ -170,4 +171,7 @@ def eval_command(settings: Settings, args: Any, out: TextIO, err: TextIO) -> int
                           "--jobs and --ray.")
     if not settings.base_url and settings.model:  # `--model NAME` without a server picks an embedded model
         settings = replace(settings, embedded_model=settings.model, model=None)
+    if args.fresh_server is None:  # reproducible wherever it can be: one run at a time on the embedded model
+        fresh = not (settings.base_url or settings.transformers or args.ray) and args.jobs == 1
+        args = argparse.Namespace(**{**vars(args), "fresh_server": fresh})
     return run_eval(settings, args, out, err)
