@@ -64,9 +64,10 @@ def test_a_new_session_starts_from_the_saved_head_and_replies_as_the_first_did(t
 # ---- what a server can refuse (mock HTTP transport) ----
 
 class Server:
-    """Answers llama.cpp's template, slot and completion endpoints; `refuse` names paths answered with 501."""
+    """Answers llama.cpp's template, slot and completion endpoints; `refuse` names paths answered with 501; the
+    slot is busy for the first `busy` looks at it (a request being cancelled)."""
 
-    def __init__(self, folder: Path, refuse: tuple[str, ...] = (), busy: bool = False):
+    def __init__(self, folder: Path, refuse: tuple[str, ...] = (), busy: float = 0):
         self.folder, self.refuse, self.busy, self.paths = folder, refuse, busy, []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -78,7 +79,8 @@ class Server:
         if path == "/apply-template":
             return httpx.Response(200, json={"prompt": "<|im_start|>system\n" + body["messages"][0]["content"]})
         if path == "/slots":
-            return httpx.Response(200, json=[{"id": 0, "is_processing": self.busy}])
+            self.busy -= 1
+            return httpx.Response(200, json=[{"id": 0, "is_processing": self.busy >= 0}])
         if path == "/completion":
             return httpx.Response(200, json={"content": "", "tokens_evaluated": 12})
         if action == "save":
@@ -108,8 +110,13 @@ def test_a_server_that_refuses_a_step_leaves_the_session_as_it_was(tmp_path, ref
 
 
 def test_no_head_is_restored_into_a_slot_serving_another_request(tmp_path):
-    server = Server(tmp_path, busy=True)
+    server = Server(tmp_path, busy=float("inf"))
     assert keep(tmp_path, server) is None and "/completion" not in server.paths
+
+
+def test_a_slot_that_frees_within_a_moment_gets_the_head(tmp_path):
+    server = Server(tmp_path, busy=3)  # a reply stopped mid-stream is still being cancelled
+    assert keep(tmp_path, server).computed and server.paths.count("/slots") == 4
 
 
 def test_a_server_luban_did_not_start_is_left_alone(tmp_path):

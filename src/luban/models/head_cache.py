@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 # Ends the head inside the rendered template; a NUL cannot occur in the prompt's own text.
 END_OF_HEAD = "\x00luban-end-of-head\x00"
+IDLE_WAIT_S = 2.0
 KEEP_FILES = 8  # heads per model: one per tool set and protocol in use; about 28 MB each for the 1.5B
 
 Post = Callable[[str, Mapping[str, Any]], Any]  # POST a JSON body to a path of the server; its JSON, or None
@@ -41,7 +43,7 @@ def keep_head(post: Post, get: Callable[[str], Any], folder: Path, body: Mapping
     computing and saving it first if no session has; None where the server cannot (no template endpoint, no idle
     slot, a refused save or restore): the session then starts as it would have without."""
     text = head_text(post, body)
-    slot = idle_slot(get("/slots"))
+    slot = idle_slot(get) if text is not None else None
     if text is None or slot is None:
         return None
     name = f"head-{hashlib.sha256(text.encode()).hexdigest()[:24]}.bin"
@@ -68,12 +70,21 @@ def head_text(post: Post, body: Mapping[str, Any]) -> str | None:
     return prompt[: prompt.index(END_OF_HEAD)]
 
 
-def idle_slot(slots: object) -> int | None:
-    """The first slot not serving a request (another eval job may hold the others)."""
-    if not isinstance(slots, list):
-        return None
-    idle = [s.get("id") for s in slots if isinstance(s, Mapping) and not s.get("is_processing")]
-    return next((i for i in idle if isinstance(i, int)), None)
+def idle_slot(get: Callable[[str], Any], patience_s: float = IDLE_WAIT_S) -> int | None:
+    """The first slot not serving a request (another eval job may hold the others), waiting `patience_s` for one.
+
+    Why wait: a reply Luban stopped mid-stream (a loop, models/repetition.py) is cancelled by the server a moment
+    after the connection closes, and the next request comes at once: in he-47 the slot was still busy then."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        slots = get("/slots")
+        if not isinstance(slots, list):
+            return None
+        idle = [s.get("id") for s in slots if isinstance(s, Mapping) and not s.get("is_processing")]
+        found = next((i for i in idle if isinstance(i, int)), None)
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _save(post: Post, folder: Path, name: str, text: str, slot: int) -> bool:
