@@ -1,13 +1,12 @@
 """The frozen head of the system prompt (rules and tool instructions) kept on disk as llama.cpp's KV state, so a
 new session on the embedded model starts with it already computed.
 
-Why: every session's first request is uncached, and its head (about 700 tokens for the JSON protocol) costs about
-17 s of prefill on the 1.5B on two cores before the first token, in every `luban -p` and in every run of a
-`--fresh-server` eval. The head is the same for every session with the same tools, so it is computed once, saved
-with llama.cpp's slot save (`--slot-save-path`), and restored into the slot at the start of each later session.
-llama.cpp then reuses it as the cached prefix of the first request, and keeps it in its host-memory prompt cache
-when a side request (a focused write) takes the slot first. Restoring the same bytes each time also keeps runs
-reproducible: every session starts from the same cache state.
+Why: every session's first request was uncached, and its head (740 tokens for the JSON protocol) cost most of the
+12.7-15.0 s of prefill of the agent's first request on the 1.5B on two cores (he-42), in every `luban -p` and in
+every run of a `--fresh-server` eval. The head is the same for every session with the same tools, so it is
+computed once, saved with llama.cpp's slot save (`--slot-save-path`), and restored into a slot right before each
+later session's first request that starts with it (OpenAICompatModel.keep_head). Restoring the same bytes each
+time also keeps runs reproducible: every session starts from the same cache state.
 
 Only a server Luban starts has a save folder; a user's server is left alone.
 """
@@ -53,7 +52,10 @@ def keep_head(post: Post, get: Callable[[str], Any], folder: Path, body: Mapping
     restored = post(f"/slots/{slot}?action=restore", {"filename": name})
     if not isinstance(restored, Mapping) or not isinstance(restored.get("n_restored"), int):
         return None
-    os.utime(folder / name)  # the least recently used heads are the ones pruned
+    try:
+        os.utime(folder / name)  # the least recently used heads are the ones pruned
+    except OSError:
+        pass  # pruned by another session meanwhile: restored all the same
     return Head(name, restored["n_restored"], computed)
 
 

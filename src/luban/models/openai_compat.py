@@ -188,11 +188,8 @@ class OpenAICompatModel:
 
     def keep_head(self, request: Request) -> None:
         """Start the first request whose system message begins with `request`'s (the head alone) from the head's
-        saved KV state, where this is a server Luban started.
-
-        Not at once: a side request with a prompt of its own (a focused write) may come first, and it should
-        find the slot as a session without a saved head would leave it; restoring then would change its greedy
-        reply (llama.cpp's replies depend on how much of the prompt came from its cache)."""
+        saved KV state, on a server Luban started. Not at once: a side request (a focused write) that comes first
+        must find the slot as before, or its greedy reply changes (he-46, HumanEval-122)."""
         self._head = request if self.config.head_cache is not None else None
 
     def restore_head(self, request: Request) -> Head | None:
