@@ -91,6 +91,20 @@ def test_a_unittest_suite_is_measured_too(tmp_path):
         "shop/cart.py:16 Cart.total 0.35")
 
 
+def test_each_parametrized_case_is_a_test_and_a_table_built_at_import_is_found_by_its_values(tmp_path):
+    # words/plurals.py appends an irregular word's rule after the general ones, in a call that runs at import, so
+    # coverage credits the bug's line to no test; the failures quote 'kine', which that call spells.
+    shutil.copytree(PROJECT.parent / "plurals", tmp_path / "project")
+    ws = Workspace.open(tmp_path / "project", tmp_path / "out")
+    ranked = ("Most likely places of the bug, best first (path:line function score), from coverage of 2 failing and "
+              "8 passing tests, traceback frames and names in the failures:\n"
+              "words/plurals.py:18 pluralize 0.37\n"
+              "words/plurals.py:12 _irregular 0.20")
+    assert locate(PYTEST, ws, task="pluralize('cow') gives 'cows'.").render() == ranked
+    # A command that sets its own PYTHONPATH still gets coverage and the plugin from Luban.
+    assert locate(f"PYTHONPATH=/nowhere {PYTEST}", ws, task="pluralize('cow') gives 'cows'.").render() == ranked
+
+
 def test_without_coverage_the_frames_and_names_remain(tmp_path):
     ws = project(tmp_path)
     (ws.root / "run-tests.sh").write_text(f"{PYTEST}\n")
@@ -154,16 +168,16 @@ def test_ochiai():
 
 
 @pytest.mark.parametrize("command, expected", [
-    ("python -m pytest -q", "python -m coverage run --rcfile=/s/coveragerc -m pytest -q"),
-    ("cd sub && python3.12 -m unittest discover", "cd sub && python3.12 -m coverage run --rcfile=/s/coveragerc -m "
-                                                 "unittest discover"),
-    ("pytest tests/ -x", "/venv/bin/python -m coverage run --rcfile=/s/coveragerc -m pytest tests/ -x"),
+    ("python -m pytest -q", "python /s/luban_coverage_run.py --rcfile=/s/coveragerc -m pytest -p luban_test_cases -q"),
+    ("cd sub && python3.12 -m unittest discover", "cd sub && python3.12 /s/luban_coverage_run.py --rcfile=/s/coveragerc "
+                                                 "-m unittest discover"),
+    ("pytest tests/ -x", "/venv/bin/python /s/luban_coverage_run.py --rcfile=/s/coveragerc -m pytest -p "
+                         "luban_test_cases tests/ -x"),
 ])
 def test_the_first_pytest_or_unittest_runs_under_coverage(command, expected, tmp_path):
     (tmp_path / "pytest").write_text("#!/venv/bin/python\n")
     which = {"pytest": str(tmp_path / "pytest")}.get
-    shim = 'export PYTHONPATH=/s"${PYTHONPATH:+:$PYTHONPATH}"\n'
-    assert coverage_command(command, Path("/s"), Path("/w"), which) == shim + expected
+    assert coverage_command(command, Path("/s"), Path("/w"), which) == expected
 
 
 @pytest.mark.parametrize("command", ["tox -e py", "make test", "python check.py", "python -m pytest_cov"])
@@ -194,3 +208,5 @@ def test_coverage_contexts_are_matched_to_test_ids():
     assert not same_test("test_other.test_total", "tests/test_cart.py::test_total")
     assert not same_test("tests.test_cart.test_total_2", "tests/test_cart.py::test_total")
     assert same_test("test_cart.TestCart.test_total", "test_cart.TestCart.test_total")
+    assert same_test("tests/test_cart.py::test_total[big]", "tests/test_cart.py::test_total[big]")  # a pytest case
+    assert not same_test("tests/test_cart.py::test_total[big]", "tests/test_cart.py::test_total[small]")

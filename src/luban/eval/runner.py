@@ -171,7 +171,7 @@ def run_task(task: Task, scaffold: str, source: ModelSource, options: RunOptions
         root.mkdir()
         task.source.prepare(root)
         before = file_hashes(root)
-        sandbox = make_sandbox(options.sandbox, env={"PATH": _python_first(), **task.env}, host=environment())
+        sandbox = make_sandbox(options.sandbox, env={"PATH": python_first(), **task.env}, host=environment())
         ws = Workspace.open(root, tmp / "out", sandbox)
         model = source.open()
         try:
@@ -289,7 +289,7 @@ def _record(task: Task, scaffold: str, model: str, o: Outcome, seen: Collected, 
                   seen.edit_failures, verdict.complied, _rel(transcript), tuple(seen.cache_shares))
 
 
-def _python_first() -> str:
+def python_first() -> str:
     """PATH with this Python's folder first: tasks say `python -m pytest`, and mean the one Luban runs on
     (a venv has pytest; the system Python may not)."""
     return os.pathsep.join([str(Path(sys.executable).parent), environment().get("PATH", "")])

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from ..tools import bash
 from ..workspace import Workspace
 from .guards import TEST_FILES
+from .literals import places, quoted
 from .spectrum import measure
 from .testreport import Failure, TestReport
 from .testrun import Execute
@@ -22,7 +23,9 @@ from .testrun import Execute
 # the failure surfaced, which is near the bug more often than not; a name the report mentions, least. A
 # definition the task spells out by its qualified name (`pkg.module.Class.method`) counts as much as a frame:
 # a user who names the call that misbehaves points at it, where a bare word such as `length` may be anything.
-SPECTRUM, FRAMES, NAMES, QUALIFIED = 0.6, 0.3, 0.1, 0.3
+# A value the report or a failure quotes, spelled in few places of the code (literals.py), counts between a name and a
+# frame: a rare string says more than a bare name, less than where the failure surfaced.
+WEIGHTS = {"spectrum": 0.6, "frames": 0.3, "names": 0.1, "qualified": 0.3, "literals": 0.2}
 # Each frame further out from where the exception was raised counts this much less.
 FRAME_DECAY = 0.7
 TOP = 5
@@ -68,7 +71,7 @@ def locate(command: str, ws: Workspace, *, task: str = "", timeout: int = 600, t
         return Localization((), "the tests pass, so no failing test points anywhere")
     report = measured.tested.report
     scores = measured.spectrum.ochiai() if measured.spectrum else {}
-    suspects = rank(ws.root, scores, report.failures, _mentions(task, report), task)[:top]
+    suspects = rank(ws.root, scores, report.failures, mentions(task, report), task)[:top]
     if measured.spectrum is None:
         return Localization(tuple(suspects), f"traceback frames and names in the failures only (no coverage: "
                                              f"{measured.problem})")
@@ -83,12 +86,12 @@ def for_briefing(command: str, ws: Workspace, report: TestReport, seconds: float
     """The top suspects to show when the test gate fails; `report` and `seconds`: the gate's own run."""
     if seconds <= COVERAGE_MAX_S:
         return locate(command, ws, task=task, top=top)
-    suspects = rank(ws.root, {}, report.failures, _mentions(task, report), task)[:top]
+    suspects = rank(ws.root, {}, report.failures, mentions(task, report), task)[:top]
     return Localization(tuple(suspects), "traceback frames and names in the failures only (the tests take too long "
                                          "to run again under coverage)")
 
 
-def _mentions(task: str, report: TestReport) -> str:
+def mentions(task: str, report: TestReport) -> str:
     parts = [task]
     for failure in report.failures:
         parts += [failure.test, *failure.details]
@@ -96,9 +99,11 @@ def _mentions(task: str, report: TestReport) -> str:
 
 
 def rank(root: Path, line_scores: Mapping[tuple[str, int], float], failures: Sequence[Failure], text: str,
-         task: str = "", test_code: Sequence[str] = TEST_CODE) -> list[Suspect]:
-    """Functions by their combined evidence, best first; ties go to the path, then the line. `text`: where
-    names count as mentions (the task and the failures); `task`: where qualified names count more."""
+         task: str = "", test_code: Sequence[str] = TEST_CODE, weights: Mapping[str, float] = WEIGHTS
+         ) -> list[Suspect]:
+    """Functions by their combined evidence (each kind counted as `weights` says), best first; ties go to the path,
+    then the line. `text`: where names count as mentions (the task and the failures); `task`: where qualified
+    names count more."""
     spans = _Spans(root)
     evidence: dict[tuple[str, str], dict[str, float]] = {}
     lines: dict[tuple[str, str], int] = {}
@@ -117,9 +122,12 @@ def rank(root: Path, line_scores: Mapping[tuple[str, int], float], failures: Seq
     for rel, line, weight in _frame_weights(root, failures, test_code):
         if function := spans.function(rel, line):
             add(rel, function, "frames", weight, line)
-    for rel, function, line, kind in _mentioned(root, text, set(_DOTTED.findall(task)), test_code):
+    tags = _source_tags(root, test_code)
+    for rel, function, line, kind in _mentioned(tags, text, set(_DOTTED.findall(task))):
         add(rel, function, kind, 1.0, line)
-    weights = {"spectrum": SPECTRUM, "frames": FRAMES, "names": NAMES, "qualified": QUALIFIED}
+    python = [rel for rel in tags if rel.endswith(".py")]
+    for rel, function, line in places(root, python, quoted(text), spans.function):
+        add(rel, function, "literals", 1.0, line)
     ranked = sorted((-sum(weights[k] * v for k, v in found.items()), rel, lines[(rel, fn)], fn)
                     for (rel, fn), found in evidence.items())
     return [Suspect(rel, line, fn, round(-score, 2)) for score, rel, line, fn in ranked]
@@ -143,16 +151,19 @@ def _frame_weights(root: Path, failures: Sequence[Failure], test_code: Sequence[
                 weight *= FRAME_DECAY
 
 
-def _mentioned(root: Path, text: str, dotted: set[str], test_code: Sequence[str]
-               ) -> Iterable[tuple[str, str, int, str]]:
-    """(path, qualified name, line, kind) of the definitions outside the tests that `text` mentions by name
-    ("names"; not the names defined all over) or `dotted` spells out ("qualified", however common the name)."""
+def _source_tags(root: Path, test_code: Sequence[str]) -> dict:
+    """The repo map's definitions of the workspace's source files outside the tests, by path."""
     from ..context.repomap import definitions  # deferred: tree-sitter
 
+    return {rel: t for rel, t in definitions(root).items() if not _is_test(rel, test_code)}
+
+
+def _mentioned(tags: Mapping, text: str, dotted: set[str]) -> Iterable[tuple[str, str, int, str]]:
+    """(path, qualified name, line, kind) of the definitions in `tags` that `text` mentions by name ("names"; not
+    the names defined all over) or `dotted` spells out ("qualified", however common the name)."""
     words = set(_NAME.findall(text))
     if not words:
         return
-    tags = {rel: t for rel, t in definitions(root).items() if not _is_test(rel, test_code)}
     definers: dict[str, int] = {}
     for found in tags.values():
         for name in {d.name for d in found.definitions}:

@@ -1,6 +1,12 @@
-"""The coverage spectrum: which lines each test function ran (the coverage library, one context per test, the
-project's test command run as the gate runs it with `python -m coverage run` in front of its pytest or
-unittest), and each line's Ochiai score over the failing and passing tests."""
+"""The coverage spectrum: which lines each test ran (the coverage library, one context per test, the project's test
+command run as the gate runs it with `python -m coverage run` in front of its pytest or unittest), and each line's
+Ochiai score over the failing and passing tests.
+
+A test is a pytest test case, each parametrization its own (a small plugin on the run's PYTHONPATH names the
+context by node id), or a unittest test method (coverage's own `test_function` contexts). Why cases: coverage's
+contexts merge a parametrized test's cases into one. In inflection every pluralize test is one function with sixty
+cases; one failing case made the whole function a failing test, so every line any case ran scored as if only
+failing tests ran it."""
 
 from __future__ import annotations
 
@@ -29,6 +35,38 @@ _SHEBANG = re.compile(r"^#!\s*(\S+)")
 _SH_EXEC = re.compile(r"""^'''exec' (?:"([^"]+)"|(\S+))""", re.MULTILINE)
 _PARAMETERS = re.compile(r"\[.*\]$")
 SHIM_PREFIX = ".luban-coverage-"
+CASES_PLUGIN = "luban_test_cases"
+LAUNCHER = "luban_coverage_run.py"
+_CASES_SOURCE = '''\
+"""Written by Luban for one coverage run: a coverage context per pytest test case, named by its node id."""
+import coverage
+import pytest
+
+
+def _switch(name):
+    running = coverage.Coverage.current()
+    if running is not None:
+        running.switch_context(name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _switch(item.nodeid)
+    yield
+    _switch("")
+'''
+_LAUNCHER_SOURCE = f'''\
+"""Written by Luban for one coverage run. Started by its path, so its folder comes first on sys.path whatever
+PYTHONPATH the test command sets: coverage and the test-case plugin are imported from there. Then `coverage run`
+with the arguments given, which puts the command's own first path in place of this folder."""
+import sys
+
+if "{CASES_PLUGIN}" in sys.argv:
+    import {CASES_PLUGIN}  # noqa: F401 -- pytest's `-p {CASES_PLUGIN}` finds it among the loaded modules
+from coverage.cmdline import main
+
+sys.exit(main(["run", *sys.argv[1:]]))
+'''
 
 
 @dataclass(frozen=True)
@@ -61,7 +99,7 @@ class Measured:
 
 def measure(command: str, ws: Workspace, timeout: int = 600, execute: Execute = bash.execute,
             which: Callable[[str], str | None] | None = None) -> Measured:
-    """Run `command` under coverage with a context per test function and read the spectrum back. `which` finds a
+    """Run `command` under coverage with a context per test and read the spectrum back. `which` finds a
     program (by default on the PATH of the workspace's environment)."""
     which = which or (lambda name: shutil.which(name, path=ws.environ.get("PATH", os.defpath)))
     shim = ws.root / f"{SHIM_PREFIX}{secrets.token_hex(6)}"
@@ -71,7 +109,7 @@ def measure(command: str, ws: Workspace, timeout: int = 600, execute: Execute = 
                         "the test command runs neither pytest nor unittest in a way coverage can wrap")
     shim.mkdir()
     try:
-        _prepare(shim)
+        _prepare(shim, cases=f"-p {CASES_PLUGIN}" in covered)
         tested = run_tests(covered, ws, timeout, execute)
         lines = _read(shim / "coverage.db", ws.root)
     finally:
@@ -84,15 +122,16 @@ def measure(command: str, ws: Workspace, timeout: int = 600, execute: Execute = 
 
 
 def coverage_command(command: str, shim: Path, root: Path, which: Callable[[str], str | None]) -> str | None:
-    """`command` with its first pytest or unittest run by `python -m coverage run`, or None when it has none."""
+    """`command` with its first pytest or unittest run by `coverage run` (through the launcher in `shim`), or None
+    when it has none."""
     found = _INVOCATION.search(command)
     if found is None:
         return None
     python = found["python"] or interpreter(found["script"], root, which)
     module = found["module"] or "pytest"
-    wrapped = f"{python} -m coverage run --rcfile={shlex.quote(str(shim / 'coveragerc'))} -m {module}"
-    path = f'export PYTHONPATH={shlex.quote(str(shim))}"${{PYTHONPATH:+:$PYTHONPATH}}"\n'
-    return path + command[:found.start()] + wrapped + command[found.end():]
+    wrapped = (f"{python} {shlex.quote(str(shim / LAUNCHER))} --rcfile={shlex.quote(str(shim / 'coveragerc'))} "
+               f"-m {module}" + (f" -p {CASES_PLUGIN}" if module == "pytest" else ""))
+    return command[:found.start()] + wrapped + command[found.end():]
 
 
 def interpreter(script: str, root: Path, which: Callable[[str], str | None]) -> str:
@@ -111,16 +150,20 @@ def interpreter(script: str, root: Path, which: Callable[[str], str | None]) -> 
     return "python3"
 
 
-def _prepare(shim: Path) -> None:
-    """Luban's own coverage package on the command's PYTHONPATH (the project need not have it) and its config."""
+def _prepare(shim: Path, cases: bool) -> None:
+    """The launcher, Luban's own coverage package beside it (the project need not have one), the pytest plugin that
+    names a context per test case when `cases`, else coverage's context per test function, and the config."""
     import coverage  # deferred: only a localization needs it
 
     (shim / "coverage").symlink_to(Path(coverage.__file__).parent, target_is_directory=True)
+    (shim / LAUNCHER).write_text(_LAUNCHER_SOURCE, encoding="utf-8")
+    if cases:
+        (shim / f"{CASES_PLUGIN}.py").write_text(_CASES_SOURCE, encoding="utf-8")
     (shim / "coveragerc").write_text(
         "[run]\n"
         f"data_file = {shim / 'coverage.db'}\n"
-        "dynamic_context = test_function\n"
-        f"omit =\n    {shim}/*\n",
+        + ("" if cases else "dynamic_context = test_function\n")
+        + f"omit =\n    {shim}/*\n",
         encoding="utf-8",
     )
 
@@ -143,8 +186,10 @@ def _read(data_file: Path, root: Path) -> dict[str, dict[int, frozenset[str]]]:
 
 
 def same_test(context: str, test: str) -> bool:
-    """Whether coverage's context (`module.Class.test_name`) is the test a runner calls `test`: a pytest node
-    id (`tests/test_a.py::Class::test_name[1]`) or a unittest id (`module.Class.test_name`)."""
+    """Whether a coverage context (a pytest node id, or coverage's `module.Class.test_name`) is the test a runner
+    calls `test`: a pytest node id (`tests/test_a.py::Class::test_name[1]`) or a unittest id (`module.Class.test_name`)."""
+    if "::" in context:
+        return context == test
     if "::" not in test:
         return context == test or context.endswith(f".{test}")
     file, *names = test.split("::")
