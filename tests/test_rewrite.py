@@ -57,6 +57,14 @@ def test_the_request_is_short_and_separate_from_the_conversation():
     assert "leave out its docstring, which stays as it is" in user.content
 
 
+def test_the_reply_is_enough_once_it_holds_a_usable_rewrite():
+    enough = request(METHOD, TestRun(False, "AssertionError: 2 != 3\n"), 0.0, 512).enough
+    assert not enough("The bug: it doubles.\n```python\ndef total(self):\n    return self.net")
+    assert not enough("```python\ndef total(self):\n    return self.net * 2\n```")  # the same code is no rewrite
+    assert not enough("```python\ndef other(self):\n    return 3\n```\n```python\ndef total(self):\n")
+    assert enough("The bug: it doubles.\n```python\ndef total(self):\n    return self.net * 3\n```")
+
+
 def test_the_named_definition_is_taken_from_the_first_block_that_parses_and_indented_as_the_original():
     reply = ("The bug is the factor.\n```python\ndef total(self:\n```\n"
              "```python\nimport math\n\ndef helper():\n    pass\n\ndef total(self):\n    return self.net\n```\nDone.")

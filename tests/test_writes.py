@@ -12,7 +12,7 @@ from luban.harness.gate import TestGate
 from luban.harness import selfchecks
 from luban.harness.candidates import SAMPLE_TEMPERATURE
 from luban.harness.selfchecks import SAMPLES
-from luban.harness.writes import PROMPT, Stub, stubs, written
+from luban.harness.writes import PROMPT, Stub, request, stubs, written
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
 from luban.tools import edit, read
@@ -70,6 +70,10 @@ def test_the_reply_replaces_the_stub_with_its_imports_and_helpers():
                                     f"def below_zero(ops):\n{docstring}\n    return False\n")
     assert written("```python\ndef other():\n    pass\n```", stub) is None
     assert written("no code at all", stub) is None
+    # The request's reply is stopped once it holds the function: what follows it goes unread.
+    enough = request(stub, 512).enough
+    assert not enough("Here:\n```python\nimport math\n\ndef below_zero(ops):\n")
+    assert enough(reply)
 
 
 def test_without_a_test_command_the_write_is_judged_by_its_docstring_examples_and_then_guarded_by_them(tmp_path):

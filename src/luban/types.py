@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 Role = Literal["system", "user", "assistant", "tool"]
 Effect = Literal["read", "write", "exec"]
@@ -105,6 +105,9 @@ class Request:
     # The time.monotonic() by which the run must stop (max_wall_s): the request gives up then (TimeUp).
     deadline: float | None = None
     seed: int | None = None  # the sampling seed sent to the server; None: the server picks one
+    # Whether the reply's text so far holds all the caller will use of it (the first usable code block of a focused
+    # rewrite): the stream is stopped there, finish reason ENOUGH (models/wire.py). None: the reply runs to its end.
+    enough: Callable[[str], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

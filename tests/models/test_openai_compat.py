@@ -607,3 +607,17 @@ def test_without_a_configured_model_complete_asks_the_server_which_one():
     items, error = consume(model)
     assert (error, model.info, json.loads(server.requests[-1].content)["model"]) == (
         None, ModelInfo("served", 4096), "served")
+
+
+def test_a_reply_that_holds_what_its_request_needs_is_stopped_there():
+    # A focused rewrite's reply: the function in a block, then an explanation nobody reads.
+    parts = ["Fixed:\n```python\ndef f(x):\n    return x", " + 1\n```", "\nThis adds one", " because", " tests want it."]
+    body = b"".join([sse(chunk({"content": part}), done=False) for part in parts] + [sse(chunk({}, "stop"))])
+    wants_block = Request((Message("user", "fix f"),), enough=lambda text: text.count("```") >= 2)
+    items, error = consume(model_for(Server(stream_response(body))), wants_block)
+    completion = items[-1]
+    assert error is None and completion.finish_reason == "enough"
+    assert completion.message.content == "Fixed:\n```python\ndef f(x):\n    return x + 1\n```"
+    # Without `enough` the same reply is read to its end.
+    items, _ = consume(model_for(Server(stream_response(body))))
+    assert items[-1].message.content == "".join(parts) and items[-1].finish_reason == "stop"

@@ -162,7 +162,15 @@ def request(goal: Target, run: TestRun, temperature: float, max_tokens: int | No
               f"Find the bug in `{goal.name}` and write the whole corrected {kind} in one ```python block. "
               f"{keep} Change as little as the bug needs. Do not special-case the test inputs: make it right for "
               "every input its docstring allows.")
-    return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
+    return _asking(prompt, goal, temperature, max_tokens)
+
+
+def _asking(prompt: str, goal: Target, temperature: float, max_tokens: int | None) -> Request:
+    """The request, stopped once its reply holds a usable rewrite. Why: of 69 rewrite replies in bf-51, the text after
+    the first code block (what the fix does, unread) was 16 % of their characters, and decoding was three quarters of
+    a run's model time."""
+    return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens,
+                   enough=lambda text: rewritten(text, goal) is not None)
 
 
 def _window_request(goal: Target, failing: str, temperature: float, max_tokens: int | None) -> Request:
@@ -171,7 +179,7 @@ def _window_request(goal: Target, failing: str, temperature: float, max_tokens: 
               f"bug:\n\n```python\n{textwrap.dedent(goal.source)}\n```\n\nFind the bug in these lines and write them "
               "corrected in one ```python block: all of them, in the same order, changed only where the bug is. Do "
               "not special-case the test inputs.")
-    return Request((Message("system", _SYSTEM), Message("user", prompt)), (), temperature, max_tokens)
+    return _asking(prompt, goal, temperature, max_tokens)
 
 
 def rewritten(reply: str, goal: Target) -> str | None:

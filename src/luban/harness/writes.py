@@ -98,7 +98,8 @@ def _is_docstring(statement: ast.stmt) -> bool:
 
 def request(stub: Stub, max_tokens: int | None) -> Request:
     code = stub.text if len(stub.text) <= MAX_FILE_CHARS else textwrap.dedent(stub.source)
-    return Request((Message("user", PROMPT.format(code=code.strip("\n"))),), (), 0.0, max_tokens)
+    return Request((Message("user", PROMPT.format(code=code.strip("\n"))),), (), 0.0, max_tokens,
+                   enough=lambda text: written(text, stub) is not None)  # what follows the function goes unread
 
 
 def code_blocks(reply: str) -> list[str]:

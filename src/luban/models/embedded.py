@@ -22,6 +22,7 @@ import httpx
 from ..errors import ModelUnavailable
 
 LOAD_TIMEOUT_S = 600.0
+SPECULATIVE = ""
 # llama.cpp's own words when a LoRA adapter cannot be applied (llama-adapter.cpp).
 ADAPTER_FAILED = re.compile(r"failed to apply lora adapter: (.+)")
 
@@ -47,8 +48,10 @@ class EmbeddedServer:
     """Context manager around the llama.cpp server child; `base_url` is set once it answers /health."""
 
     def __init__(self, gguf: Path, alias: str, context: int, log_path: Path, threads: int | None = None,
-                 slots: int = 1, adapter: Path | None = None, heads: Path | None = None):
+                 slots: int = 1, adapter: Path | None = None, heads: Path | None = None,
+                 speculative: str = SPECULATIVE):
         self.gguf, self.alias, self.context, self.log_path, self.slots = gguf, alias, context, log_path, slots
+        self.speculative = speculative  # llama_server.py's SPECULATIVE
         self.adapter = adapter  # a GGUF LoRA adapter applied to every request
         self.heads = heads  # where the server saves prompt heads (head_cache.py); see weights_key
         self.threads = threads or os.cpu_count() or 2
@@ -61,7 +64,7 @@ class EmbeddedServer:
                 str(self.context), str(self.threads), str(os.getpid()), str(self.slots)]
         if self.heads:
             self.heads.mkdir(parents=True, exist_ok=True)
-        argv.append(str(self.heads or ""))
+        argv += [str(self.heads or ""), self.speculative]
         if self.adapter:
             argv.append(str(self.adapter))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

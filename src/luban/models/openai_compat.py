@@ -24,7 +24,7 @@ from .exchange import END, Exchange
 from .head_cache import Head, keep_head
 from .repetition import REPEAT
 from .tokenize import ServerTokenizer
-from .wire import assemble, body_bytes, chat_body, error_message, iter_data, overflows, sentence
+from .wire import ENOUGH, assemble, body_bytes, chat_body, error_message, iter_data, overflows, sentence
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures that happen before the server has answered, so replaying the request cannot duplicate a turn.
@@ -214,7 +214,7 @@ class OpenAICompatModel:
         retries = self.config.max_retries
         for attempt in range(1, retries + 2):
             try:
-                yield from self._reply(body, name, started, request.deadline)
+                yield from self._reply(body, name, started, request.deadline, request.enough)
                 return
             except ReplyBroken as exc:
                 if attempt > retries:
@@ -224,14 +224,15 @@ class OpenAICompatModel:
                                      "discarding the partial reply.")
                 self._pause(self._backoff(attempt), request.deadline)
 
-    def _reply(self, body: bytes, name: str, started: float, cap: float | None) -> Iterator[StreamItem]:
+    def _reply(self, body: bytes, name: str, started: float, cap: float | None,
+               enough: Callable[[str], bool] | None = None) -> Iterator[StreamItem]:
         """One attempt: send the request, stream the reply; ReplyBroken when it breaks off before the end."""
         exchange, sent = self._open(body, cap)
         finished = False
         try:
-            for item in assemble(iter_data(self._lines(exchange, sent, cap))):
-                if isinstance(item, Completion):
-                    finished = item.finish_reason != REPEAT  # a loop the stream was stopped for: hang up on it
+            for item in assemble(iter_data(self._lines(exchange, sent, cap)), enough):
+                if isinstance(item, Completion):  # a reply the stream was stopped for: hang up on it
+                    finished = item.finish_reason not in (REPEAT, ENOUGH)
                     item = replace(item, model=item.model or name, wall_s=time.monotonic() - started)
                 yield item
         finally:

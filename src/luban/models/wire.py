@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import ContextOverflow, ModelError, ModelProtocolError, ModelRejected, ReplyBroken
 from ..types import Completion, Message, PromptProgress, ReasoningDelta, Request, TextDelta, ToolCall, ToolSpec, Usage
@@ -28,6 +28,7 @@ _OVERFLOW = re.compile("|".join((
 # Chat templates parse the arguments of earlier calls (llama.cpp answers HTTP 500 when they are not a JSON
 # object), so a call's text that no reading makes an object goes back wrapped in one under this key.
 UNREAD = "__raw__"
+ENOUGH = "enough"  # the finish reason of a reply stopped once it held what its request needs (Request.enough)
 
 
 def body_bytes(body: Mapping[str, Any]) -> bytes:
@@ -120,8 +121,10 @@ def iter_data(lines: Iterable[str]) -> Iterator[str]:
         yield "\n".join(pending)
 
 
-def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
-    """Turn the data payloads of one streamed chat completion into deltas and, last, the finished Completion.
+def assemble(payloads: Iterable[str], enough: Callable[[str], bool] | None = None
+             ) -> Iterator[TextDelta | ReasoningDelta | PromptProgress | Completion]:
+    """Turn the data payloads of one streamed chat completion into deltas and, last, the finished Completion;
+    `enough`: Request.enough, asked whenever a chunk brings a backtick (a code fence may have closed).
 
     Raises ReplyBroken when the payloads end before the server said the turn was over (no finish_reason,
     no [DONE]): a server that died mid-reply must never hand the agent half a tool call.
@@ -132,9 +135,14 @@ def assemble(payloads: Iterable[str]) -> Iterator[TextDelta | ReasoningDelta | P
         if payload.strip() == "[DONE]":
             done = True
             break
-        yield from turn.feed(_decode(payload))
+        deltas = list(turn.feed(_decode(payload)))
+        yield from deltas
         if turn.finish_reason is None and repetition.looping(turn.tail):
             turn.finish_reason = repetition.REPEAT  # the caller stops the stream: the rest would only repeat
+            break
+        if turn.finish_reason is None and enough and any(isinstance(d, TextDelta) and "`" in d.text for d in deltas) \
+                and enough("".join(turn.content)):
+            turn.finish_reason = ENOUGH  # the caller stops the stream: what follows would go unread
             break
     if not done and turn.finish_reason is None:
         raise ReplyBroken(
