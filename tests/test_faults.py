@@ -101,7 +101,9 @@ def test_each_parametrized_case_is_a_test_and_a_table_built_at_import_is_found_b
               "words/plurals.py:18 pluralize 0.37\n"
               "words/plurals.py:12 _irregular 0.20")
     assert locate(PYTEST, ws, task="pluralize('cow') gives 'cows'.").render() == ranked
-    # A command that sets its own PYTHONPATH still gets coverage and the plugin from Luban.
+    # A command that sets its own PYTHONPATH still gets coverage and the plugin from Luban, and a project that turns
+    # warnings into errors gets no warning from the plugin (jinja2's, itsdangerous's and toolz's suites do).
+    (ws.root / "pytest.ini").write_text("[pytest]\nfilterwarnings =\n    error\n")
     assert locate(f"PYTHONPATH=/nowhere {PYTEST}", ws, task="pluralize('cow') gives 'cows'.").render() == ranked
 
 

@@ -55,15 +55,17 @@ def pytest_runtest_protocol(item, nextitem):
     yield
     _switch("")
 '''
-_LAUNCHER_SOURCE = f'''\
+_LAUNCHER_SOURCE = '''\
 """Written by Luban for one coverage run. Started by its path, so its folder comes first on sys.path whatever
-PYTHONPATH the test command sets: coverage and the test-case plugin are imported from there. Then `coverage run`
-with the arguments given, which puts the command's own first path in place of this folder."""
+PYTHONPATH the test command sets, and coverage is imported from there. Then `coverage run` with the arguments
+given, which puts the command's own first path in place of this folder; the folder stays at the end of the path,
+where pytest finds the test-case plugin. (Imported here, the plugin would make pytest warn that it cannot rewrite
+its asserts, an error in projects that turn warnings into errors: jinja2, itsdangerous, toolz.)"""
+import os
 import sys
 
-if "{CASES_PLUGIN}" in sys.argv:
-    import {CASES_PLUGIN}  # noqa: F401 -- pytest's `-p {CASES_PLUGIN}` finds it among the loaded modules
-from coverage.cmdline import main
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+from coverage.cmdline import main  # noqa: E402
 
 sys.exit(main(["run", *sys.argv[1:]]))
 '''
