@@ -142,7 +142,9 @@ def test_a_weak_model_starts_from_the_focused_rewrite_of_the_top_suspect_that_ma
 
 def test_rewrites_that_do_not_help_are_not_applied_and_the_suspects_are_asked_in_turn_greedy_first(tmp_path):
     unchanged = (PROJECT / "shop" / "pricing.py").read_text()
-    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH])
+    # The finish the gate refuses at the end brings the last repairs, which find nothing either.
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH] +
+                                         [assistant("No idea.")] * OPENING_TRIES)
     assert pricing == unchanged
     asked = [r.messages[-1].content for r in model.requests[:OPENING_TRIES]]
     assert all(f"`{name}`" in text for name, text in zip(["discounted", "total", "__init__"] * 2, asked, strict=True))
@@ -153,8 +155,8 @@ def test_rewrites_that_do_not_help_are_not_applied_and_the_suspects_are_asked_in
 def test_a_suspect_asked_again_is_asked_warmer(tmp_path):
     # With shop/cart.py protected, only `discounted` is left to rewrite: the same greedy request twice would
     # bring the same reply twice.
-    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH],
-                                         protected=("shop/cart.py",))
+    model, outcome, pricing = repair_run(tmp_path, [assistant("No idea.")] * OPENING_TRIES + [FINISH] +
+                                         [assistant("No idea.")] * OPENING_TRIES, protected=("shop/cart.py",))
     asked = model.requests[:OPENING_TRIES]
     assert all("`discounted`" in r.messages[-1].content for r in asked)
     assert [r.temperature for r in asked] == [0.0] + [SAMPLE_TEMPERATURE] * (OPENING_TRIES - 1)
@@ -237,6 +239,27 @@ def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_st
     assert "more tests pass after it, but not all" in first and "The tests now" not in first
     assert "and now the tests pass" in last
     assert outcome.status == "done"
+
+
+def test_before_a_run_ends_stuck_the_suspects_are_rewritten_once_more_from_the_code_as_it_is(tmp_path):
+    no_idea = assistant("No idea.")
+    model, outcome, grades = grades_run(tmp_path, [no_idea] * OPENING_TRIES + [FINISH, assistant(ALL_FIXED), FINISH])
+    assert grades == FIXED_GRADES
+    # The model's finish was refused (max_refusals=0): its next request carries the last repair's note.
+    last = model.requests[-1].messages[-1].content
+    assert last.startswith("[Luban rewrote grade in grades.py from a short, separate request, and now the tests pass.")
+    assert outcome.status == "done"
+
+
+def test_the_last_repairs_come_once_and_a_run_they_do_not_fix_ends_stuck(tmp_path):
+    no_idea = assistant("No idea.")
+    last = [assistant(HALF_FIXED)] + [no_idea] * (OPENING_TRIES - 1)  # the first round's best fixes one test of two
+    model, outcome, grades = grades_run(tmp_path, [no_idea] * OPENING_TRIES + [FINISH] + last + [FINISH])
+    assert grades == GRADES.replace("> 90", ">= 90")
+    assert "more tests pass after it, but not all" in model.requests[-1].messages[-1].content
+    # The second refused finish ends the run: no more rewrites were asked for.
+    assert len(model.requests) == 2 * OPENING_TRIES + 2
+    assert (outcome.status, outcome.message) == ("stuck", f"The model kept finishing while `{PYTEST}` fails.")
 
 
 def test_a_rewrite_that_fixes_one_place_and_breaks_another_is_tried_with_the_fix_alone(tmp_path):

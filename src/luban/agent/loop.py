@@ -124,7 +124,9 @@ def _answered(turn: Turn, finish_reason: str | None, st: RunState) -> Generator[
         st.add(Message("user", CUT_OFFS[finish_reason]))
         return None
     if st.judge and not (tests := st.judge.run(st.ws)).passed:
-        if st.refusals >= st.gate.max_refusals:
+        if st.refusals >= st.gate.max_refusals:  # once, before giving up: the harness's own rewrites of the suspects
+            if (yield from st.last_repairs(tests)):
+                return None
             return st.outcome("stuck", f"The model kept finishing while `{st.gate.command}` fails.")
         st.refusals += 1
         st.must_edit = True

@@ -114,6 +114,7 @@ class RunState:
     asked: int = 0  # model requests so far (each one's seed is settings.seed plus this)
     rewritten: dict[str, int] = field(default_factory=dict)  # focused rewrites per definition (candidates.Trial)
     finished: str = ""  # why the harness ends the run before the model says so (finish_on_pass); "" while it goes on
+    repaired_last: bool = False  # the last repairs (last_repairs) were tried: a run gets them once
 
     @classmethod
     def start(cls, task: str, model: Model, tools: Sequence[Tool], ws: Workspace, settings: Settings,
@@ -177,15 +178,31 @@ class RunState:
             notes += yield from self._repaired(tests)
         return Message("user", "\n\n".join([task, briefing, *notes]))
 
-    def _repaired(self, tests: TestRun) -> Generator[Event, Decision | None, list[str]]:
+    def last_repairs(self, tests: TestRun) -> Generator[Event, Decision | None, bool]:
+        """Before a run ends stuck on the model's finishing while the tests fail (`tests`), the opening repairs once
+        more, from the code as it is now; whether one was applied (the model is told, and the run goes on, or ends
+        with finish_on_pass when the tests pass).
+
+        Why: in bf-53 two runs ended stuck with a third and a sixth of their ten minutes left (inflection-27320799,
+        inflection-7eca6cfe) while a focused rewrite costs 10-20 s of decoding, and in bf-51 the second was resolved
+        by its opening rewrite: the samples of a rewrite differ, and the model alone had stopped looking."""
+        if self.repaired_last or not self.harness.focused_writes:
+            return False
+        self.repaired_last = True
+        notes = yield from self._repaired(tests, spent=sum(self.rewritten.values()))
+        if notes:
+            self.add(Message("user", "\n\n".join(notes)))
+        return bool(notes)
+
+    def _repaired(self, tests: TestRun, spent: int = 0) -> Generator[Event, Decision | None, list[str]]:
         """Opening repairs (harness/repairs.py), in rounds: each round's best focused rewrite of the suspects, when
         it leaves more tests passing, applied and judged; the next round starts from there, until the tests pass or
-        the rewrites allowed are spent."""
+        the OPENING_TRIES rewrites allowed after the `spent` ones are spent."""
         trial, applied = self.trial, []
         if trial is None or not trial.focused or not copyable(trial):
             return []
         for _ in range(repairs.OPENING_ROUNDS):
-            tries = min(repairs.OPENING_TRIES - sum(trial.rewritten.values()), repairs.OPENING_REWRITES)
+            tries = min(repairs.OPENING_TRIES + spent - sum(trial.rewritten.values()), repairs.OPENING_REWRITES)
             if tries <= 0:
                 break
             found = yield from repairs.repair(trial, self, tests, self.may_write, tries)
