@@ -20,7 +20,7 @@ from luban.harness.rewrites import Target, request, target
 from luban.models.protocol import JsonProtocol
 from luban.models.scripted import assistant, script
 from luban.tools import edit, read
-from luban.types import Message
+from luban.types import Message, Notice
 from luban.workspace import Workspace
 
 PROJECT = Path(__file__).parent / "fixtures" / "faults" / "discount"
@@ -210,8 +210,9 @@ ALL_FIXED = "```python\ndef grade(score):\n    if score >= 90:\n        return '
 FIXED_GRADES = GRADES.replace("> 90", ">= 90").replace("> 80", ">= 80")
 
 
-def grades_run(tmp_path, replies, grades=GRADES, opening=True, samples=1):
-    """A run on the grades project: `opening` turns on the focused writes (and so the opening repair)."""
+def grades_run(tmp_path, replies, grades=GRADES, opening=True, samples=1, events=None):
+    """A run on the grades project: `opening` turns on the focused writes (and so the opening repair); the run's
+    events go into `events` when it is a list."""
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "grades.py").write_text(grades)
     (tmp_path / "project" / "test_grades.py").write_text(GRADE_TESTS)
@@ -222,8 +223,10 @@ def grades_run(tmp_path, replies, grades=GRADES, opening=True, samples=1):
                    history=[Message("system", "s")],
                    harness=Harness(JsonProtocol(), TestGate(PYTEST, max_refusals=0), localize_faults=opening,
                                    regression_guard=True, focused_writes=opening))
-    outcome = list(gen)[-1].outcome
-    return model, outcome, (ws.root / "grades.py").read_text()
+    seen = list(gen)
+    if events is not None:
+        events.extend(seen)
+    return model, seen[-1].outcome, (ws.root / "grades.py").read_text()
 
 
 def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_starts_from_it(tmp_path):
@@ -242,12 +245,15 @@ def test_a_rewrite_that_fixes_part_of_the_failures_is_kept_and_the_next_round_st
 
 
 def test_before_a_run_ends_stuck_the_suspects_are_rewritten_once_more_from_the_code_as_it_is(tmp_path):
-    no_idea = assistant("No idea.")
-    model, outcome, grades = grades_run(tmp_path, [no_idea] * OPENING_TRIES + [FINISH, assistant(ALL_FIXED), FINISH])
+    no_idea, events = assistant("No idea."), []
+    model, outcome, grades = grades_run(tmp_path, [no_idea] * OPENING_TRIES + [FINISH, assistant(ALL_FIXED), FINISH],
+                                        events=events)
     assert grades == FIXED_GRADES
     # The model's finish was refused (max_refusals=0): its next request carries the last repair's note.
     last = model.requests[-1].messages[-1].content
     assert last.startswith("[Luban rewrote grade in grades.py from a short, separate request, and now the tests pass.")
+    assert any(e.text.startswith("Rewrote grade in grades.py after the model's last refused finish, tried on a copy")
+               for e in events if isinstance(e, Notice))
     assert outcome.status == "done"
 
 

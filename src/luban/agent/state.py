@@ -189,12 +189,13 @@ class RunState:
         if self.repaired_last or not self.harness.focused_writes:
             return False
         self.repaired_last = True
-        notes = yield from self._repaired(tests, spent=sum(self.rewritten.values()))
+        notes = yield from self._repaired(tests, sum(self.rewritten.values()), "after the model's last refused finish")
         if notes:
             self.add(Message("user", "\n\n".join(notes)))
         return bool(notes)
 
-    def _repaired(self, tests: TestRun, spent: int = 0) -> Generator[Event, Decision | None, list[str]]:
+    def _repaired(self, tests: TestRun, spent: int = 0, when: str = "before the first step"
+                  ) -> Generator[Event, Decision | None, list[str]]:
         """Opening repairs (harness/repairs.py), in rounds: each round's best focused rewrite of the suspects, when
         it leaves more tests passing, applied and judged; the next round starts from there, until the tests pass or
         the OPENING_TRIES rewrites allowed after the `spent` ones are spent."""
@@ -205,7 +206,7 @@ class RunState:
             tries = min(repairs.OPENING_TRIES + spent - sum(trial.rewritten.values()), repairs.OPENING_REWRITES)
             if tries <= 0:
                 break
-            found = yield from repairs.repair(trial, self, tests, self.may_write, tries)
+            found = yield from repairs.repair(trial, self, tests, self.may_write, tries, when)
             if found is None:
                 continue  # nothing better this round: the next one asks again, warmer
             run, refused, change = self._applied(found[0].calls[0])

@@ -34,10 +34,11 @@ OPENING_TRIES = 6
 
 
 def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[str], bool],
-           tries: int = OPENING_REWRITES) -> Generator[Event, Decision | None, tuple[Turn, rewrites.Target] | None]:
+           tries: int = OPENING_REWRITES, when: str = "before the first step"
+           ) -> Generator[Event, Decision | None, tuple[Turn, rewrites.Target] | None]:
     """The edit_file turn of the best of `tries` focused rewrites of the top suspects and its target, when one
     leaves more tests passing than `now` (the gate's failing run); None when none does, or none may be written
-    unasked."""
+    unasked. `when` the repair ran, for the notice."""
     before = tests_score(now)
     chosen: tuple[Score, Turn, rewrites.Target] | None = None
     for _ in range(tries):
@@ -59,7 +60,7 @@ def repair(trial: Trial, sampler: Sampler, now: TestRun, may_write: Callable[[st
     if chosen is None:
         return None
     after, turn, goal = chosen
-    yield sampler.record(Notice(f"Rewrote {goal.name} in {goal.path} before the first step, tried on a copy: "
+    yield sampler.record(Notice(f"Rewrote {goal.name} in {goal.path} {when}, tried on a copy: "
                                 f"{-after[1]} tests pass after it instead of {-before[1]}."))
     return turn, goal
 
